@@ -1,0 +1,184 @@
+#include "pw/io/loop.h"
+
+#include <string>
+
+#include "pw/base/check.h"
+
+namespace pw::io {
+
+Error uv_error(int status, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += uv_strerror(status);
+  Errc c = status == UV_ETIMEDOUT ? Errc::timeout
+           : (status == UV_EOF || status == UV_ECONNRESET || status == UV_EPIPE) ? Errc::closed
+                                                                                  : Errc::io_error;
+  return Error(c, std::move(msg), status);
+}
+
+Loop::Loop(Clock& clock) : clock_(clock), scratch_(new char[kScratchSize]), thread_id_(std::this_thread::get_id()) {
+  PW_CHECK(uv_loop_init(&loop_) == 0);
+  loop_.data = this;
+  async_ = new uv_async_t;
+  PW_CHECK(uv_async_init(&loop_, async_, &Loop::on_async) == 0);
+  async_->data = this;
+  drain_timer_ = new uv_timer_t;
+  PW_CHECK(uv_timer_init(&loop_, drain_timer_) == 0);
+  drain_timer_->data = this;
+  // The loop's own handles must not keep run() going when nothing else is left.
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(drain_timer_));
+}
+
+Loop::~Loop() {
+  thread_id_ = std::this_thread::get_id();
+  drain_deferred();
+  close_and_delete(async_);
+  close_and_delete(drain_timer_);
+  // Close whatever handles remain (owners that outlived the loop are a bug, but must not hang).
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) {
+          PW_BUG("handle still open when its loop was destroyed");
+          uv_close(h, nullptr);
+        }
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(&loop_);
+  if (rc != 0) PW_BUG("uv_loop_close failed: handles still alive");
+}
+
+void Loop::run() {
+  thread_id_ = std::this_thread::get_id();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stop_requested_) {
+      stop_requested_ = false;
+      return;
+    }
+  }
+  // The async handle is unreferenced: post() wakes a running loop, but does not keep an idle
+  // one alive (workers stay alive through their listeners).
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  drain_deferred();
+}
+
+void Loop::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_requested_ = true;
+  }
+  uv_async_send(async_);
+}
+
+void Loop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uv_async_send(async_);
+}
+
+void Loop::on_async(uv_async_t* h) {
+  auto* self = static_cast<Loop*>(h->data);
+  std::vector<std::function<void()>> batch;
+  bool stop = false;
+  {
+    std::lock_guard<std::mutex> lk(self->mu_);
+    batch.swap(self->posted_);
+    stop = self->stop_requested_;
+    self->stop_requested_ = false;
+  }
+  for (auto& fn : batch) fn();
+  if (stop) uv_stop(&self->loop_);
+}
+
+void Loop::defer_delete(std::unique_ptr<Deletable> obj) {
+  if (!obj) return;
+  deferred_.push_back(std::move(obj));
+  // A zero timeout fires on the next iteration, after the current callbacks unwind.
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(drain_timer_))) {
+    uv_timer_start(drain_timer_, &Loop::on_drain_timer, 0, 0);
+    uv_ref(reinterpret_cast<uv_handle_t*>(drain_timer_));
+  }
+}
+
+void Loop::on_drain_timer(uv_timer_t* h) {
+  auto* self = static_cast<Loop*>(h->data);
+  uv_unref(reinterpret_cast<uv_handle_t*>(h));
+  self->drain_deferred();
+}
+
+void Loop::drain_deferred() {
+  // Destructors may defer more objects: loop until the queue stays empty.
+  while (!deferred_.empty()) {
+    std::vector<std::unique_ptr<Deletable>> batch;
+    batch.swap(deferred_);
+    batch.clear();
+  }
+}
+
+std::size_t Loop::live_handles() const noexcept {
+  std::size_t n = 0;
+  uv_walk(
+      const_cast<uv_loop_t*>(&loop_),
+      [](uv_handle_t* h, void* arg) {
+        if (!uv_is_closing(h)) ++*static_cast<std::size_t*>(arg);
+      },
+      &n);
+  return n - 2;  // the loop's own async and drain timer
+}
+
+// ---- Timer ----
+
+Timer::Timer(Loop& loop, std::function<void()> cb) : h_(new uv_timer_t), cb_(std::move(cb)) {
+  PW_CHECK(uv_timer_init(loop.uv(), h_) == 0);
+  h_->data = this;
+}
+
+Timer::~Timer() { close_and_delete(h_); }
+
+void Timer::start(Duration timeout, Duration repeat) {
+  auto ms = [](Duration d) -> std::uint64_t {
+    auto v = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+    return v < 0 ? 0 : static_cast<std::uint64_t>(v);
+  };
+  uv_timer_start(
+      h_,
+      [](uv_timer_t* h) {
+        auto* self = static_cast<Timer*>(h->data);
+        if (self && self->cb_) self->cb_();  // cb_ may destroy the Timer: touch nothing after
+      },
+      ms(timeout), ms(repeat));
+}
+
+void Timer::stop() { uv_timer_stop(h_); }
+bool Timer::active() const noexcept { return uv_is_active(reinterpret_cast<const uv_handle_t*>(h_)) != 0; }
+
+// ---- SignalWatcher ----
+
+SignalWatcher::SignalWatcher(Loop& loop, std::vector<int> signums, std::function<void(int)> cb) : cb_(std::move(cb)) {
+  for (int s : signums) {
+    auto* h = new uv_signal_t;
+    PW_CHECK(uv_signal_init(loop.uv(), h) == 0);
+    h->data = this;
+    uv_signal_start(
+        h,
+        [](uv_signal_t* sh, int signum) {
+          auto* self = static_cast<SignalWatcher*>(sh->data);
+          if (self && self->cb_) self->cb_(signum);
+        },
+        s);
+    // Signal handlers alone should not keep a loop alive.
+    uv_unref(reinterpret_cast<uv_handle_t*>(h));
+    hs_.push_back(h);
+  }
+}
+
+SignalWatcher::~SignalWatcher() {
+  for (auto* h : hs_) close_and_delete(h);
+}
+
+}  // namespace pw::io
