@@ -1,0 +1,799 @@
+#include "pw/http/server.h"
+
+#include <ctime>
+
+#include "pw/base/check.h"
+#include "pw/base/strings.h"
+#include "pw/io/buffer.h"
+#include "pw/tls/stream.h"
+
+namespace pw::http {
+
+std::string format_http_date(WallTime t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7], tm.tm_mday,
+                kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// ---- Request ----
+
+namespace {
+std::string_view rebase(std::string_view v, const char* old_base, std::size_t old_size, const std::string& storage) {
+  if (v.data() == nullptr || v.empty()) return {};
+  if (v.data() < old_base || v.data() + v.size() > old_base + old_size) return v;  // static string
+  return {storage.data() + (v.data() - old_base), v.size()};
+}
+}  // namespace
+
+void Request::assign(const Head& parsed, std::string_view raw) {
+  raw_.assign(raw.data(), raw.size());
+  const char* b = raw.data();
+  std::size_t n = raw.size();
+  head_.method_name = rebase(parsed.method_name, b, n, raw_);
+  head_.method = parsed.method;
+  head_.target = rebase(parsed.target, b, n, raw_);
+  head_.target_form = parsed.target_form;
+  head_.status = parsed.status;
+  head_.reason = rebase(parsed.reason, b, n, raw_);
+  head_.version = parsed.version;
+  head_.headers.clear();
+  for (const auto& h : parsed.headers) head_.headers.push_back({rebase(h.name, b, n, raw_), rebase(h.value, b, n, raw_)});
+  head_.body = parsed.body;
+  head_.content_length = parsed.content_length;
+  head_.keep_alive = parsed.keep_alive;
+  head_.expect_continue = parsed.expect_continue;
+  head_.upgrade = parsed.upgrade;
+}
+
+std::string_view Request::path() const noexcept {
+  auto t = head_.target;
+  auto q = t.find('?');
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::string_view Request::query() const noexcept {
+  auto t = head_.target;
+  auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+// ---- Connection ----
+
+class Connection final : public io::Deletable, private io::Stream::Handler {
+ public:
+  Connection(Server& srv, std::unique_ptr<io::Stream> s, std::uint64_t id, bool tls)
+      : srv_(srv),
+        loop_(srv.loop()),
+        stream_(std::move(s)),
+        parser_(Parser::Mode::request, srv.options().limits),
+        inbuf_(srv.options().limits.max_head_bytes + srv.options().max_pipelined_bytes + io::Loop::kScratchSize),
+        timer_(srv.loop(), [this] { on_timer(); }),
+        id_(id),
+        tls_(tls) {}
+
+  ~Connection() override = default;
+
+  void start() {
+    stream_->set_handler(this);
+    stream_->read_start();
+    arm(tls_ ? TimerMode::handshake : TimerMode::header);
+  }
+
+  void close(const Error* why);
+  bool idle() const noexcept { return !cur_ && inbuf_.empty(); }
+  void stop_keep_alive() noexcept { keep_alive_ = false; }
+  std::size_t index = 0;  // position in Server::conns_
+
+  // From Exchange.
+  Status send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing,
+                   std::string_view body);
+  Status send_body(Exchange& ex, std::string_view data);
+  Status send_end(Exchange& ex, std::span<const Header> trailers);
+  void request_body(Exchange& ex);
+  void set_body_paused(bool paused);
+  bool write_blocked() const noexcept { return stream_ && stream_->write_blocked(); }
+  std::unique_ptr<io::Stream> take_stream(std::string& leftover);
+
+ private:
+  enum class TimerMode { none, handshake, header, idle, body, linger };
+
+  // io::Stream::Handler
+  void on_data(std::string_view data) override;
+  void on_eof() override;
+  void on_error(const Error& err) override;
+  void on_write_blocked() override {}
+  void on_write_drained() override;
+  void on_connected() override;
+
+  std::size_t process(std::string_view input);
+  void resume();
+  void finish_exchange();
+  void fail_request(int status, const Error& err);
+  void arm(TimerMode m);
+  void on_timer();
+  Status write_slices(std::span<const std::string_view> slices);
+
+  Server& srv_;
+  io::Loop& loop_;
+  std::unique_ptr<io::Stream> stream_;
+  Parser parser_;
+  io::Buffer inbuf_;
+  io::Timer timer_;
+  TimerMode timer_mode_ = TimerMode::none;
+  std::shared_ptr<Exchange> cur_;
+  std::string headbuf_;
+  std::vector<Header> fields_;
+  std::string spiffe_id_;
+  std::uint64_t id_;
+  std::uint64_t requests_ = 0;
+  bool tls_;
+  bool closed_ = false;
+  bool keep_alive_ = true;
+  bool request_done_ = false;  // the current request's last byte was parsed
+  bool body_paused_ = false;
+  bool in_process_ = false;
+  bool lingering_ = false;
+  bool read_paused_ = false;
+  bool upgrade_hold_ = false;  // stop parsing after an upgrade request until it is answered
+  bool peer_eof_ = false;
+  std::string_view pending_input_;
+};
+
+void Connection::arm(TimerMode m) {
+  timer_mode_ = m;
+  const auto& o = srv_.options();
+  switch (m) {
+    case TimerMode::none: timer_.stop(); break;
+    case TimerMode::handshake: timer_.start(o.handshake_timeout); break;
+    case TimerMode::header: timer_.start(o.header_timeout); break;
+    case TimerMode::idle: timer_.start(o.idle_timeout); break;
+    case TimerMode::body: timer_.start(o.body_timeout); break;
+    case TimerMode::linger: timer_.start(o.linger_timeout); break;
+  }
+}
+
+void Connection::on_timer() {
+  switch (timer_mode_) {
+    case TimerMode::header:
+    case TimerMode::body:
+      ++srv_.stats_.timeouts;
+      // RFC 9110 §15.5.9: 408 when the client was too slow sending its request.
+      if (!cur_ || !cur_->started_) {
+        Error e(Errc::timeout, timer_mode_ == TimerMode::header ? "timed out reading the request head"
+                                                                : "timed out reading the request body");
+        if (!cur_ && inbuf_.empty() && timer_mode_ == TimerMode::header && requests_ == 0 && !peer_eof_) {
+          close(&e);  // nothing was sent at all: no answer needed
+          return;
+        }
+        fail_request(408, e);
+      } else {
+        Error e(Errc::timeout, "timed out reading the request body");
+        close(&e);
+      }
+      return;
+    case TimerMode::handshake: {
+      ++srv_.stats_.timeouts;
+      Error e(Errc::timeout, "TLS handshake timed out");
+      close(&e);
+      return;
+    }
+    case TimerMode::idle:
+    case TimerMode::linger:
+      close(nullptr);
+      return;
+    case TimerMode::none: return;
+  }
+}
+
+void Connection::on_connected() {
+  spiffe_id_ = std::string(stream_->peer_spiffe_id());
+  arm(TimerMode::header);
+}
+
+void Connection::on_data(std::string_view data) {
+  if (closed_) return;
+  if (lingering_) return;  // discarding after an early response
+  if (!cur_ && timer_mode_ == TimerMode::idle) arm(TimerMode::header);
+  if (inbuf_.empty()) {
+    std::size_t used = process(data);
+    if (closed_) return;
+    data.remove_prefix(used);
+    if (!data.empty() && !inbuf_.append(data).ok()) {
+      Error e(Errc::limit_exceeded, "too many pipelined bytes");
+      close(&e);
+      return;
+    }
+  } else {
+    if (!inbuf_.append(data).ok()) {
+      Error e(Errc::limit_exceeded, "too many pipelined bytes");
+      close(&e);
+      return;
+    }
+    std::size_t used = process(inbuf_.view());
+    if (closed_) return;
+    inbuf_.consume(used);
+  }
+  // Pipelined bytes wait while a response is pending; past the limit, stop reading the client.
+  if (inbuf_.size() > srv_.options().max_pipelined_bytes && !read_paused_) {
+    read_paused_ = true;
+    stream_->read_stop();
+  }
+}
+
+std::size_t Connection::process(std::string_view input) {
+  in_process_ = true;
+  std::size_t pos = 0;
+  while (!closed_ && !lingering_) {
+    if (cur_) {
+      if (request_done_) break;                             // answer first, then parse the next
+      // The handler has not asked for the body (yet), or paused it: leave the bytes buffered.
+      if ((!cur_->body_requested_ && cur_->req_.has_body()) || body_paused_) break;
+    }
+    if (upgrade_hold_) break;
+    Event ev = parser_.parse(input.substr(pos));
+    if (ev.kind == EventKind::need_more) {
+      pos += ev.consumed;
+      break;
+    }
+    if (ev.kind == EventKind::error) {
+      fail_request(parser_.error_status(), parser_.error());
+      break;
+    }
+    if (ev.kind == EventKind::head) {
+      const Head& h = parser_.head();
+      auto ex = std::shared_ptr<Exchange>(new Exchange(loop_, this));
+      ex->req_.assign(h, input.substr(pos, ev.consumed));
+      pos += ev.consumed;
+      ex->req_.peer_ = stream_->peer_address();
+      ex->req_.tls_ = tls_;
+      ex->req_.spiffe_id_ = spiffe_id_;
+      ex->req_.conn_id_ = id_;
+      ex->req_.index_ = requests_++;
+      ++srv_.stats_.requests;
+      cur_ = ex;
+      request_done_ = false;
+      body_paused_ = false;
+      const auto& o = srv_.options();
+      keep_alive_ = keep_alive_ && h.keep_alive && !srv_.draining_ &&
+                    (o.max_requests_per_connection == 0 || requests_ < o.max_requests_per_connection);
+      if (h.upgrade) upgrade_hold_ = true;
+      if (h.body == BodyKind::length && h.content_length > o.max_body_bytes) {
+        // RFC 9110 §15.5.14: refuse before reading a body we will not take.
+        fail_request(413, Error(Errc::limit_exceeded, "request body of " + std::to_string(h.content_length) +
+                                                          " bytes exceeds the limit of " +
+                                                          std::to_string(o.max_body_bytes)));
+        break;
+      }
+      arm(h.body == BodyKind::none ? TimerMode::none : TimerMode::body);
+      pending_input_ = input.substr(pos);  // what take_stream() hands over after an upgrade
+      srv_.handler_(ex);
+      pending_input_ = {};
+      continue;
+    }
+    if (ev.kind == EventKind::body_data) {
+      pos += ev.consumed;
+      if (!ev.data.empty() && cur_) {
+        arm(TimerMode::body);
+        if (cur_->body_data_) cur_->body_data_(ev.data);
+      }
+      continue;
+    }
+    // message_complete
+    pos += ev.consumed;
+    request_done_ = true;
+    if (cur_ && !cur_->body_done_) {
+      cur_->body_done_ = true;
+      if (cur_->body_end_) {
+        auto end = std::move(cur_->body_end_);
+        end(nullptr);
+      }
+    }
+    if (cur_ && cur_->finished_) {
+      finish_exchange();
+      continue;
+    }
+    if (cur_) arm(TimerMode::none);
+  }
+  in_process_ = false;
+  return pos;
+}
+
+void Connection::resume() {
+  if (closed_ || in_process_) return;
+  if (read_paused_ && inbuf_.size() <= srv_.options().max_pipelined_bytes / 2) {
+    read_paused_ = false;
+    stream_->read_start();
+  }
+  if (!inbuf_.empty()) {
+    std::size_t used = process(inbuf_.view());
+    if (closed_) return;
+    inbuf_.consume(used);
+  }
+  if (peer_eof_ && !cur_) close(nullptr);
+}
+
+void Connection::request_body(Exchange& ex) {
+  ex.body_requested_ = true;
+  // RFC 9110 §10.1.1: a server that will read the body answers "100 Continue" first.
+  if (ex.req_.head_.expect_continue && !ex.started_ && !request_done_) {
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    (void)write_slices(std::span<const std::string_view>(&k100, 1));
+  }
+  if (request_done_ && !ex.body_done_) {
+    ex.body_done_ = true;
+    if (ex.body_end_) {
+      auto end = std::move(ex.body_end_);
+      end(nullptr);
+    }
+    return;
+  }
+  loop_.post([self = ex.shared_from_this()] {
+    if (self->conn_) self->conn_->resume();
+  });
+}
+
+void Connection::set_body_paused(bool paused) {
+  body_paused_ = paused;
+  if (!paused) {
+    loop_.post([this, ex = cur_] {
+      if (ex && ex->conn_ == this) resume();
+    });
+  }
+}
+
+Status Connection::write_slices(std::span<const std::string_view> slices) {
+  auto st = stream_->write(slices);
+  if (!st.ok()) {
+    Error e = st.error();
+    close(&e);
+  }
+  return st;
+}
+
+Status Connection::send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing,
+                             std::string_view body) {
+  const Head& rh = ex.req_.head_;
+  bool informational = status >= 100 && status < 200;
+  // RFC 9112 §6.1: HTTP/1.0 recipients do not understand chunked: delimit by closing.
+  if (framing.kind == BodyKind::chunked && rh.version == Version::http10) {
+    framing = BodyFraming::until_close();
+  }
+  if (framing.kind == BodyKind::until_close) keep_alive_ = false;
+  if (status == 204 || status == 304 || informational) framing = BodyFraming::none();  // RFC 9110 §6.4.1
+  if (!request_done_ && !ex.body_requested_ && rh.body != BodyKind::none && status != 101)
+    keep_alive_ = false;  // an unread body: close after the response
+  fields_.clear();
+  for (const auto& h : headers) fields_.push_back(h);
+  std::string_view date = srv_.date_header();
+  fields_.push_back({"Date", date});
+  if (!srv_.options().server_header.empty()) fields_.push_back({"Server", srv_.options().server_header});
+  if (!keep_alive_ && status != 101) fields_.push_back({"Connection", "close"});
+  headbuf_.clear();
+  auto st = append_response_head(headbuf_, status, "", Version::http11, fields_, framing);
+  if (!st.ok()) return st;
+  ex.started_ = true;
+  ex.status_ = status;
+  ex.chunked_ = framing.kind == BodyKind::chunked;
+  ex.declared_length_ = framing.kind == BodyKind::length ? framing.length : UINT64_MAX;
+  ex.head_only_ = rh.method == Method::head || framing.kind == BodyKind::none;
+  std::string_view slices[2] = {headbuf_, ex.head_only_ ? std::string_view() : body};
+  return write_slices(slices);
+}
+
+Status Connection::send_body(Exchange& ex, std::string_view data) {
+  if (ex.head_only_ || data.empty()) return {};
+  if (ex.chunked_) {
+    ChunkFrame f(data);
+    std::string_view slices[3] = {f.size_line(), f.data(), f.crlf()};
+    return write_slices(slices);
+  }
+  if (ex.declared_length_ != UINT64_MAX && ex.written_length_ + data.size() > ex.declared_length_)
+    return make_error(Errc::invalid_argument, "response body longer than its Content-Length");
+  ex.written_length_ += data.size();
+  return write_slices(std::span<const std::string_view>(&data, 1));
+}
+
+Status Connection::send_end(Exchange& ex, std::span<const Header> trailers) {
+  if (ex.chunked_ && !ex.head_only_) {
+    headbuf_.clear();
+    auto st = append_last_chunk(headbuf_, trailers);
+    if (!st.ok()) return st;
+    std::string_view s = headbuf_;
+    st = write_slices(std::span<const std::string_view>(&s, 1));
+    if (!st.ok()) return st;
+  } else if (!ex.head_only_ && ex.declared_length_ != UINT64_MAX && ex.written_length_ != ex.declared_length_) {
+    // The body is shorter than announced: the client cannot frame it; end the connection.
+    Error e(Errc::invalid_argument, "response body shorter than its Content-Length");
+    close(&e);
+    return e;
+  }
+  ex.finished_ = true;
+  if (request_done_ || !keep_alive_) finish_exchange();
+  return {};
+}
+
+void Connection::finish_exchange() {
+  if (closed_) return;
+  if (cur_) cur_->conn_ = nullptr;  // done: later calls on it are no-ops
+  bool request_complete = request_done_;
+  cur_.reset();
+  request_done_ = false;
+  if (upgrade_hold_) upgrade_hold_ = false;
+  if (!keep_alive_ || !request_complete || peer_eof_) {
+    if (!request_complete && !peer_eof_) {
+      // RFC 9112 §9.6: close gracefully: half-close, then read and discard for a while so the
+      // client sees the response rather than a reset.
+      lingering_ = true;
+      stream_->shutdown();
+      arm(TimerMode::linger);
+      if (read_paused_) {
+        read_paused_ = false;
+        stream_->read_start();
+      }
+      return;
+    }
+    stream_->shutdown();
+    lingering_ = true;
+    arm(TimerMode::linger);
+    return;
+  }
+  if (srv_.draining_) {
+    close(nullptr);
+    return;
+  }
+  arm(inbuf_.empty() ? TimerMode::idle : TimerMode::header);
+  if (!in_process_) resume();
+}
+
+void Connection::fail_request(int status, const Error& err) {
+  ++srv_.stats_.bad_requests;
+  if (cur_ && !cur_->body_done_) {
+    cur_->body_done_ = true;
+    if (cur_->body_end_) {
+      auto end = std::move(cur_->body_end_);
+      end(&err);
+    }
+  }
+  if (cur_ && cur_->started_) {  // too late for an error response
+    close(&err);
+    return;
+  }
+  if (cur_) {
+    cur_->detach(err);
+    cur_.reset();
+  }
+  keep_alive_ = false;
+  // A small JSON body naming the reason; the message is already escaped by the parser.
+  std::string body = "{\"error\":\"";
+  body += escape_for_log(err.message, 200);
+  body += "\",\"status\":" + std::to_string(status) + "}\n";
+  fields_.clear();
+  fields_.push_back({"Content-Type", "application/json"});
+  fields_.push_back({"Date", srv_.date_header()});
+  if (!srv_.options().server_header.empty()) fields_.push_back({"Server", srv_.options().server_header});
+  fields_.push_back({"Connection", "close"});
+  headbuf_.clear();
+  if (!append_response_head(headbuf_, status, "", Version::http11, fields_, BodyFraming::length_of(body.size())).ok()) {
+    close(&err);
+    return;
+  }
+  std::string_view slices[2] = {headbuf_, body};
+  if (!write_slices(slices).ok()) return;
+  lingering_ = true;
+  stream_->shutdown();
+  arm(TimerMode::linger);
+}
+
+void Connection::on_eof() {
+  if (closed_) return;
+  peer_eof_ = true;
+  if (lingering_ || (!cur_ && inbuf_.empty())) {
+    close(nullptr);
+    return;
+  }
+  if (cur_ && !request_done_) {
+    Error e(Errc::closed, "client closed the connection before the request was complete");
+    if (!cur_->body_done_) {
+      cur_->body_done_ = true;
+      if (cur_->body_end_) {
+        auto end = std::move(cur_->body_end_);
+        end(&e);
+      }
+    }
+    close(&e);
+    return;
+  }
+  if (!cur_) {
+    // A partial head followed by EOF: nothing to answer.
+    close(nullptr);
+    return;
+  }
+  // The request is complete and its response pending. A client that half-closes is almost
+  // always gone (as NGINX assumes by default): cancel, so that upstream work stops.
+  Error e(Errc::closed, "client closed the connection before the response");
+  close(&e);
+}
+
+void Connection::on_error(const Error& err) {
+  if (closed_) return;
+  if (err.code == Errc::tls_error) ++srv_.stats_.tls_handshake_failures;
+  close(&err);
+}
+
+void Connection::on_write_drained() {
+  if (cur_ && cur_->drain_cb_) {
+    auto cb = std::move(cur_->drain_cb_);
+    cb();
+  }
+}
+
+std::unique_ptr<io::Stream> Connection::take_stream(std::string& leftover) {
+  if (closed_) return nullptr;
+  // Inside process() the unparsed bytes are the rest of its input (which may be inbuf_ itself).
+  if (in_process_) leftover.assign(pending_input_);
+  else leftover.assign(inbuf_.view());
+  inbuf_.clear();
+  stream_->set_handler(nullptr);
+  auto s = std::move(stream_);
+  closed_ = true;
+  timer_.stop();
+  if (cur_) cur_->conn_ = nullptr;
+  cur_.reset();
+  srv_.remove(this);
+  return s;
+}
+
+void Connection::close(const Error* why) {
+  if (closed_) return;
+  closed_ = true;
+  timer_.stop();
+  if (cur_) {
+    if (!cur_->finished_) {
+      Error e = why ? *why : Error(Errc::closed, "connection closed");
+      cur_->detach(e);
+    } else {
+      cur_->conn_ = nullptr;
+    }
+    cur_.reset();
+  }
+  if (stream_) stream_->close();
+  srv_.remove(this);
+}
+
+// ---- Exchange ----
+
+void Exchange::detach(const Error& why) {
+  conn_ = nullptr;
+  if (!body_done_) {
+    body_done_ = true;
+    if (body_end_) {
+      auto end = std::move(body_end_);
+      end(&why);
+    }
+  }
+  if (cancel_cb_) {
+    auto cb = std::move(cancel_cb_);
+    cb();
+  }
+}
+
+void Exchange::read_body(DataCb data, EndCb end) {
+  body_data_ = std::move(data);
+  body_end_ = std::move(end);
+  if (conn_ == nullptr) {
+    if (!body_done_ && body_end_) {
+      body_done_ = true;
+      Error e(Errc::closed, "connection closed");
+      auto cb = std::move(body_end_);
+      cb(&e);
+    }
+    return;
+  }
+  if (req_.head().body == BodyKind::none) {
+    body_requested_ = true;
+    // Parsing already reached message_complete for a bodiless request.
+    if (!body_done_) {
+      body_done_ = true;
+      if (body_end_) {
+        auto cb = std::move(body_end_);
+        cb(nullptr);
+      }
+    }
+    return;
+  }
+  conn_->request_body(*this);
+}
+
+void Exchange::read_body_all(std::size_t max, std::function<void(Result<std::string>)> cb) {
+  auto buf = std::make_shared<std::string>();
+  auto done = std::make_shared<bool>(false);
+  auto self = shared_from_this();
+  read_body(
+      [buf, done, max, cb, self](std::string_view d) {
+        if (*done) return;
+        if (buf->size() + d.size() > max) {
+          *done = true;
+          Error e(Errc::limit_exceeded, "request body exceeds " + std::to_string(max) + " bytes");
+          // RFC 9110 §15.5.14
+          (void)self->respond(413, {}, "{\"error\":\"request body too large\",\"status\":413}\n");
+          cb(e);
+          return;
+        }
+        buf->append(d);
+      },
+      [buf, done, cb](const Error* err) {
+        if (*done) return;
+        *done = true;
+        if (err) cb(*err);
+        else cb(std::move(*buf));
+      });
+}
+
+void Exchange::pause_body() {
+  if (conn_) conn_->set_body_paused(true);
+}
+void Exchange::resume_body() {
+  if (conn_) conn_->set_body_paused(false);
+}
+
+Status Exchange::respond(int status, std::span<const Header> headers, std::string_view body) {
+  if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
+  if (started_) return make_error(Errc::invalid_argument, "response already started");
+  Connection* c = conn_;
+  auto st = c->send_head(*this, status, headers, BodyFraming::length_of(body.size()), body);
+  if (!st.ok()) return st;
+  if (conn_ == nullptr) return {};
+  written_length_ = body.size();
+  if (status == 101 || (status >= 200 && status < 300 && req_.head().method == Method::connect)) {
+    finished_ = true;  // the caller takes the stream next
+    return {};
+  }
+  return c->send_end(*this, {});
+}
+
+Status Exchange::begin_response(int status, std::span<const Header> headers, BodyFraming framing) {
+  if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
+  if (started_) return make_error(Errc::invalid_argument, "response already started");
+  return conn_->send_head(*this, status, headers, framing, {});
+}
+
+Status Exchange::write_body(std::string_view data) {
+  if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
+  if (!started_ || finished_) return make_error(Errc::invalid_argument, "write_body outside a response");
+  return conn_->send_body(*this, data);
+}
+
+Status Exchange::end_response(std::span<const Header> trailers) {
+  if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
+  if (!started_ || finished_) return make_error(Errc::invalid_argument, "end_response outside a response");
+  return conn_->send_end(*this, trailers);
+}
+
+bool Exchange::write_blocked() const noexcept { return conn_ && conn_->write_blocked(); }
+
+void Exchange::abort() {
+  if (conn_ == nullptr) return;
+  Error e(Errc::closed, "aborted by the handler");
+  cancel_cb_ = nullptr;
+  conn_->close(&e);
+}
+
+std::unique_ptr<io::Stream> Exchange::take_stream(std::string& leftover) {
+  if (conn_ == nullptr) return nullptr;
+  Connection* c = conn_;
+  conn_ = nullptr;
+  return c->take_stream(leftover);
+}
+
+// ---- Server ----
+
+Server::Server(io::Loop& loop, ServerOptions opt, RequestHandler handler)
+    : loop_(loop), opt_(std::move(opt)), handler_(std::move(handler)) {}
+
+Server::~Server() { close_all(); }
+
+Status Server::listen(const io::SockAddr& addr, const io::ListenOptions& lopt) {
+  auto fd = io::bind_listen_socket(addr, lopt);
+  if (!fd) return std::move(fd).error();
+  return listen_fd(*fd, lopt);
+}
+
+Status Server::listen_fd(int fd, const io::ListenOptions& lopt) {
+  io::ListenOptions o = lopt;
+  o.write_limits = opt_.write_limits;
+  auto l = io::TcpListener::open(loop_, fd, o, [this](std::unique_ptr<io::TcpStream> s) { on_accept(std::move(s)); });
+  if (!l) return std::move(l).error();
+  listeners_.push_back(std::move(*l));
+  return {};
+}
+
+io::SockAddr Server::local_address() const {
+  return listeners_.empty() ? io::SockAddr() : listeners_.front()->local_address();
+}
+
+void Server::on_accept(std::unique_ptr<io::TcpStream> s) {
+  if (draining_ || conns_.size() >= opt_.max_connections) {
+    ++stats_.connections_refused;
+    s->close();
+    return;
+  }
+  ++stats_.connections_accepted;
+  std::unique_ptr<io::Stream> stream = std::move(s);
+  bool tls = false;
+  if (opt_.tls) {
+    auto t = tls::TlsStream::server(opt_.tls->get(), std::move(stream));
+    if (!t) {
+      ++stats_.tls_handshake_failures;
+      return;
+    }
+    stream = std::move(*t);
+    tls = true;
+  }
+  auto* c = new Connection(*this, std::move(stream), next_conn_id_++, tls);
+  c->index = conns_.size();
+  conns_.push_back(c);
+  stats_.active_connections = conns_.size();
+  c->start();
+}
+
+void Server::remove(Connection* c) {
+  PW_CHECK(c->index < conns_.size() && conns_[c->index] == c);
+  conns_[c->index] = conns_.back();
+  conns_[c->index]->index = c->index;
+  conns_.pop_back();
+  stats_.active_connections = conns_.size();
+  loop_.defer_delete(std::unique_ptr<io::Deletable>(c));
+  maybe_drained();
+}
+
+void Server::drain(Duration deadline, std::function<void()> done) {
+  draining_ = true;
+  drained_cb_ = std::move(done);
+  for (auto& l : listeners_) l->close();
+  listeners_.clear();
+  std::vector<Connection*> copy = conns_;
+  for (auto* c : copy) {
+    if (c->idle()) c->close(nullptr);
+    else c->stop_keep_alive();
+  }
+  if (!conns_.empty()) {
+    drain_timer_ = std::make_unique<io::Timer>(loop_, [this] { close_all(); });
+    drain_timer_->start(deadline);
+  }
+  maybe_drained();
+}
+
+void Server::close_all() {
+  for (auto& l : listeners_) l->close();
+  listeners_.clear();
+  while (!conns_.empty()) conns_.back()->close(nullptr);
+  if (drain_timer_) drain_timer_->stop();
+  maybe_drained();
+}
+
+void Server::maybe_drained() {
+  if (draining_ && conns_.empty() && drained_cb_) {
+    if (drain_timer_) drain_timer_->stop();
+    auto cb = std::move(drained_cb_);
+    cb();
+  }
+}
+
+std::string_view Server::date_header() {
+  auto now = loop_.clock().wall_now();
+  auto sec = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (sec != date_second_) {
+    date_second_ = sec;
+    date_ = format_http_date(now);
+  }
+  return date_;
+}
+
+}  // namespace pw::http
