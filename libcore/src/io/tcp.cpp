@@ -92,23 +92,23 @@ TcpStream::TcpStream(Loop& loop, uv_tcp_t* handle, WriteLimits limits) : loop_(l
 TcpStream::~TcpStream() { close(); }
 
 void TcpStream::set_handler(Handler* h) noexcept {
-  if (!impl_->closed) impl_->handler = h;
+  if (impl_ && !impl_->closed) impl_->handler = h;
 }
 
 void TcpStream::read_start() {
-  if (impl_->closed || impl_->reading) return;
+  if (!impl_ || impl_->closed || impl_->reading) return;
   int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&impl_->tcp), on_alloc, on_read);
   if (rc == 0) impl_->reading = true;
 }
 
 void TcpStream::read_stop() {
-  if (impl_->closed || !impl_->reading) return;
+  if (!impl_ || impl_->closed || !impl_->reading) return;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&impl_->tcp));
   impl_->reading = false;
 }
 
 Status TcpStream::write(std::span<const std::string_view> slices) {
-  if (impl_->closed) return make_error(Errc::closed, "write on a closed stream");
+  if (!impl_ || impl_->closed) return make_error(Errc::closed, "write on a closed stream");
   if (impl_->shut) return make_error(Errc::closed, "write after shutdown");
   constexpr std::size_t kMaxSlices = 64;
   uv_buf_t bufs[kMaxSlices];
@@ -158,7 +158,7 @@ Status TcpStream::write(std::span<const std::string_view> slices) {
 }
 
 void TcpStream::shutdown() {
-  if (impl_->closed || impl_->shut) return;
+  if (!impl_ || impl_->closed || impl_->shut) return;
   impl_->shut = true;
   auto* req = new uv_shutdown_t;
   int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&impl_->tcp), [](uv_shutdown_t* r, int) { delete r; });
@@ -170,25 +170,27 @@ void TcpStream::close() {
   impl_->closed = true;
   impl_->handler = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&impl_->tcp), [](uv_handle_t* h) { delete static_cast<Impl*>(h->data); });
+  impl_ = nullptr;  // freed by the close callback: never touched again
 }
 
-std::size_t TcpStream::pending_write_bytes() const noexcept { return impl_->pending; }
+std::size_t TcpStream::pending_write_bytes() const noexcept { return impl_ ? impl_->pending : 0; }
 
 SockAddr TcpStream::peer_address() const {
   sockaddr_storage ss{};
   int len = sizeof ss;
-  if (impl_->closed || uv_tcp_getpeername(&impl_->tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  if (!impl_ || impl_->closed || uv_tcp_getpeername(&impl_->tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
   return SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
 }
 
 SockAddr TcpStream::local_address() const {
   sockaddr_storage ss{};
   int len = sizeof ss;
-  if (impl_->closed || uv_tcp_getsockname(&impl_->tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  if (!impl_ || impl_->closed || uv_tcp_getsockname(&impl_->tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
   return SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
 }
 
 Status TcpStream::set_nodelay(bool on) {
+  if (!impl_) return make_error(Errc::closed, "TCP_NODELAY on a closed stream");
   int rc = uv_tcp_nodelay(&impl_->tcp, on ? 1 : 0);
   if (rc < 0) return uv_error(rc, "TCP_NODELAY");
   return {};
