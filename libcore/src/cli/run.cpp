@@ -1,0 +1,59 @@
+#include "pw/cli/run.h"
+
+#include "doc_request.h"
+#include "pw/cli/docs.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+namespace pw::cli {
+
+namespace {
+
+int fail(const App& app, std::ostream& err, int code, const std::string& message) {
+  err << app.name() << ": " << message << '\n' << std::flush;
+  return code;
+}
+
+}  // namespace
+
+int run(App& app, const std::vector<std::string>& args, const std::function<int()>& body, std::ostream& out,
+        std::ostream& err) {
+  try {
+    try {
+      std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them last-first
+      app.cli().parse(std::move(reversed));
+    } catch (const CLI::ParseError& e) {
+      if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {  // --help, --version
+        app.cli().exit(e, out, err);
+        return exit_ok;
+      }
+      fail(app, err, exit_usage, e.what());
+      err << "Run '" << app.name() << " --help' for more information.\n" << std::flush;
+      return exit_usage;
+    } catch (const detail::DocRequest& request) {
+      out << (request.shell ? completion(app, *request.shell) : man_page(app)) << std::flush;
+      return exit_ok;
+    }
+    return body();
+  } catch (const CLI::ParseError& e) {  // a tool validating its arguments after parsing
+    return fail(app, err, exit_usage, e.what());
+  } catch (const Failure& e) {
+    return fail(app, err, e.code(), e.what());
+  } catch (const std::filesystem::filesystem_error& e) {
+    return fail(app, err, exit_io, e.what());
+  } catch (const std::exception& e) {
+    return fail(app, err, exit_failure, e.what());
+  } catch (...) {
+    return fail(app, err, exit_internal, "internal error: unknown exception");
+  }
+}
+
+int run(App& app, int argc, const char* const* argv, const std::function<int()>& body) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return run(app, args, body, std::cout, std::cerr);
+}
+
+}  // namespace pw::cli

@@ -1,0 +1,123 @@
+// Generated man page and completions of the example tool against golden files in
+// tests/data/cli/example/ (the same files the docs-drift ctest checks for the pw-cli-example
+// binary). To accept new output: PW_UPDATE_GOLDEN=1 ./unit_cli, or `make docs`; review the diff.
+#include "example_app.h"
+#include "pw/cli/docs.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using pw::cli::example::make_example;
+
+std::string golden_path(const std::string& relative) { return std::string(PW_TEST_DATA) + "/cli/example/" + relative; }
+
+void check_golden(const std::string& relative, const std::string& actual) {
+  const std::string path = golden_path(relative);
+  if (std::getenv("PW_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path, std::ios::binary) << actual;
+    WARN("updated " << path);
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  INFO("golden file " << path << " (regenerate with PW_UPDATE_GOLDEN=1 and review the diff)");
+  REQUIRE(in.good());
+  std::stringstream expected;
+  expected << in.rdbuf();
+  CHECK(actual == expected.str());
+}
+
+}  // namespace
+
+TEST_CASE("man page matches the golden file") {
+  auto ex = make_example();
+  check_golden("man/pw-cli-example.1", pw::cli::man_page(*ex->app));
+}
+
+TEST_CASE("bash completion matches the golden file") {
+  auto ex = make_example();
+  check_golden("completions/bash/pw-cli-example", pw::cli::bash_completion(*ex->app));
+}
+
+TEST_CASE("zsh completion matches the golden file") {
+  auto ex = make_example();
+  check_golden("completions/zsh/_pw-cli-example", pw::cli::zsh_completion(*ex->app));
+}
+
+TEST_CASE("fish completion matches the golden file") {
+  auto ex = make_example();
+  check_golden("completions/fish/pw-cli-example.fish", pw::cli::fish_completion(*ex->app));
+}
+
+TEST_CASE("generated docs are reproducible") {
+  auto a = make_example();
+  auto b = make_example();
+  CHECK(pw::cli::man_page(*a->app) == pw::cli::man_page(*b->app));
+  CHECK(pw::cli::completion(*a->app, pw::cli::Shell::zsh) == pw::cli::zsh_completion(*b->app));
+}
+
+TEST_CASE("man page: header, sections and roff escaping") {
+  auto ex = make_example();
+  const std::string man = pw::cli::man_page(*ex->app);
+  CHECK(man.find(".TH \"PW\\-CLI\\-EXAMPLE\" 1 \"2024\\-06\\-01\" \"pipeworks 1.2.3\" \"pipeworks manual\"\n") !=
+        std::string::npos);
+  for (const char* section : {".SH NAME\n", ".SH SYNOPSIS\n", ".SH DESCRIPTION\n", ".SH OPTIONS\n", ".SH COMMANDS\n",
+                              ".SH \"EXIT STATUS\"\n", ".SH ENVIRONMENT\n", ".SH FILES\n", ".SH EXAMPLES\n",
+                              ".SH \"SEE ALSO\"\n"}) {
+    CHECK(man.find(section) != std::string::npos);
+  }
+  CHECK(man.find("a backslash \\e,") != std::string::npos);
+  CHECK(man.find("\n\\&.a line that starts with a dot.") != std::string::npos);
+  CHECK(man.find("250\\[u00B5]s") != std::string::npos);
+  CHECK(man.find("\\fB\\-\\-log\\-level\\fR \\fILEVEL\\fR") != std::string::npos);
+  CHECK(man.find(".SS \"pw\\-cli\\-example ca init\"") != std::string::npos);
+  CHECK(man.find(".TP\n.B 70\n") != std::string::npos);
+  CHECK(man.find(".TP\n.B 10\nThe example ran out of examples.") != std::string::npos);
+  CHECK(man.find(".BR \"pipeworks\" \"(7),\"") != std::string::npos);
+  CHECK(man.find("--help-man") == std::string::npos);  // hidden
+}
+
+TEST_CASE("every long option is in the man page and each completion") {
+  auto ex = make_example();
+  const std::string man = pw::cli::man_page(*ex->app);
+  const std::string bash = pw::cli::bash_completion(*ex->app);
+  const std::string zsh = pw::cli::zsh_completion(*ex->app);
+  const std::string fish = pw::cli::fish_completion(*ex->app);
+  for (const char* opt : {"help", "version", "config", "log-level", "json", "dry-run", "rate", "mode", "header",
+                          "duration", "connect-to", "assert", "output", "format", "days", "out-dir", "subject"}) {
+    INFO(opt);
+    std::string roff = "\\fB";
+    for (char c : std::string("--") + opt) roff += c == '-' ? std::string("\\-") : std::string(1, c);
+    CHECK(man.find(roff + "\\fR") != std::string::npos);
+    CHECK(bash.find(std::string("--") + opt) != std::string::npos);
+    CHECK(zsh.find(std::string("--") + opt) != std::string::npos);
+    CHECK(fish.find(std::string("-l ") + opt) != std::string::npos);
+  }
+}
+
+TEST_CASE("completions carry allowed values and value hints") {
+  auto ex = make_example();
+  const std::string bash = pw::cli::bash_completion(*ex->app);
+  CHECK(bash.find("'trace debug info warn error off'") != std::string::npos);
+  CHECK(bash.find("'open closed'") != std::string::npos);
+  CHECK(bash.find("complete -F _pw_cli_example pw-cli-example\n") != std::string::npos);
+  const std::string zsh = pw::cli::zsh_completion(*ex->app);
+  CHECK(zsh.rfind("#compdef pw-cli-example\n", 0) == 0);
+  CHECK(zsh.find("'(-c --config)'{-c+,--config=}'[Read the configuration from FILE]:FILE:_files'") !=
+        std::string::npos);
+  CHECK(zsh.find("'*'{-H+,--header=}") != std::string::npos);
+  CHECK(zsh.find(":DIR:_files -/'") != std::string::npos);
+  const std::string fish = pw::cli::fish_completion(*ex->app);
+  CHECK(fish.find("-l format -x -a 'text json hdr'") != std::string::npos);
+  CHECK(fish.find("-s o -l output -r -F") != std::string::npos);
+}
+
+TEST_CASE("parse_shell") {
+  CHECK(pw::cli::parse_shell("bash") == pw::cli::Shell::bash);
+  CHECK(pw::cli::parse_shell("fish") == pw::cli::Shell::fish);
+  CHECK_FALSE(pw::cli::parse_shell("tcsh").has_value());
+}
