@@ -32,7 +32,7 @@ std::string_view rebase(std::string_view v, const char* old_base, std::size_t ol
 }
 }  // namespace
 
-void Request::assign(const Head& parsed, std::string_view raw) {
+void ServerRequest::assign(const Head& parsed, std::string_view raw) {
   raw_.assign(raw.data(), raw.size());
   const char* b = raw.data();
   std::size_t n = raw.size();
@@ -52,13 +52,13 @@ void Request::assign(const Head& parsed, std::string_view raw) {
   head_.upgrade = parsed.upgrade;
 }
 
-std::string_view Request::path() const noexcept {
+std::string_view ServerRequest::path() const noexcept {
   auto t = head_.target;
   auto q = t.find('?');
   return q == std::string_view::npos ? t : t.substr(0, q);
 }
 
-std::string_view Request::query() const noexcept {
+std::string_view ServerRequest::query() const noexcept {
   auto t = head_.target;
   auto q = t.find('?');
   return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);

@@ -54,7 +54,7 @@ class Connection;
 
 // The request as received: an owned copy of the head (one copy per request into a buffer the
 // connection reuses), with views into it.
-class Request {
+class ServerRequest {
  public:
   const Head& head() const noexcept { return head_; }
   std::string_view method() const noexcept { return head_.method_name; }
@@ -90,7 +90,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   using DataCb = std::function<void(std::string_view)>;
   using EndCb = std::function<void(const Error*)>;  // nullptr: the body ended normally
 
-  const Request& request() const noexcept { return req_; }
+  const ServerRequest& request() const noexcept { return req_; }
   bool detached() const noexcept { return conn_ == nullptr; }
 
   // ---- request body ----
@@ -135,7 +135,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   io::Loop& loop_;
   Connection* conn_;
-  Request req_;
+  ServerRequest req_;
   DataCb body_data_;
   EndCb body_end_;
   std::function<void()> drain_cb_, cancel_cb_;
