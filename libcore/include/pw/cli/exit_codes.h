@@ -6,19 +6,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "pw/base/exit_codes.h"
+
 namespace pw::cli {
 
-// Unscoped on purpose: these are process exit statuses and convert to int where main() wants one.
-enum ExitCode : int {
-  exit_ok = 0,
-  exit_failure = 1,       // the tool ran and failed at run time
-  exit_usage = 2,         // bad flags or arguments (every CLI11 parse error)
-  exit_check_failed = 3,  // a check or assertion the user asked for failed (loadgen --assert, certctl verify)
-  exit_config = 4,        // the configuration is invalid
-  exit_io = 5,            // a file or network operation failed
-  exit_tls = 6,           // TLS or certificate error
-  exit_internal = 70,     // a bug (EX_SOFTWARE in sysexits.h)
-};
+// The shared statuses live in base (pw/base/exit_codes.h); these names are the same values.
+using ::pw::ExitCode;
+using ::pw::exit_ok;
+using ::pw::exit_failure;
+using ::pw::exit_usage;
+using ::pw::exit_check_failed;
+using ::pw::exit_config;
+using ::pw::exit_io;
+using ::pw::exit_tls;
+using ::pw::exit_internal;
 
 // Tools may define their own codes in this range and document them in ManInfo::exit_codes.
 inline constexpr int kFirstToolExitCode = 10;

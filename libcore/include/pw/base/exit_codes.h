@@ -1,0 +1,20 @@
+// One exit-status convention for every pipeworks binary, documented in each man page's EXIT
+// STATUS section and in pipeworks(7). Values are stable: scripts test them. Defined in base so
+// that every module (config's --check, cli's run()) uses the same values.
+#pragma once
+
+namespace pw {
+
+// Unscoped on purpose: these are process exit statuses and convert to int where main() wants one.
+enum ExitCode : int {
+  exit_ok = 0,
+  exit_failure = 1,       // the tool ran and failed at run time
+  exit_usage = 2,         // bad flags or arguments (every CLI11 parse error)
+  exit_check_failed = 3,  // a check or assertion the user asked for failed (loadgen --assert, certctl verify)
+  exit_config = 4,        // the configuration is invalid
+  exit_io = 5,            // a file or network operation failed
+  exit_tls = 6,           // TLS or certificate error
+  exit_internal = 70,     // a bug (EX_SOFTWARE in sysexits.h)
+};
+
+}  // namespace pw
