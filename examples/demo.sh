@@ -58,3 +58,11 @@ kill -TERM "$server_pid"
 wait "$curl_pid"
 wait "$server_pid" && echo "server exited with status 0"
 server_pid=
+
+# Each tool adds its part of the composed demo as examples/demo.d/NN-<tool>.sh; they run in
+# order, each given the build directory, and must clean up after themselves.
+here=$(cd "$(dirname "$0")" && pwd)
+for part in "$here"/demo.d/*.sh; do
+  [ -e "$part" ] || continue
+  bash "$part" "$build"
+done
