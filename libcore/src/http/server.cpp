@@ -66,13 +66,22 @@ std::string_view ServerRequest::query() const noexcept {
 
 // ---- Connection ----
 
+namespace {
+Limits parser_limits(const ServerOptions& o) {
+  Limits l = o.limits;
+  // Bodies of any framing, chunked included, stop at the server's limit (413).
+  if (o.max_body_bytes < l.max_body_bytes) l.max_body_bytes = o.max_body_bytes;
+  return l;
+}
+}  // namespace
+
 class Connection final : public io::Deletable, private io::Stream::Handler {
  public:
   Connection(Server& srv, std::unique_ptr<io::Stream> s, std::uint64_t id, bool tls)
       : srv_(srv),
         loop_(srv.loop()),
         stream_(std::move(s)),
-        parser_(Parser::Mode::request, srv.options().limits),
+        parser_(Parser::Mode::request, parser_limits(srv.options())),
         inbuf_(srv.options().limits.max_head_bytes + srv.options().max_pipelined_bytes + io::Loop::kScratchSize),
         timer_(srv.loop(), [this] { on_timer(); }),
         id_(id),
@@ -87,7 +96,8 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   }
 
   void close(const Error* why);
-  bool idle() const noexcept { return !cur_ && inbuf_.empty(); }
+  // Between requests with nothing buffered: drain() may close it at once.
+  bool idle() const noexcept { return !cur_ && inbuf_.empty() && !closing_; }
   void stop_keep_alive() noexcept { keep_alive_ = false; }
   std::size_t index = 0;  // position in Server::conns_
 
@@ -102,7 +112,7 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   std::unique_ptr<io::Stream> take_stream(std::string& leftover);
 
  private:
-  enum class TimerMode { none, handshake, header, idle, body, linger };
+  enum class TimerMode { none, handshake, header, idle, body, send, linger };
 
   // io::Stream::Handler
   void on_data(std::string_view data) override;
@@ -116,6 +126,10 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   void resume();
   void finish_exchange();
   void fail_request(int status, const Error& err);
+  void end_gracefully();
+  void on_flushed();
+  bool waiting_on_handler() const noexcept;
+  void update_read_pause();
   void arm(TimerMode m);
   void on_timer();
   Status write_slices(std::span<const std::string_view> slices);
@@ -131,19 +145,20 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   std::string headbuf_;
   std::vector<Header> fields_;
   std::string spiffe_id_;
+  std::string peer_serial_;  // of a verified client certificate (with a SPIFFE ID)
+  std::string_view pending_input_;  // inside process(): the bytes after the current head
   std::uint64_t id_;
   std::uint64_t requests_ = 0;
   bool tls_;
   bool closed_ = false;
+  bool closing_ = false;       // the last response is done: flushing, then lingering
+  bool lingering_ = false;     // flushed and half-closed: discarding until the client closes
   bool keep_alive_ = true;
   bool request_done_ = false;  // the current request's last byte was parsed
   bool body_paused_ = false;
   bool in_process_ = false;
-  bool lingering_ = false;
   bool read_paused_ = false;
-  bool upgrade_hold_ = false;  // stop parsing after an upgrade request until it is answered
   bool peer_eof_ = false;
-  std::string_view pending_input_;
 };
 
 void Connection::arm(TimerMode m) {
@@ -155,6 +170,7 @@ void Connection::arm(TimerMode m) {
     case TimerMode::header: timer_.start(o.header_timeout); break;
     case TimerMode::idle: timer_.start(o.idle_timeout); break;
     case TimerMode::body: timer_.start(o.body_timeout); break;
+    case TimerMode::send: timer_.start(o.send_timeout); break;
     case TimerMode::linger: timer_.start(o.linger_timeout); break;
   }
 }
@@ -162,25 +178,27 @@ void Connection::arm(TimerMode m) {
 void Connection::on_timer() {
   switch (timer_mode_) {
     case TimerMode::header:
-    case TimerMode::body:
+    case TimerMode::body: {
       ++srv_.stats_.timeouts;
-      // RFC 9110 §15.5.9: 408 when the client was too slow sending its request.
-      if (!cur_ || !cur_->started_) {
-        Error e(Errc::timeout, timer_mode_ == TimerMode::header ? "timed out reading the request head"
-                                                                : "timed out reading the request body");
-        if (!cur_ && inbuf_.empty() && timer_mode_ == TimerMode::header && requests_ == 0 && !peer_eof_) {
-          close(&e);  // nothing was sent at all: no answer needed
-          return;
-        }
-        fail_request(408, e);
-      } else {
-        Error e(Errc::timeout, "timed out reading the request body");
-        close(&e);
+      bool header = timer_mode_ == TimerMode::header;
+      Error e(Errc::timeout, header ? "timed out reading the request head" : "timed out reading the request body");
+      if (header && inbuf_.empty() && requests_ == 0) {
+        close(&e);  // the client sent nothing at all: no answer needed
+        return;
       }
+      // RFC 9110 §15.5.9: 408 when the client was too slow sending its request.
+      fail_request(408, e);
       return;
+    }
     case TimerMode::handshake: {
       ++srv_.stats_.timeouts;
       Error e(Errc::timeout, "TLS handshake timed out");
+      close(&e);
+      return;
+    }
+    case TimerMode::send: {
+      ++srv_.stats_.timeouts;
+      Error e(Errc::timeout, "timed out sending the last response");
       close(&e);
       return;
     }
@@ -194,16 +212,37 @@ void Connection::on_timer() {
 
 void Connection::on_connected() {
   spiffe_id_ = std::string(stream_->peer_spiffe_id());
+  if (!spiffe_id_.empty())
+    if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) peer_serial_ = t->peer_serial_hex();
   arm(TimerMode::header);
+}
+
+// Parsing cannot go on until the handler answers, asks for the body, or resumes it.
+bool Connection::waiting_on_handler() const noexcept {
+  if (!cur_) return false;
+  return request_done_ || body_paused_ || (!cur_->body_requested_ && cur_->req_.has_body());
+}
+
+void Connection::update_read_pause() {
+  if (closed_ || closing_) return;
+  std::size_t max = srv_.options().max_pipelined_bytes;
+  // Only bytes that wait for the handler count: a head in progress is bounded by the parser.
+  if (!read_paused_ && inbuf_.size() > max && waiting_on_handler()) {
+    read_paused_ = true;
+    stream_->read_stop();
+  } else if (read_paused_ && (inbuf_.size() <= max / 2 || !waiting_on_handler())) {
+    read_paused_ = false;
+    stream_->read_start();
+  }
 }
 
 void Connection::on_data(std::string_view data) {
   if (closed_) return;
-  if (lingering_) return;  // discarding after an early response
+  if (closing_) return;  // after the last response: read and discard (lingering close)
   if (!cur_ && timer_mode_ == TimerMode::idle) arm(TimerMode::header);
   if (inbuf_.empty()) {
     std::size_t used = process(data);
-    if (closed_) return;
+    if (closed_ || closing_) return;
     data.remove_prefix(used);
     if (!data.empty() && !inbuf_.append(data).ok()) {
       Error e(Errc::limit_exceeded, "too many pipelined bytes");
@@ -217,26 +256,16 @@ void Connection::on_data(std::string_view data) {
       return;
     }
     std::size_t used = process(inbuf_.view());
-    if (closed_) return;
+    if (closed_ || closing_) return;
     inbuf_.consume(used);
   }
-  // Pipelined bytes wait while a response is pending; past the limit, stop reading the client.
-  if (inbuf_.size() > srv_.options().max_pipelined_bytes && !read_paused_) {
-    read_paused_ = true;
-    stream_->read_stop();
-  }
+  update_read_pause();
 }
 
 std::size_t Connection::process(std::string_view input) {
   in_process_ = true;
   std::size_t pos = 0;
-  while (!closed_ && !lingering_) {
-    if (cur_) {
-      if (request_done_) break;                             // answer first, then parse the next
-      // The handler has not asked for the body (yet), or paused it: leave the bytes buffered.
-      if ((!cur_->body_requested_ && cur_->req_.has_body()) || body_paused_) break;
-    }
-    if (upgrade_hold_) break;
+  while (!closed_ && !closing_ && !waiting_on_handler()) {
     Event ev = parser_.parse(input.substr(pos));
     if (ev.kind == EventKind::need_more) {
       pos += ev.consumed;
@@ -254,6 +283,7 @@ std::size_t Connection::process(std::string_view input) {
       ex->req_.peer_ = stream_->peer_address();
       ex->req_.tls_ = tls_;
       ex->req_.spiffe_id_ = spiffe_id_;
+      ex->req_.peer_serial_ = peer_serial_;
       ex->req_.conn_id_ = id_;
       ex->req_.index_ = requests_++;
       ++srv_.stats_.requests;
@@ -263,7 +293,6 @@ std::size_t Connection::process(std::string_view input) {
       const auto& o = srv_.options();
       keep_alive_ = keep_alive_ && h.keep_alive && !srv_.draining_ &&
                     (o.max_requests_per_connection == 0 || requests_ < o.max_requests_per_connection);
-      if (h.upgrade) upgrade_hold_ = true;
       if (h.body == BodyKind::length && h.content_length > o.max_body_bytes) {
         // RFC 9110 §15.5.14: refuse before reading a body we will not take.
         fail_request(413, Error(Errc::limit_exceeded, "request body of " + std::to_string(h.content_length) +
@@ -271,7 +300,8 @@ std::size_t Connection::process(std::string_view input) {
                                                           std::to_string(o.max_body_bytes)));
         break;
       }
-      arm(h.body == BodyKind::none ? TimerMode::none : TimerMode::body);
+      // The body timer runs only while the handler reads the body (request_body()).
+      arm(TimerMode::none);
       pending_input_ = input.substr(pos);  // what take_stream() hands over after an upgrade
       srv_.handler_(ex);
       pending_input_ = {};
@@ -281,71 +311,72 @@ std::size_t Connection::process(std::string_view input) {
       pos += ev.consumed;
       if (!ev.data.empty() && cur_) {
         arm(TimerMode::body);
-        if (cur_->body_data_) cur_->body_data_(ev.data);
+        // The callback may end the exchange: keep it alive, and run a moved-out callback.
+        auto ex = cur_;
+        auto cb = std::move(ex->body_data_);
+        if (cb) cb(ev.data);
+        if (!ex->body_done_ && !ex->body_data_) ex->body_data_ = std::move(cb);
       }
       continue;
     }
     // message_complete
     pos += ev.consumed;
     request_done_ = true;
-    if (cur_ && !cur_->body_done_) {
-      cur_->body_done_ = true;
-      if (cur_->body_end_) {
-        auto end = std::move(cur_->body_end_);
-        end(nullptr);
+    if (cur_) {
+      auto ex = cur_;
+      ex->finish_body(nullptr);
+      if (ex->finished_ && !ex->upgraded_ && cur_ == ex) {
+        finish_exchange();
+        continue;
       }
+      if (cur_ == ex) arm(TimerMode::none);  // waiting for the response
     }
-    if (cur_ && cur_->finished_) {
-      finish_exchange();
-      continue;
-    }
-    if (cur_) arm(TimerMode::none);
   }
   in_process_ = false;
   return pos;
 }
 
 void Connection::resume() {
-  if (closed_ || in_process_) return;
-  if (read_paused_ && inbuf_.size() <= srv_.options().max_pipelined_bytes / 2) {
-    read_paused_ = false;
-    stream_->read_start();
-  }
+  if (closed_ || closing_ || in_process_) return;
   if (!inbuf_.empty()) {
     std::size_t used = process(inbuf_.view());
-    if (closed_) return;
+    if (closed_ || closing_) return;
     inbuf_.consume(used);
   }
+  update_read_pause();
   if (peer_eof_ && !cur_) close(nullptr);
 }
 
 void Connection::request_body(Exchange& ex) {
   ex.body_requested_ = true;
-  // RFC 9110 §10.1.1: a server that will read the body answers "100 Continue" first.
-  if (ex.req_.head_.expect_continue && !ex.started_ && !request_done_) {
-    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-    (void)write_slices(std::span<const std::string_view>(&k100, 1));
-  }
-  if (request_done_ && !ex.body_done_) {
-    ex.body_done_ = true;
-    if (ex.body_end_) {
-      auto end = std::move(ex.body_end_);
-      end(nullptr);
-    }
+  if (request_done_) {  // the whole body was parsed before the handler asked for it
+    ex.finish_body(nullptr);
     return;
   }
+  // RFC 9110 §10.1.1: a server that will read the body answers "100 Continue" first.
+  if (ex.req_.head_.expect_continue && !ex.started_) {
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!write_slices(std::span<const std::string_view>(&k100, 1)).ok()) return;
+  }
+  if (!body_paused_) arm(TimerMode::body);
+  // Parse what is buffered on the next iteration, not inside the handler's call.
   loop_.post([self = ex.shared_from_this()] {
     if (self->conn_) self->conn_->resume();
   });
 }
 
 void Connection::set_body_paused(bool paused) {
+  if (body_paused_ == paused) return;
   body_paused_ = paused;
-  if (!paused) {
-    loop_.post([this, ex = cur_] {
-      if (ex && ex->conn_ == this) resume();
-    });
+  if (request_done_ || !cur_) return;
+  if (paused) {
+    arm(TimerMode::none);  // the handler's backpressure is not the client's slowness
+    return;
   }
+  if (cur_->body_requested_) arm(TimerMode::body);
+  loop_.post([self = cur_] {
+    if (self->conn_) self->conn_->resume();
+  });
 }
 
 Status Connection::write_slices(std::span<const std::string_view> slices) {
@@ -362,19 +393,19 @@ Status Connection::send_head(Exchange& ex, int status, std::span<const Header> h
   const Head& rh = ex.req_.head_;
   bool informational = status >= 100 && status < 200;
   // RFC 9112 §6.1: HTTP/1.0 recipients do not understand chunked: delimit by closing.
-  if (framing.kind == BodyKind::chunked && rh.version == Version::http10) {
-    framing = BodyFraming::until_close();
-  }
+  if (framing.kind == BodyKind::chunked && rh.version == Version::http10) framing = BodyFraming::until_close();
   if (framing.kind == BodyKind::until_close) keep_alive_ = false;
   if (status == 204 || status == 304 || informational) framing = BodyFraming::none();  // RFC 9110 §6.4.1
-  if (!request_done_ && !ex.body_requested_ && rh.body != BodyKind::none && status != 101)
-    keep_alive_ = false;  // an unread body: close after the response
+  // A body the handler will not read: the connection cannot carry another request after it.
+  if (!request_done_ && !ex.body_requested_ && rh.body != BodyKind::none && status != 101) keep_alive_ = false;
   fields_.clear();
   for (const auto& h : headers) fields_.push_back(h);
-  std::string_view date = srv_.date_header();
-  fields_.push_back({"Date", date});
+  fields_.push_back({"Date", srv_.date_header()});
   if (!srv_.options().server_header.empty()) fields_.push_back({"Server", srv_.options().server_header});
-  if (!keep_alive_ && status != 101) fields_.push_back({"Connection", "close"});
+  if (status != 101) {
+    if (!keep_alive_) fields_.push_back({"Connection", "close"});
+    else if (rh.version == Version::http10) fields_.push_back({"Connection", "keep-alive"});  // RFC 9112 §9.3
+  }
   headbuf_.clear();
   auto st = append_response_head(headbuf_, status, "", Version::http11, fields_, framing);
   if (!st.ok()) return st;
@@ -415,59 +446,77 @@ Status Connection::send_end(Exchange& ex, std::span<const Header> trailers) {
     return e;
   }
   ex.finished_ = true;
-  if (request_done_ || !keep_alive_) finish_exchange();
+  // A response that ends before its request body: the rest is discarded and the connection
+  // closes after the response (we cannot tell where the next request starts). A bodiless
+  // request answered from inside the handler call is complete, its end just not parsed yet.
+  if (!request_done_ && ex.req_.has_body()) keep_alive_ = false;
+  finish_exchange();
   return {};
 }
 
 void Connection::finish_exchange() {
   if (closed_) return;
-  if (cur_) cur_->conn_ = nullptr;  // done: later calls on it are no-ops
-  bool request_complete = request_done_;
-  cur_.reset();
+  auto ex = std::move(cur_);
+  bool complete = request_done_ || (ex && !ex->req_.has_body());
   request_done_ = false;
-  if (upgrade_hold_) upgrade_hold_ = false;
-  if (!keep_alive_ || !request_complete || peer_eof_) {
-    if (!request_complete && !peer_eof_) {
-      // RFC 9112 §9.6: close gracefully: half-close, then read and discard for a while so the
-      // client sees the response rather than a reset.
-      lingering_ = true;
-      stream_->shutdown();
-      arm(TimerMode::linger);
-      if (read_paused_) {
-        read_paused_ = false;
-        stream_->read_start();
-      }
-      return;
+  body_paused_ = false;
+  if (ex) {
+    ex->conn_ = nullptr;  // done: later calls on it are no-ops
+    if (!complete) {
+      Error e(Errc::closed, "the response ended before the request body");
+      ex->finish_body(&e);
     }
-    stream_->shutdown();
-    lingering_ = true;
-    arm(TimerMode::linger);
+  }
+  if (closed_) return;  // a body callback may have aborted
+  if (!keep_alive_ || !complete || peer_eof_ || srv_.draining_) {
+    end_gracefully();
     return;
   }
-  if (srv_.draining_) {
+  if (inbuf_.empty()) {
+    inbuf_.shrink_if_empty();  // an idle keep-alive connection holds no buffer
+    arm(TimerMode::idle);
+  } else {
+    arm(TimerMode::header);
+  }
+  if (!in_process_) resume();
+}
+
+// RFC 9112 §9.6: half-close once the response is flushed, then read and discard until the
+// client closes (or linger_timeout), so that the client sees the response, not a reset.
+void Connection::end_gracefully() {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  if (read_paused_) {
+    read_paused_ = false;
+    stream_->read_start();  // unread input makes the kernel reset the connection on close
+  }
+  inbuf_.clear();
+  arm(TimerMode::send);
+  // The callback runs only while the stream is open, and the stream closes before this
+  // Connection is deleted.
+  stream_->shutdown([this] { on_flushed(); });
+}
+
+void Connection::on_flushed() {
+  if (closed_) return;
+  if (peer_eof_) {
     close(nullptr);
     return;
   }
-  arm(inbuf_.empty() ? TimerMode::idle : TimerMode::header);
-  if (!in_process_) resume();
+  lingering_ = true;
+  arm(TimerMode::linger);
 }
 
 void Connection::fail_request(int status, const Error& err) {
   ++srv_.stats_.bad_requests;
-  if (cur_ && !cur_->body_done_) {
-    cur_->body_done_ = true;
-    if (cur_->body_end_) {
-      auto end = std::move(cur_->body_end_);
-      end(&err);
+  auto ex = std::move(cur_);
+  if (ex) {
+    ex->finish_body(&err);
+    if (ex->started_) {  // too late for an error response
+      cur_ = ex;
+      close(&err);
+      return;
     }
-  }
-  if (cur_ && cur_->started_) {  // too late for an error response
-    close(&err);
-    return;
-  }
-  if (cur_) {
-    cur_->detach(err);
-    cur_.reset();
   }
   keep_alive_ = false;
   // A small JSON body naming the reason; the message is already escaped by the parser.
@@ -480,44 +529,33 @@ void Connection::fail_request(int status, const Error& err) {
   if (!srv_.options().server_header.empty()) fields_.push_back({"Server", srv_.options().server_header});
   fields_.push_back({"Connection", "close"});
   headbuf_.clear();
-  if (!append_response_head(headbuf_, status, "", Version::http11, fields_, BodyFraming::length_of(body.size())).ok()) {
+  if (!append_response_head(headbuf_, status, "", Version::http11, fields_, BodyFraming::length_of(body.size()))
+           .ok()) {
     close(&err);
     return;
   }
   std::string_view slices[2] = {headbuf_, body};
   if (!write_slices(slices).ok()) return;
-  lingering_ = true;
-  stream_->shutdown();
-  arm(TimerMode::linger);
+  end_gracefully();
+  if (ex) ex->detach(err);  // the handler's exchange is over: cancel it
 }
 
 void Connection::on_eof() {
   if (closed_) return;
   peer_eof_ = true;
-  if (lingering_ || (!cur_ && inbuf_.empty())) {
-    close(nullptr);
-    return;
-  }
-  if (cur_ && !request_done_) {
-    Error e(Errc::closed, "client closed the connection before the request was complete");
-    if (!cur_->body_done_) {
-      cur_->body_done_ = true;
-      if (cur_->body_end_) {
-        auto end = std::move(cur_->body_end_);
-        end(&e);
-      }
-    }
-    close(&e);
-    return;
+  if (closing_) {
+    if (lingering_) close(nullptr);
+    return;  // still flushing: on_flushed() closes
   }
   if (!cur_) {
-    // A partial head followed by EOF: nothing to answer.
-    close(nullptr);
+    // Between requests, or a partial head: nothing to answer. A response still being sent is
+    // finished first (the client half-closed after its last request).
+    if (stream_->pending_write_bytes() > 0) end_gracefully();
+    else close(nullptr);
     return;
   }
-  // The request is complete and its response pending. A client that half-closes is almost
-  // always gone (as NGINX assumes by default): cancel, so that upstream work stops.
-  Error e(Errc::closed, "client closed the connection before the response");
+  Error e(Errc::closed, request_done_ ? "client closed the connection before the response"
+                                      : "client closed the connection before the request was complete");
   close(&e);
 }
 
@@ -554,32 +592,39 @@ void Connection::close(const Error* why) {
   if (closed_) return;
   closed_ = true;
   timer_.stop();
-  if (cur_) {
-    if (!cur_->finished_) {
-      Error e = why ? *why : Error(Errc::closed, "connection closed");
-      cur_->detach(e);
-    } else {
-      cur_->conn_ = nullptr;
-    }
-    cur_.reset();
-  }
   if (stream_) stream_->close();
+  auto ex = std::move(cur_);
+  // Leave the server's list before any user callback runs (it may call close_all()).
   srv_.remove(this);
+  if (ex) {
+    if (!ex->finished_) {
+      Error e = why ? *why : Error(Errc::closed, "connection closed");
+      ex->detach(e);
+    } else {
+      ex->conn_ = nullptr;
+    }
+  }
 }
 
 // ---- Exchange ----
 
+void Exchange::finish_body(const Error* err) {
+  if (body_done_) return;
+  body_done_ = true;
+  body_data_ = nullptr;
+  if (body_end_) {
+    auto end = std::move(body_end_);
+    body_end_ = nullptr;
+    end(err);
+  }
+}
+
 void Exchange::detach(const Error& why) {
   conn_ = nullptr;
-  if (!body_done_) {
-    body_done_ = true;
-    if (body_end_) {
-      auto end = std::move(body_end_);
-      end(&why);
-    }
-  }
+  finish_body(&why);
   if (cancel_cb_) {
     auto cb = std::move(cancel_cb_);
+    cancel_cb_ = nullptr;
     cb();
   }
 }
@@ -587,52 +632,63 @@ void Exchange::detach(const Error& why) {
 void Exchange::read_body(DataCb data, EndCb end) {
   body_data_ = std::move(data);
   body_end_ = std::move(end);
-  if (conn_ == nullptr) {
-    if (!body_done_ && body_end_) {
-      body_done_ = true;
-      Error e(Errc::closed, "connection closed");
+  body_requested_ = true;
+  if (body_done_) {  // already ended (no body, or failed): report it now
+    body_data_ = nullptr;
+    if (body_end_) {
       auto cb = std::move(body_end_);
-      cb(&e);
-    }
-    return;
-  }
-  if (req_.head().body == BodyKind::none) {
-    body_requested_ = true;
-    // Parsing already reached message_complete for a bodiless request.
-    if (!body_done_) {
-      body_done_ = true;
-      if (body_end_) {
-        auto cb = std::move(body_end_);
+      body_end_ = nullptr;
+      if (conn_ == nullptr && req_.has_body()) {
+        Error e(Errc::closed, "connection closed");
+        cb(&e);
+      } else {
         cb(nullptr);
       }
     }
+    return;
+  }
+  if (conn_ == nullptr) {
+    Error e(Errc::closed, "connection closed");
+    finish_body(&e);
+    return;
+  }
+  if (!req_.has_body()) {
+    finish_body(nullptr);
     return;
   }
   conn_->request_body(*this);
 }
 
 void Exchange::read_body_all(std::size_t max, std::function<void(Result<std::string>)> cb) {
-  auto buf = std::make_shared<std::string>();
-  auto done = std::make_shared<bool>(false);
-  auto self = shared_from_this();
+  // The callbacks live inside this Exchange: they capture it by pointer, not by shared_ptr
+  // (which would keep it alive forever).
+  struct State {
+    std::string body;
+    bool done = false;
+    std::function<void(Result<std::string>)> cb;
+  };
+  auto st = std::make_shared<State>();
+  st->cb = std::move(cb);
+  Exchange* self = this;
   read_body(
-      [buf, done, max, cb, self](std::string_view d) {
-        if (*done) return;
-        if (buf->size() + d.size() > max) {
-          *done = true;
-          Error e(Errc::limit_exceeded, "request body exceeds " + std::to_string(max) + " bytes");
-          // RFC 9110 §15.5.14
+      [st, max, self](std::string_view d) {
+        if (st->done) return;
+        if (st->body.size() + d.size() > max) {
+          st->done = true;
+          auto cb = std::move(st->cb);
+          // RFC 9110 §15.5.14; the connection closes after it (the rest is not read).
           (void)self->respond(413, {}, "{\"error\":\"request body too large\",\"status\":413}\n");
-          cb(e);
+          cb(Error(Errc::limit_exceeded, "request body exceeds " + std::to_string(max) + " bytes"));
           return;
         }
-        buf->append(d);
+        st->body.append(d);
       },
-      [buf, done, cb](const Error* err) {
-        if (*done) return;
-        *done = true;
+      [st](const Error* err) {
+        if (st->done) return;
+        st->done = true;
+        auto cb = std::move(st->cb);
         if (err) cb(*err);
-        else cb(std::move(*buf));
+        else cb(std::move(st->body));
       });
 }
 
@@ -652,7 +708,8 @@ Status Exchange::respond(int status, std::span<const Header> headers, std::strin
   if (conn_ == nullptr) return {};
   written_length_ = body.size();
   if (status == 101 || (status >= 200 && status < 300 && req_.head().method == Method::connect)) {
-    finished_ = true;  // the caller takes the stream next
+    finished_ = true;  // the caller takes the stream next (take_stream); no more HTTP parsing
+    upgraded_ = true;
     return {};
   }
   return c->send_end(*this, {});
@@ -773,7 +830,9 @@ void Server::drain(Duration deadline, std::function<void()> done) {
 void Server::close_all() {
   for (auto& l : listeners_) l->close();
   listeners_.clear();
-  while (!conns_.empty()) conns_.back()->close(nullptr);
+  // close() removes each from conns_ before its callbacks run; those may call close_all() again.
+  std::vector<Connection*> copy = conns_;
+  for (auto* c : copy) c->close(nullptr);
   if (drain_timer_) drain_timer_->stop();
   maybe_drained();
 }
@@ -781,8 +840,9 @@ void Server::close_all() {
 void Server::maybe_drained() {
   if (draining_ && conns_.empty() && drained_cb_) {
     if (drain_timer_) drain_timer_->stop();
-    auto cb = std::move(drained_cb_);
-    cb();
+    // Posted, never called from inside remove()/close_all(): the callback may destroy the Server.
+    loop_.post(std::move(drained_cb_));
+    drained_cb_ = nullptr;
   }
 }
 

@@ -78,6 +78,9 @@ void Loop::post(std::function<void()> fn) {
     std::lock_guard<std::mutex> lk(mu_);
     posted_.push_back(std::move(fn));
   }
+  // Work posted from the loop's own thread keeps the loop alive until it has run (another
+  // thread cannot touch the handle's reference; it posts to a loop that is running anyway).
+  if (in_loop_thread()) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
   uv_async_send(async_);
 }
 
@@ -92,6 +95,10 @@ void Loop::on_async(uv_async_t* h) {
     self->stop_requested_ = false;
   }
   for (auto& fn : batch) fn();
+  {
+    std::lock_guard<std::mutex> lk(self->mu_);
+    if (self->posted_.empty()) uv_unref(reinterpret_cast<uv_handle_t*>(h));
+  }
   if (stop) uv_stop(&self->loop_);
 }
 
@@ -138,20 +145,31 @@ Timer::Timer(Loop& loop, std::function<void()> cb) : h_(new uv_timer_t), cb_(std
   h_->data = this;
 }
 
-Timer::~Timer() { close_and_delete(h_); }
+Timer::~Timer() {
+  if (alive_) *alive_ = false;
+  close_and_delete(h_);
+}
+
+void Timer::on_fire(uv_timer_t* h) {
+  auto* self = static_cast<Timer*>(h->data);
+  if (self == nullptr || !self->cb_) return;
+  // The callback may destroy this Timer: run a moved-out copy and put it back only if the
+  // Timer survived and no new callback was set meanwhile.
+  bool alive = true;
+  self->alive_ = &alive;
+  auto cb = std::move(self->cb_);
+  cb();
+  if (!alive) return;
+  self->alive_ = nullptr;
+  if (!self->cb_) self->cb_ = std::move(cb);
+}
 
 void Timer::start(Duration timeout, Duration repeat) {
   auto ms = [](Duration d) -> std::uint64_t {
     auto v = std::chrono::ceil<std::chrono::milliseconds>(d).count();
     return v < 0 ? 0 : static_cast<std::uint64_t>(v);
   };
-  uv_timer_start(
-      h_,
-      [](uv_timer_t* h) {
-        auto* self = static_cast<Timer*>(h->data);
-        if (self && self->cb_) self->cb_();  // cb_ may destroy the Timer: touch nothing after
-      },
-      ms(timeout), ms(repeat));
+  uv_timer_start(h_, &Timer::on_fire, ms(timeout), ms(repeat));
 }
 
 void Timer::stop() { uv_timer_stop(h_); }

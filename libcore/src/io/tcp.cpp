@@ -129,7 +129,9 @@ Status TcpStream::write(std::span<const std::string_view> slices) {
   }
   std::size_t rest = total - written;
   if (rest == 0) return {};
-  if (impl_->pending + rest > limits_.max_pending)
+  // The hard limit stops writers that ignore the watermark; one write on an idle stream is
+  // always taken (its bytes are already in the caller's memory: at most a copy of them).
+  if (impl_->pending > 0 && impl_->pending + rest > limits_.max_pending)
     return make_error(Errc::limit_exceeded, "write buffer limit of " + std::to_string(limits_.max_pending) +
                                                 " bytes exceeded");
   auto w = std::make_unique<WriteReq>();
@@ -157,12 +159,28 @@ Status TcpStream::write(std::span<const std::string_view> slices) {
   return {};
 }
 
-void TcpStream::shutdown() {
+namespace {
+struct ShutdownReq {
+  uv_shutdown_t req{};
+  TcpStream::Impl* impl = nullptr;
+  std::function<void()> flushed;
+};
+}  // namespace
+
+void TcpStream::shutdown(std::function<void()> flushed) {
   if (!impl_ || impl_->closed || impl_->shut) return;
   impl_->shut = true;
-  auto* req = new uv_shutdown_t;
-  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&impl_->tcp), [](uv_shutdown_t* r, int) { delete r; });
-  if (rc < 0) delete req;
+  auto* r = new ShutdownReq;
+  r->impl = impl_;
+  r->flushed = std::move(flushed);
+  r->req.data = r;
+  // libuv completes a shutdown only after every queued write request has completed. The Impl
+  // outlives this request: libuv cancels it before the handle's close callback frees the Impl.
+  int rc = uv_shutdown(&r->req, reinterpret_cast<uv_stream_t*>(&impl_->tcp), [](uv_shutdown_t* req, int status) {
+    std::unique_ptr<ShutdownReq> r(static_cast<ShutdownReq*>(req->data));
+    if (status == 0 && !r->impl->closed && r->flushed) r->flushed();
+  });
+  if (rc < 0) delete r;
 }
 
 void TcpStream::close() {
@@ -240,7 +258,12 @@ Result<std::unique_ptr<TcpListener>> TcpListener::open(Loop& loop, int fd, const
   PW_CHECK(uv_tcp_init(loop.uv(), l->h_) == 0);
   l->h_->data = l.get();
   int rc = uv_tcp_open(l->h_, fd);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(l->h_), opt.backlog, &TcpListener::on_connection);
+  if (rc < 0) {
+    ::close(fd);  // not adopted by the handle
+    l->close();
+    return uv_error(rc, "listen");
+  }
+  rc = uv_listen(reinterpret_cast<uv_stream_t*>(l->h_), opt.backlog, &TcpListener::on_connection);
   if (rc < 0) {
     l->close();
     return uv_error(rc, "listen");
@@ -283,7 +306,7 @@ void TcpListener::on_connection(uv_stream_t* server, int status) {
     return;
   }
   ++self->accepted_;
-  auto s = std::make_unique<TcpStream>(self->loop_, h, self->opt_.write_limits);
+  std::unique_ptr<TcpStream> s(new TcpStream(self->loop_, h, self->opt_.write_limits));
   if (self->opt_.nodelay) (void)s->set_nodelay(true);
   self->cb_(std::move(s));
 }
@@ -328,7 +351,7 @@ Status Connector::connect(const SockAddr& addr, Duration timeout, ConnectCb cb) 
       else cb(uv_error(status, "connect"));
       return;
     }
-    auto s = std::make_unique<TcpStream>(owner->loop_, a->tcp, owner->limits_);
+    std::unique_ptr<TcpStream> s(new TcpStream(owner->loop_, a->tcp, owner->limits_));
     (void)s->set_nodelay(true);
     delete a;
     cb(std::move(s));

@@ -17,6 +17,7 @@ void WorkerPool::start(Setup setup) {
   for (unsigned i = 0; i < count_; ++i) {
     threads_.emplace_back([this, i, setup] {
       Loop& loop = *loops_[i];
+      loop.bind_to_current_thread();
       setup(loop, i);
       loop.run();
     });

@@ -391,7 +391,7 @@ void TlsStream::on_handshake_done() {
   }
   if (shutdown_pending_) {
     shutdown_pending_ = false;
-    shutdown();
+    shutdown(std::move(shutdown_flushed_));
   }
   if (handler_) handler_->on_connected();
 }
@@ -564,10 +564,11 @@ Status TlsStream::flush_out() {
   return st;
 }
 
-void TlsStream::shutdown() {
+void TlsStream::shutdown(std::function<void()> flushed) {
   if (state_ == State::handshake) {
     shutdown_pending_ = true;  // after the handshake and the buffered writes
-    if (!started_) inner_->shutdown();
+    if (!started_) inner_->shutdown(std::move(flushed));
+    else shutdown_flushed_ = std::move(flushed);
     return;
   }
   if (state_ != State::open || sent_shutdown_) return;
@@ -576,7 +577,7 @@ void TlsStream::shutdown() {
   SSL_shutdown(ssl_);  // queues close_notify; we do not wait for the peer's
   ERR_clear_error();
   (void)flush_out();  // a failed write is reported by the inner stream's own callbacks
-  inner_->shutdown();
+  inner_->shutdown(std::move(flushed));
 }
 
 void TlsStream::close() {

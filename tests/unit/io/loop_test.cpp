@@ -87,3 +87,12 @@ TEST_CASE("SignalWatcher delivers signals to the loop") {
   loop.run();
   CHECK(got == SIGUSR1);
 }
+
+TEST_CASE("work posted from the loop thread runs even when nothing else keeps the loop alive") {
+  Loop loop;
+  int ran = 0;
+  Timer t(loop, [&] { loop.post([&] { loop.post([&] { ++ran; }); ++ran; }); });
+  t.start(1ms);
+  loop.run();  // returns only when no posted work is left
+  CHECK(ran == 2);
+}

@@ -8,7 +8,14 @@
 //
 // Lifetime: the handler may keep the shared_ptr<Exchange> and answer later (after a backend
 // call). If the client goes away first, the Exchange is detached: its on_cancel callback runs
-// once, and respond()/write_body() return Errc::closed.
+// once, and respond()/write_body() return Errc::closed. A client that half-closes (FIN) while
+// its response is pending is taken as gone, as NGINX does by default, so upstream work stops.
+// Callbacks must not destroy the Server; stop it with drain() or close_all().
+//
+// Closing: after a response that ends the connection (Connection: close, HTTP/1.0, drain, an
+// early response to an unread body) the server half-closes once the response is flushed, then
+// reads and discards until the client closes or linger_timeout passes (RFC 9112 §9.6), so the
+// client sees the whole response rather than a reset.
 #pragma once
 
 #include <functional>
@@ -39,9 +46,10 @@ struct ServerOptions {
   Duration idle_timeout = 60s;          // a keep-alive connection waiting for its next request
   Duration body_timeout = 30s;          // the longest pause between two pieces of a request body (408)
   Duration handshake_timeout = 10s;     // TLS handshake
-  Duration linger_timeout = 2s;         // reading and discarding after an early response, then close
+  Duration send_timeout = 60s;          // a closing connection's last response must be flushed by then
+  Duration linger_timeout = 2s;         // after that, reading and discarding until the client closes
   Duration drain_timeout = 30s;         // default deadline of drain()
-  std::size_t max_connections = 10000;  // per Server (that is, per worker); beyond: accepted then closed
+  std::size_t max_connections = 4096;   // per Server (that is, per worker); beyond: accepted then closed
   std::size_t max_requests_per_connection = 0;  // 0: unlimited
   std::size_t max_pipelined_bytes = 64 * 1024;  // buffered bytes past the request being answered
   io::WriteLimits write_limits{};
@@ -70,6 +78,9 @@ class ServerRequest {
   const io::SockAddr& peer() const noexcept { return peer_; }
   bool tls() const noexcept { return tls_; }
   std::string_view peer_spiffe_id() const noexcept { return spiffe_id_; }
+  // The serial (upper-case hex) of the peer's certificate when its SPIFFE ID was verified, else
+  // empty: lets a CA find the certificate a client authenticated with (certctl serve renewals).
+  std::string_view peer_cert_serial() const noexcept { return peer_serial_; }
   std::uint64_t connection_id() const noexcept { return conn_id_; }
   std::uint64_t index_on_connection() const noexcept { return index_; }  // 0 for the first request
 
@@ -81,6 +92,7 @@ class ServerRequest {
   io::SockAddr peer_;
   bool tls_ = false;
   std::string spiffe_id_;
+  std::string peer_serial_;
   std::uint64_t conn_id_ = 0, index_ = 0;
 };
 
@@ -132,6 +144,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   friend class Connection;
   Exchange(io::Loop& loop, Connection* c) : loop_(loop), conn_(c) {}
   void detach(const Error& why);
+  void finish_body(const Error* err);  // ends the request body once: end callback, callbacks dropped
 
   io::Loop& loop_;
   Connection* conn_;
@@ -140,7 +153,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   EndCb body_end_;
   std::function<void()> drain_cb_, cancel_cb_;
   bool started_ = false, finished_ = false, chunked_ = false, head_only_ = false;
-  bool body_requested_ = false, body_done_ = false;
+  bool body_requested_ = false, body_done_ = false, upgraded_ = false;
   std::uint64_t declared_length_ = 0, written_length_ = 0;
   int status_ = 0;
 };

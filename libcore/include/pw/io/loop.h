@@ -46,6 +46,8 @@ class Loop {
   void post(std::function<void()> fn);
   void defer_delete(std::unique_ptr<Deletable> obj);
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
+  // The thread that runs this loop (run() sets it too); WorkerPool calls it before setup.
+  void bind_to_current_thread() noexcept { thread_id_ = std::this_thread::get_id(); }
 
   // A scratch buffer for reads: every stream on this loop reads into it, and the data is
   // handed to the stream's handler before the next read. Saves a buffer per idle connection.
@@ -95,8 +97,10 @@ class Timer {
   void set_callback(std::function<void()> cb) { cb_ = std::move(cb); }
 
  private:
+  static void on_fire(uv_timer_t* h);
   uv_timer_t* h_;
   std::function<void()> cb_;
+  bool* alive_ = nullptr;  // set while cb_ runs; the destructor clears it
 };
 
 // Watches POSIX signals on a loop (SIGHUP reload, SIGTERM drain, SIGINT stop).

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,8 +53,10 @@ class Stream {
   // Writes the slices in order. Bytes not taken by the kernel are copied and sent later.
   virtual Status write(std::span<const std::string_view> slices) = 0;
   Status write(std::string_view data) { return write(std::span<const std::string_view>(&data, 1)); }
-  // Half-close after pending writes (TCP shutdown / TLS close_notify).
-  virtual void shutdown() = 0;
+  // Half-close after pending writes (TCP shutdown / TLS close_notify). `flushed`, if given, runs
+  // once every byte written before the call has been handed to the kernel and the FIN is sent;
+  // it does not run if the stream is closed first (or fails).
+  virtual void shutdown(std::function<void()> flushed = {}) = 0;
   // Closes now; pending writes are dropped; no callback follows. Safe to call twice.
   virtual void close() = 0;
   virtual std::size_t pending_write_bytes() const noexcept = 0;

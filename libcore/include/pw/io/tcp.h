@@ -9,10 +9,12 @@
 
 namespace pw::io {
 
+class TcpListener;
+class Connector;
+
+// Made only by TcpListener (accepted) and Connector (connected).
 class TcpStream final : public Stream {
  public:
-  // Takes a connected uv_tcp_t allocated with new (ownership passes to the stream).
-  TcpStream(Loop& loop, uv_tcp_t* handle, WriteLimits limits = {});
   ~TcpStream() override;
 
   void set_handler(Handler* h) noexcept override;
@@ -20,7 +22,7 @@ class TcpStream final : public Stream {
   void read_stop() override;
   using Stream::write;
   Status write(std::span<const std::string_view> slices) override;
-  void shutdown() override;
+  void shutdown(std::function<void()> flushed = {}) override;
   void close() override;
   std::size_t pending_write_bytes() const noexcept override;
   const WriteLimits& limits() const noexcept override { return limits_; }
@@ -32,6 +34,10 @@ class TcpStream final : public Stream {
   struct Impl;  // the heap part that outlives this object until libuv is done with it
 
  private:
+  friend class TcpListener;
+  friend class Connector;
+  // Takes the handle embedded in a heap-allocated Impl (ownership passes to the stream).
+  TcpStream(Loop& loop, uv_tcp_t* handle_in_impl, WriteLimits limits);
   Loop& loop_;
   WriteLimits limits_;
   Impl* impl_;

@@ -74,7 +74,7 @@ class TlsStream final : public io::Stream, private io::Stream::Handler {
   void read_stop() override;
   using io::Stream::write;
   Status write(std::span<const std::string_view> slices) override;
-  void shutdown() override;
+  void shutdown(std::function<void()> flushed = {}) override;
   void close() override;
   std::size_t pending_write_bytes() const noexcept override;
   const io::WriteLimits& limits() const noexcept override { return inner_->limits(); }
@@ -145,7 +145,8 @@ class TlsStream final : public io::Stream, private io::Stream::Handler {
   bool in_advance_ = false;
   bool inner_reading_ = false;
   bool sent_shutdown_ = false;
-  std::unique_ptr<Error> pending_error_;  // a failure to report from the timer
+  std::unique_ptr<Error> pending_error_;
+  std::function<void()> shutdown_flushed_;  // for a shutdown requested during the handshake  // a failure to report from the timer
   // Ciphertext in: the current inner read (borrowed) and what was left from earlier reads.
   std::string_view in_view_;
   std::string in_buf_;
