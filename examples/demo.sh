@@ -51,9 +51,13 @@ printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: ch
   timeout 5 openssl s_client -quiet -ign_eof -connect "127.0.0.1:$port" -CAfile "$work/ca.pem" 2>/dev/null |
   sed -n '1p;$p' || true
 say "Graceful stop: SIGTERM drains in-flight requests, then exits 0"
-curl -sS --cacert "$work/ca.pem" "$url/sleep/300" &
+curl -sS --cacert "$work/ca.pem" "$url/sleep/1000" &
 curl_pid=$!
-sleep 0.1
+for _ in $(seq 1 100); do  # until curl's connection is up, then let the request land
+  [ -n "$(ss -Htn state established "( dport = :$port )" 2>/dev/null)" ] && break
+  sleep 0.05
+done
+sleep 0.3
 kill -TERM "$server_pid"
 wait "$curl_pid"
 wait "$server_pid" && echo "server exited with status 0"
