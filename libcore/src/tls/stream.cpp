@@ -73,8 +73,10 @@ constexpr std::size_t kMaxStashedIn = 4 * 1024 * 1024;
 // Destructor guard: a callback may destroy the stream; each frame on the stack checks `dead`.
 // The stream points at the innermost live guard only while that frame runs (the destructor
 // unlinks it), which GCC's -Wdangling-pointer cannot see.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wdangling-pointer
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 struct TlsStream::Guard {
   TlsStream* s;
   Guard* prev;
@@ -86,7 +88,9 @@ struct TlsStream::Guard {
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 };
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 // A minimal BIO between OpenSSL and the stream: reads come from the stashed input and then the
 // current inner read (no copy), writes are appended to out_. Never blocks: an empty input is
