@@ -1,0 +1,142 @@
+#include "receiver.h"
+
+#include "pw/base/strings.h"
+#include "pw/telemetry/gzip.h"
+#include "pw/telemetry/json_text.h"
+
+namespace tracecat {
+
+using namespace pw;
+using namespace pw::telemetry;
+
+namespace {
+
+// google.rpc.Status in JSON, the body OTLP/HTTP error responses carry. Codes: 3 INVALID_ARGUMENT,
+// 8 RESOURCE_EXHAUSTED, 12 UNIMPLEMENTED.
+void respond_status(const std::shared_ptr<http::Exchange>& ex, int http_status, int rpc_code, std::string_view message) {
+  std::string body = "{\"code\":" + std::to_string(rpc_code) + ",\"message\":";
+  append_json_string(body, message);
+  body += "}";
+  http::Header h[] = {{"Content-Type", "application/json"}};
+  (void)ex->respond(http_status, h, body);
+}
+
+// Bytes counted against ReceiverOptions::max_inflight while a request body is received and
+// ingested; released when the body callback (which owns it) is destroyed, whichever way the
+// exchange ends.
+class Reservation {
+ public:
+  Reservation(std::size_t& total, std::size_t n) : total_(total), n_(n) { total_ += n_; }
+  ~Reservation() { total_ -= n_; }
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+
+ private:
+  std::size_t& total_;
+  std::size_t n_;
+};
+
+}  // namespace
+
+Receiver::Receiver(io::Loop& loop, IngestContext& ctx, ReceiverOptions opt) : ctx_(ctx), opt_(std::move(opt)) {
+  http::ServerOptions so;
+  so.max_body_bytes = opt_.max_body;
+  so.server_header = "tracecat";
+  so.max_connections = opt_.max_connections;
+  server_ = std::make_unique<http::Server>(loop, so, [this](std::shared_ptr<http::Exchange> ex) { handle(std::move(ex)); });
+}
+
+Status Receiver::start() {
+  auto addr = io::SockAddr::parse(opt_.listen);
+  if (!addr) {
+    // "4318" or ":4318": loopback (a receiver is not exposed unless asked); "HOST" or
+    // "[v6]": OTLP/HTTP's default port 4318.
+    std::string s = opt_.listen;
+    bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) s = "127.0.0.1:" + s;
+    else if (!s.empty() && s[0] == ':') s = "127.0.0.1" + s;
+    else if (s.find(':') == std::string::npos || s.back() == ']') s += ":4318";
+    addr = io::SockAddr::parse(s);
+    if (!addr) return Error(Errc::invalid_argument, "--listen \"" + escape_for_log(opt_.listen) + "\": " + addr.error().message);
+  }
+  return server_->listen(*addr);
+}
+
+void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
+  ++requests_;
+  const auto& req = ex->request();
+  if (req.path() != "/v1/traces") {
+    respond_status(ex, 404, 5, "tracecat receives traces at /v1/traces");
+    return;
+  }
+  if (req.method_id() != http::Method::post) {
+    http::Header h[] = {{"Allow", "POST"}, {"Content-Type", "application/json"}};
+    (void)ex->respond(405, h, "{\"code\":12,\"message\":\"POST only\"}");
+    return;
+  }
+  std::string_view ct = req.header("Content-Type").value_or("");
+  std::string_view media = ct.substr(0, ct.find(';'));
+  media = trim_ows(media);
+  if (!iequals(media, "application/json")) {
+    respond_status(ex, 415, 3, "tracecat accepts OTLP/JSON (Content-Type: application/json) only");
+    return;
+  }
+  std::string_view enc = trim_ows(req.header("Content-Encoding").value_or("identity"));
+  bool gzip = iequals(enc, "gzip");
+  if (!gzip && !iequals(enc, "identity")) {
+    respond_status(ex, 415, 3, "unsupported Content-Encoding (gzip or identity)");
+    return;
+  }
+  // The global body budget: reserve what this body can hold before reading it.
+  std::size_t want = opt_.max_body;
+  if (auto cl = req.header("Content-Length")) {
+    if (auto n = parse_u64(trim_ows(*cl))) want = static_cast<std::size_t>(std::min<std::uint64_t>(*n, opt_.max_body));
+  }
+  if (inflight_ > 0 && inflight_ + want > opt_.max_inflight) {
+    ++busy_;
+    // OTLP/HTTP: 503 is retryable, and the client waits at least Retry-After (RFC 9110 §10.2.3).
+    http::Header h[] = {{"Content-Type", "application/json"}, {"Retry-After", "1"}};
+    (void)ex->respond(503, h, "{\"code\":8,\"message\":\"tracecat is receiving too much at once (--max-inflight); retry later\"}");
+    return;
+  }
+  auto held = std::make_shared<Reservation>(inflight_, want);
+  ex->read_body_all(opt_.max_body, [this, ex, gzip, held](Result<std::string> body) {
+    if (!body) {
+      // read_body_all answers 413 itself past the limit; other errors mean the client went away.
+      if (!ex->response_started() && !ex->detached())
+        respond_status(ex, body.error().code == Errc::limit_exceeded ? 413 : 400, 3, body.error().message);
+      return;
+    }
+    on_body(ex, std::move(*body), gzip);
+  });
+}
+
+void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string body, bool gzip) {
+  if (gzip) {
+    auto inflated = gzip_decompress(body, opt_.max_body);
+    if (!inflated) {
+      bool big = inflated.error().code == Errc::limit_exceeded;
+      respond_status(ex, big ? 413 : 400, big ? 8 : 3, inflated.error().message);
+      return;
+    }
+    body = std::move(*inflated);
+  }
+  std::size_t n = body.size();
+  body.append(otlp_json_padding(), '\0');
+  std::string where = "http " + ex->request().peer().to_string();
+  auto r = ingest_document(ctx_, dec_, std::string_view(body.data(), n), where);
+  if (!r.document_ok) {
+    respond_status(ex, 400, 3, r.errors.empty() ? "not an ExportTraceServiceRequest" : r.errors.front().to_string());
+    return;
+  }
+  std::string out = "{}";
+  if (r.rejected_spans > 0) {
+    out = "{\"partialSuccess\":{\"rejectedSpans\":\"" + std::to_string(r.rejected_spans) + "\",\"errorMessage\":";
+    append_json_string(out, r.errors.empty() ? "" : r.errors.front().to_string());
+    out += "}}";
+  }
+  http::Header h[] = {{"Content-Type", "application/json"}};
+  (void)ex->respond(200, h, out);
+}
+
+}  // namespace tracecat
