@@ -1,0 +1,479 @@
+#include "summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "pw/base/clock.h"
+
+namespace loadgen {
+
+using pw::Errc;
+using pw::make_error;
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+namespace {
+constexpr std::array<std::string_view, kErrorClasses> kErrorNames{"", "connect", "timeout", "reset", "parse", "tls", "other"};
+
+double ms(std::int64_t us) { return static_cast<double>(us) / 1000.0; }
+double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+}  // namespace
+
+std::string_view error_class_name(ErrorClass c) noexcept { return kErrorNames[static_cast<std::size_t>(c)]; }
+
+ErrorClass error_class_from_name(std::string_view name) noexcept {
+  for (std::size_t i = 1; i < kErrorClasses; ++i)
+    if (kErrorNames[i] == name) return static_cast<ErrorClass>(i);
+  return ErrorClass::other;
+}
+
+void Counters::add(const Counters& o) noexcept {
+  requests += o.requests;
+  responses += o.responses;
+  failed += o.failed;
+  for (std::size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
+  for (std::size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
+  bytes_sent += o.bytes_sent;
+  bytes_received += o.bytes_received;
+  conns_opened += o.conns_opened;
+  conns_failed += o.conns_failed;
+  reused += o.reused;
+  sent += o.sent;
+  late_sends += o.late_sends;
+  waited_sends += o.waited_sends;
+  unsent += o.unsent;
+}
+
+std::uint64_t Counters::error_total() const noexcept {
+  std::uint64_t n = 0;
+  for (std::size_t i = 1; i < errors.size(); ++i) n += errors[i];
+  return n;
+}
+
+void count(Counters& c, const Outcome& o) noexcept {
+  ++c.requests;
+  if (o.status != 0) {
+    ++c.responses;
+    if (o.status > 0 && o.status < 1000) ++c.status[static_cast<std::size_t>(o.status)];
+  }
+  if (o.error != ErrorClass::none) ++c.errors[static_cast<std::size_t>(o.error)];
+  if (is_failed(o)) ++c.failed;
+  if (o.reused) ++c.reused;
+  c.bytes_sent += o.bytes_sent;
+  c.bytes_received += o.bytes_received;
+}
+
+void Bucket::add(const Bucket& o) {
+  requests += o.requests;
+  failed += o.failed;
+  max_us = std::max(max_us, o.max_us);
+  for (const auto& [i, n] : o.counts) counts[i] += n;
+}
+
+Histogram Bucket::histogram() const {
+  Histogram h;
+  for (const auto& [i, n] : counts) h.record_index(i, n);
+  if (!h.empty()) h.set_extremes(h.min(), max_us);
+  return h;
+}
+
+void Bucket::add_histogram(const Histogram& h) {
+  if (h.empty()) return;
+  for (std::size_t i = 0; i < Histogram::kCountsLength; ++i)
+    if (auto n = h.count_at_index(i)) counts[static_cast<std::uint32_t>(i)] += n;
+  max_us = std::max(max_us, h.max());
+}
+
+void Summary::record(const Outcome& o) {
+  count(c, o);
+  Bucket& b = timeline[second_of(o.end_us)];
+  ++b.requests;
+  if (is_failed(o)) ++b.failed;
+  if (has_latency(o)) {
+    std::int64_t lat = o.end_us - o.intended_us;
+    latency.record(lat);
+    uncorrected.record(o.end_us - o.sent_us);
+    std::int64_t clamped = std::clamp<std::int64_t>(lat, 0, Histogram::kHighest);
+    ++b.counts[static_cast<std::uint32_t>(Histogram::index_of(clamped))];
+    b.max_us = std::max(b.max_us, clamped);
+  }
+  if (started_us == 0 || o.intended_us < started_us) started_us = o.intended_us;
+  ended_us = std::max(ended_us, o.end_us);
+}
+
+void Summary::merge(const Summary& o) {
+  if (version.empty()) version = o.version;
+  if (mode.empty()) mode = o.mode;
+  else if (!o.mode.empty() && mode != o.mode) mode = "mixed";
+  for (const auto& t : o.targets)
+    if (std::find(targets.begin(), targets.end(), t) == targets.end()) targets.push_back(t);
+  for (const auto& l : o.labels)
+    if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
+  threads += o.threads;
+  connections += o.connections;
+  runs += o.runs;
+  if (o.started_us != 0 && (started_us == 0 || o.started_us < started_us)) started_us = o.started_us;
+  ended_us = std::max(ended_us, o.ended_us);
+  c.add(o.c);
+  latency.add(o.latency);
+  uncorrected.add(o.uncorrected);
+  send_lag.add(o.send_lag);
+  target_rate += o.target_rate;
+  send_window_s = std::max(send_window_s, o.send_window_s);
+  thread_cpu.insert(thread_cpu.end(), o.thread_cpu.begin(), o.thread_cpu.end());
+  behind = behind || o.behind;
+  for (const auto& d : o.diagnosis)
+    if (std::find(diagnosis.begin(), diagnosis.end(), d) == diagnosis.end()) diagnosis.push_back(d);
+  for (const auto& [t, b] : o.timeline) timeline[t].add(b);
+}
+
+double Summary::duration_s() const noexcept {
+  return ended_us > started_us ? static_cast<double>(ended_us - started_us) / 1e6 : 0.0;
+}
+double Summary::rps() const noexcept {
+  double d = duration_s();
+  return d > 0 ? static_cast<double>(c.responses) / d : 0.0;
+}
+double Summary::error_rate() const noexcept {
+  return c.requests ? static_cast<double>(c.failed) / static_cast<double>(c.requests) : 0.0;
+}
+double Summary::achieved_rate() const noexcept {
+  return send_window_s > 0 ? static_cast<double>(c.sent) / send_window_s : 0.0;
+}
+
+void Summary::diagnose() {
+  diagnosis.clear();
+  behind = false;
+  auto pct = [](std::uint64_t a, std::uint64_t b) { return b ? 100.0 * static_cast<double>(a) / static_cast<double>(b) : 0.0; };
+  for (std::size_t i = 0; i < thread_cpu.size(); ++i) {
+    if (thread_cpu[i] >= 0.95) {
+      behind = true;
+      diagnosis.push_back("client thread " + std::to_string(i) + " was busy " +
+                          std::to_string(static_cast<int>(std::lround(thread_cpu[i] * 100))) +
+                          "% of the time: the client, not the server, may be the limit (add -t threads)");
+    }
+  }
+  if (mode != "open") return;
+  if (c.sent > 0 && pct(c.late_sends, c.sent) > 1.0) {
+    behind = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f%%", pct(c.late_sends, c.sent));
+    diagnosis.push_back(std::string(buf) + " of requests were sent more than " + std::to_string(kLateSendUs / 1000) +
+                        " ms late although a connection was free: the client fell behind its schedule");
+  }
+  if (c.sent > 0 && pct(c.waited_sends, c.sent) > 1.0) {
+    behind = true;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f%%", pct(c.waited_sends, c.sent));
+    diagnosis.push_back(std::string(buf) + " of requests waited more than " + std::to_string(kLateSendUs / 1000) +
+                        " ms for a free connection (all busy): latency counts the wait, but the offered rate "
+                        "needs more connections (-c) or a faster server");
+  }
+  if (c.unsent > 0) {
+    behind = true;
+    diagnosis.push_back(std::to_string(c.unsent) + " requests due before the end were never sent");
+  }
+  if (target_rate > 0 && achieved_rate() < 0.99 * target_rate) {
+    behind = true;
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "achieved %.1f requests/s of the %.1f scheduled", achieved_rate(), target_rate);
+    diagnosis.push_back(buf);
+  }
+}
+
+ojson latency_json(const Histogram& h) {
+  ojson j;
+  j["unit"] = "ms";
+  j["count"] = h.total_count();
+  j["min"] = ms(h.min());
+  j["mean"] = round3(h.mean() / 1000.0);
+  j["stdev"] = round3(h.stddev() / 1000.0);
+  for (std::size_t i = 0; i < kPercentiles.size(); ++i) j[kPercentileNames[i]] = ms(h.value_at_percentile(kPercentiles[i]));
+  j["max"] = ms(h.max());
+  j["hist"] = h.to_base64();
+  return j;
+}
+
+ojson Summary::to_json() const {
+  ojson j;
+  j["format"] = kSummaryFormat;
+  j["kind"] = "summary";
+  j["version"] = version;
+  j["mode"] = mode;
+  j["labels"] = labels;
+  j["targets"] = targets;
+  j["threads"] = threads;
+  j["connections"] = connections;
+  j["runs"] = runs;
+  j["started"] = started_us > 0 && started_us < kMaxEpochUs ? pw::format_rfc3339(pw::WallTime(std::chrono::microseconds(started_us))) : "";
+  j["started_us"] = started_us;
+  j["ended_us"] = ended_us;
+  j["duration_s"] = round3(duration_s());
+  j["requests"] = c.requests;
+  j["responses"] = c.responses;
+  j["rps"] = round3(rps());
+  j["error_rate"] = std::round(error_rate() * 1e6) / 1e6;
+  j["latency"] = latency_json(latency);
+  j["latency_uncorrected"] = latency_json(uncorrected);
+  ojson st = ojson::object();
+  for (std::size_t i = 0; i < c.status.size(); ++i)
+    if (c.status[i]) st[std::to_string(i)] = c.status[i];
+  j["status"] = st;
+  ojson er;
+  for (std::size_t i = 1; i < kErrorClasses; ++i) er[std::string(kErrorNames[i])] = c.errors[i];
+  er["total"] = c.error_total();
+  j["errors"] = er;
+  j["failed"] = c.failed;
+  j["bytes"] = {{"sent", c.bytes_sent}, {"received", c.bytes_received}};
+  j["connection_use"] = {{"opened", c.conns_opened}, {"failed", c.conns_failed}, {"reused", c.reused}};
+  if (mode == "open" || mode == "mixed") {
+    ojson s;
+    s["target_rate"] = round3(target_rate);
+    s["achieved_rate"] = round3(achieved_rate());
+    s["send_window_s"] = round3(send_window_s);
+    s["sent"] = c.sent;
+    s["late"] = c.late_sends;
+    s["waited_for_connection"] = c.waited_sends;
+    s["unsent"] = c.unsent;
+    s["send_lag"] = latency_json(send_lag);
+    j["schedule"] = s;
+  }
+  ojson cpu = ojson::array();
+  for (double v : thread_cpu) cpu.push_back(round3(v));
+  j["client"] = {{"behind", behind}, {"diagnosis", diagnosis}, {"thread_cpu", cpu}};
+  ojson tl = ojson::array();
+  for (const auto& [t, b] : timeline) {
+    Histogram h = b.histogram();
+    ojson p;
+    p["t"] = t;
+    p["requests"] = b.requests;
+    p["failed"] = b.failed;
+    p["p50"] = ms(h.value_at_percentile(50));
+    p["p99"] = ms(h.value_at_percentile(99));
+    p["max"] = ms(h.max());
+    p["hist"] = h.to_base64();
+    tl.push_back(std::move(p));
+  }
+  j["timeline"] = std::move(tl);
+  return j;
+}
+
+namespace {
+
+// Typed field access with path-qualified errors.
+struct Reader {
+  const json& j;
+  std::string where;
+  std::string error;
+
+  const json* field(const json& obj, const char* key, const std::string& path) {
+    if (!obj.is_object()) return nullptr;
+    auto it = obj.find(key);
+    (void)path;
+    return it == obj.end() || it->is_null() ? nullptr : &*it;
+  }
+  template <class T>
+  bool num(const json& obj, const char* key, const std::string& path, T& out) {
+    const json* v = field(obj, key, path);
+    if (!v) return true;
+    if (!v->is_number()) return fail(path + "/" + key + ": expected a number");
+    if constexpr (std::is_integral_v<T>) {
+      if (!v->is_number_integer()) return fail(path + "/" + key + ": expected an integer");
+      // nlohmann's get<> converts with a cast: -1 would become 2^64 - 1 and 2^63 a negative
+      // number. Counts must be non-negative and every value must fit its field.
+      if constexpr (std::is_unsigned_v<T>) {
+        if (!v->is_number_unsigned()) return fail(path + "/" + key + ": expected a non-negative integer");
+        if (v->get<std::uint64_t>() > std::numeric_limits<T>::max()) return fail(path + "/" + key + ": out of range");
+      } else if (v->is_number_unsigned()) {
+        if (v->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+          return fail(path + "/" + key + ": out of range");
+      } else {
+        const auto x = v->get<std::int64_t>();
+        if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max()) return fail(path + "/" + key + ": out of range");
+      }
+    } else if (!std::isfinite(v->get<double>())) {
+      return fail(path + "/" + key + ": expected a finite number");
+    }
+    out = v->get<T>();
+    return true;
+  }
+  bool str(const json& obj, const char* key, const std::string& path, std::string& out) {
+    const json* v = field(obj, key, path);
+    if (!v) return true;
+    if (!v->is_string()) return fail(path + "/" + key + ": expected a string");
+    out = v->get<std::string>();
+    return true;
+  }
+  bool hist(const json& obj, const char* key, const std::string& path, Histogram& out) {
+    const json* v = field(obj, key, path);
+    if (!v) return true;
+    if (!v->is_object()) return fail(path + "/" + key + ": expected an object");
+    const json* h = field(*v, "hist", path + "/" + key);
+    if (!h) return true;
+    if (!h->is_string()) return fail(path + "/" + key + "/hist: expected a base64 string");
+    auto d = Histogram::from_base64(h->get<std::string>());
+    if (!d) return fail(path + "/" + key + "/hist: " + d.error().message);
+    out = std::move(*d);
+    // The exact extremes, when they agree with the encoded counts.
+    double mx = -1, mn = -1;
+    if (const json* m = field(*v, "max", ""); m && m->is_number()) mx = m->get<double>();
+    if (const json* m = field(*v, "min", ""); m && m->is_number()) mn = m->get<double>();
+    if (mx >= 0 && mn >= 0 && mx <= 3.6e6 && mn <= mx) out.set_extremes(std::llround(mn * 1000), std::llround(mx * 1000));
+    return true;
+  }
+  bool fail(std::string msg) {
+    if (error.empty()) error = where + ": " + msg;
+    return false;
+  }
+};
+
+}  // namespace
+
+pw::Result<Summary> Summary::from_json(const json& j, std::string_view where) {
+  Summary s;
+  Reader r{j, std::string(where), {}};
+  if (!j.is_object()) return make_error(Errc::parse_error, std::string(where) + ": expected a JSON object");
+  int format = 0;
+  r.num(j, "format", "", format);
+  if (r.error.empty() && format != kSummaryFormat)
+    return make_error(Errc::unsupported, std::string(where) + ": summary format " + std::to_string(format) +
+                                             " is not supported (this loadgen reads format " +
+                                             std::to_string(kSummaryFormat) + ")");
+  r.str(j, "version", "", s.version);
+  r.str(j, "mode", "", s.mode);
+  for (const char* key : {"targets", "labels"}) {
+    if (auto it = j.find(key); it != j.end() && !it->is_null()) {
+      if (!it->is_array()) r.fail(std::string("/") + key + ": expected an array of strings");
+      else
+        for (const auto& t : *it) {
+          if (!t.is_string()) { r.fail(std::string("/") + key + ": expected strings"); break; }
+          (std::string_view(key) == "targets" ? s.targets : s.labels).push_back(t.get<std::string>());
+        }
+    }
+  }
+  r.num(j, "threads", "", s.threads);
+  r.num(j, "connections", "", s.connections);
+  s.runs = 1;
+  r.num(j, "runs", "", s.runs);
+  r.num(j, "started_us", "", s.started_us);
+  r.num(j, "ended_us", "", s.ended_us);
+  for (auto [name, v] : {std::pair{"/started_us", s.started_us}, {"/ended_us", s.ended_us}})
+    if (v < 0 || v >= kMaxEpochUs) r.fail(std::string(name) + ": out of range (epoch microseconds)");
+  r.num(j, "requests", "", s.c.requests);
+  r.num(j, "responses", "", s.c.responses);
+  r.num(j, "failed", "", s.c.failed);
+  r.hist(j, "latency", "", s.latency);
+  r.hist(j, "latency_uncorrected", "", s.uncorrected);
+  if (auto it = j.find("status"); it != j.end() && it->is_object()) {
+    for (auto& [code, n] : it->items()) {
+      char* end = nullptr;
+      long v = std::strtol(code.c_str(), &end, 10);
+      if (*end != '\0' || v < 100 || v > 999 || !n.is_number_unsigned()) {
+        r.fail("/status/" + code + ": expected a status code and a count");
+        break;
+      }
+      s.c.status[static_cast<std::size_t>(v)] = n.get<std::uint64_t>();
+    }
+  }
+  if (auto it = j.find("errors"); it != j.end() && it->is_object())
+    for (std::size_t i = 1; i < kErrorClasses; ++i) r.num(*it, std::string(kErrorNames[i]).c_str(), "/errors", s.c.errors[i]);
+  if (auto it = j.find("bytes"); it != j.end()) {
+    r.num(*it, "sent", "/bytes", s.c.bytes_sent);
+    r.num(*it, "received", "/bytes", s.c.bytes_received);
+  }
+  if (auto it = j.find("connection_use"); it != j.end()) {
+    r.num(*it, "opened", "/connection_use", s.c.conns_opened);
+    r.num(*it, "failed", "/connection_use", s.c.conns_failed);
+    r.num(*it, "reused", "/connections", s.c.reused);
+  }
+  if (auto it = j.find("schedule"); it != j.end() && it->is_object()) {
+    r.num(*it, "target_rate", "/schedule", s.target_rate);
+    r.num(*it, "send_window_s", "/schedule", s.send_window_s);
+    r.num(*it, "sent", "/schedule", s.c.sent);
+    r.num(*it, "late", "/schedule", s.c.late_sends);
+    r.num(*it, "waited_for_connection", "/schedule", s.c.waited_sends);
+    r.num(*it, "unsent", "/schedule", s.c.unsent);
+    r.hist(*it, "send_lag", "/schedule", s.send_lag);
+  }
+  if (auto it = j.find("client"); it != j.end() && it->is_object()) {
+    if (auto b = it->find("behind"); b != it->end() && b->is_boolean()) s.behind = b->get<bool>();
+    if (auto d = it->find("diagnosis"); d != it->end() && d->is_array())
+      for (const auto& m : *d)
+        if (m.is_string()) s.diagnosis.push_back(m.get<std::string>());
+    if (auto d = it->find("thread_cpu"); d != it->end() && d->is_array())
+      for (const auto& m : *d)
+        if (m.is_number()) s.thread_cpu.push_back(m.get<double>());
+  }
+  if (auto it = j.find("timeline"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) r.fail("/timeline: expected an array");
+    else {
+      std::size_t i = 0;
+      for (const auto& p : *it) {
+        std::string path = "/timeline/" + std::to_string(i++);
+        std::int64_t t = 0;
+        Bucket b;
+        if (!p.is_object() || !p.contains("t")) { r.fail(path + ": expected an object with \"t\""); break; }
+        r.num(p, "t", path, t);
+        // Epoch seconds, in the range of the run times (so that differences cannot overflow).
+        if (t < 0 || t >= kMaxEpochUs / 1'000'000) { r.fail(path + "/t: out of range (epoch seconds)"); break; }
+        r.num(p, "requests", path, b.requests);
+        r.num(p, "failed", path, b.failed);
+        if (const json* h = r.field(p, "hist", path)) {
+          if (!h->is_string()) { r.fail(path + "/hist: expected a base64 string"); break; }
+          auto d = Histogram::from_base64(h->get<std::string>());
+          if (!d) { r.fail(path + "/hist: " + d.error().message); break; }
+          b.add_histogram(*d);
+          double mx = -1;
+          if (r.num(p, "max", path, mx) && mx >= 0 && mx <= 3.6e6) b.max_us = std::llround(mx * 1000);
+        }
+        s.timeline[t].add(b);
+      }
+    }
+  }
+  if (!r.error.empty()) return make_error(Errc::parse_error, r.error);
+  return s;
+}
+
+pw::Status Summary::add_result(const json& j, std::string_view where) {
+  auto fail = [&](const std::string& m) { return make_error(Errc::parse_error, std::string(where) + ": " + m); };
+  if (!j.is_object()) return fail("expected a JSON object");
+  Outcome o;
+  auto get_i64 = [&](const char* key, std::int64_t& out, bool required) -> bool {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return !required;
+    if (!it->is_number_integer()) return false;
+    out = it->get<std::int64_t>();
+    return true;
+  };
+  if (!get_i64("intended", o.intended_us, true)) return fail("/intended: expected epoch microseconds");
+  if (!get_i64("sent", o.sent_us, true)) return fail("/sent: expected epoch microseconds");
+  if (!get_i64("end", o.end_us, true)) return fail("/end: expected epoch microseconds");
+  // Epoch microseconds that nanosecond clocks can hold (up to the year 2255).
+  for (auto [name, v] : {std::pair{"/intended", o.intended_us}, {"/sent", o.sent_us}, {"/end", o.end_us}})
+    if (v < 0 || v >= kMaxEpochUs) return fail(std::string(name) + ": out of range (epoch microseconds)");
+  std::int64_t status = 0, bs = 0, br = 0;
+  if (!get_i64("status", status, false) || status < 0 || status > 999) return fail("/status: expected a status code or 0");
+  o.status = static_cast<int>(status);
+  if (!get_i64("bytes_sent", bs, false) || bs < 0) return fail("/bytes_sent: expected a non-negative count");
+  if (!get_i64("bytes_received", br, false) || br < 0) return fail("/bytes_received: expected a non-negative count");
+  o.bytes_sent = static_cast<std::uint64_t>(bs);
+  o.bytes_received = static_cast<std::uint64_t>(br);
+  if (auto it = j.find("error"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) return fail("/error: expected an error class or null");
+    o.error = error_class_from_name(it->get<std::string>());
+  }
+  if (auto it = j.find("reused"); it != j.end() && it->is_boolean()) o.reused = it->get<bool>();
+  if (auto it = j.find("url"); it != j.end() && it->is_string()) {
+    auto u = it->get<std::string>();
+    if (targets.size() < 1000 && std::find(targets.begin(), targets.end(), u) == targets.end()) targets.push_back(u);
+  }
+  record(o);
+  ++c.sent;
+  // A closed loop sends every request when it is due; an open loop's requests may wait.
+  if (o.intended_us != o.sent_us) mode = "open";
+  return {};
+}
+
+}  // namespace loadgen
