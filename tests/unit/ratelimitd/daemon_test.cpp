@@ -1,0 +1,227 @@
+// ratelimitd over HTTP: many keep-alive connections hammer one key at 5x its limit for several
+// windows (memory: exact; Redis: within 1%), per algorithm; two instances on one real Redis
+// share one limit; Redis killed and restarted under load. The clock is injected: every phase
+// of a test runs at one frozen instant, so the expected admitted count is exactly what a
+// sequential run of the algorithm gives, whatever the interleaving.
+#include <catch2/catch.hpp>
+
+#include "daemon.h"
+#include "pw/limit/algorithm.h"
+#include "support.h"
+
+using namespace ratelimitd;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kBaseSec = 1'699'999'980;  // a minute boundary
+constexpr int kLimit = 100;
+
+const char* kRules = R"(domain: acc
+descriptors:
+  - key: fixed_window
+    rate_limit: {unit: second, requests_per_unit: 100}
+  - key: sliding_window
+    rate_limit: {unit: second, requests_per_unit: 100, algorithm: sliding_window}
+  - key: token_bucket
+    rate_limit: {unit: second, requests_per_unit: 100, algorithm: token_bucket}
+  - key: gcra
+    rate_limit: {unit: second, requests_per_unit: 100, algorithm: gcra, burst: 49}
+  - key: yearly
+    rate_limit: {unit: year, requests_per_unit: 20}
+)";
+
+pw::telemetry::Logger& quiet_log() {
+  static pw::telemetry::Logger log(pw::telemetry::LoggerOptions{.fd = 2, .level = pw::telemetry::Level::off});
+  return log;
+}
+
+struct Instance {
+  std::string dir;
+  std::unique_ptr<Daemon> d;
+  Instance(pw::Clock& clock, BackendKind kind, std::uint16_t redis_port = 0, FailureMode mode = FailureMode::allow,
+           const std::string& rules = kRules) {
+    dir = rltest::make_temp_dir();
+    rltest::write_text(dir + "/rules.yaml", rules);
+    DaemonOptions o;
+    o.config_path = dir;
+    o.listen = "127.0.0.1:0";
+    o.workers = 2;
+    o.backend = kind;
+    o.redis_port = redis_port;
+    o.redis_timeout = 500ms;
+    o.failure_mode = mode;
+    auto rs = load_rules(dir);
+    REQUIRE(rs.ok());
+    d = std::make_unique<Daemon>(o, std::move(*rs), quiet_log(), clock);
+    REQUIRE(d->start().ok());
+  }
+  ~Instance() {
+    d.reset();
+    (void)std::system(("rm -rf '" + dir + "'").c_str());
+  }
+  std::uint16_t port() const { return d->address().port(); }
+  double metric(const std::string& name) {
+    for (const auto& f : d->registry().snapshot())
+      if (f.name == name && !f.children.empty())
+        return f.type == pw::telemetry::MetricType::gauge ? f.children[0].gauge : double(f.children[0].counter);
+    return -1;
+  }
+  // Waits (bounded) until every worker is connected to Redis.
+  bool wait_backend_up() {
+    for (int i = 0; i < 1000; ++i) {
+      if (metric("ratelimitd_backend_up") >= 2) return true;
+      std::this_thread::sleep_for(10ms);  // reconnection runs on its own backoff timer
+    }
+    return false;
+  }
+};
+
+pw::limit::Algorithm algorithm_of(const std::string& name) {
+  if (name == "sliding_window") return pw::limit::Algorithm::sliding_window;
+  if (name == "token_bucket") return pw::limit::Algorithm::token_bucket;
+  if (name == "gcra") return pw::limit::Algorithm::gcra;
+  return pw::limit::Algorithm::fixed_window;
+}
+
+// Four windows, each at one instant half-way through it, 5x the limit from 10 connections.
+void accuracy(Instance& inst, pw::ManualClock& clock, const std::string& alg, bool exact) {
+  pw::limit::Policy p{algorithm_of(alg), kLimit, 1s, alg == "gcra" ? 49u : 0u};
+  pw::limit::State model;
+  const std::string body = rltest::body_for("acc", alg, exact ? "mem" : "redis");
+  for (int w = 0; w < 4; ++w) {
+    const std::int64_t now_ns = (kBaseSec + w) * 1'000'000'000LL + 500'000'000LL;
+    clock.set_wall(pw::WallTime(std::chrono::duration_cast<pw::WallTime::duration>(std::chrono::nanoseconds(now_ns))));
+    rltest::Tally t;
+    rltest::hammer(inst.port(), body, 10, 5 * kLimit / 10, t);
+    int expected = 0;
+    for (int i = 0; i < 5 * kLimit; ++i) expected += pw::limit::decide(p, model, now_ns, 1).allowed ? 1 : 0;
+    INFO(alg << " window " << w << ": admitted " << t.ok << ", expected " << expected);
+    CHECK(t.other == 0);
+    CHECK(t.ok + t.over == 5 * kLimit);
+    if (exact) CHECK(t.ok == expected);
+    else CHECK(std::abs(t.ok - expected) <= std::max(1, expected / 100));
+    if (alg == "fixed_window") CHECK(t.ok == (exact ? kLimit : t.ok.load()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("accuracy: memory backend admits exactly the limit under 10 connections at 5x", "[ratelimitd][accuracy]") {
+  pw::ManualClock clock;
+  Instance inst(clock, BackendKind::memory);
+  for (const char* alg : {"fixed_window", "sliding_window", "token_bucket", "gcra"}) {
+    DYNAMIC_SECTION(alg) { accuracy(inst, clock, alg, true); }
+  }
+}
+
+TEST_CASE("accuracy: redis backend within 1% under 10 connections at 5x", "[ratelimitd][redis]") {
+  if (!rltest::Redis::available()) WARN("redis-server not installed: skipped");
+  if (!rltest::Redis::available()) return;
+  rltest::Redis redis;
+  REQUIRE(redis.start());
+  pw::ManualClock clock;
+  Instance inst(clock, BackendKind::redis, redis.port());
+  REQUIRE(inst.wait_backend_up());
+  for (const char* alg : {"fixed_window", "sliding_window", "token_bucket", "gcra"}) {
+    DYNAMIC_SECTION(alg) { accuracy(inst, clock, alg, false); }
+  }
+}
+
+TEST_CASE("two instances on one redis enforce one shared limit", "[ratelimitd][redis]") {
+  if (!rltest::Redis::available()) return;
+  rltest::Redis redis;
+  REQUIRE(redis.start());
+  pw::ManualClock clock;
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec) + 500ms));
+  Instance a(clock, BackendKind::redis, redis.port());
+  Instance b(clock, BackendKind::redis, redis.port());
+  REQUIRE(a.wait_backend_up());
+  REQUIRE(b.wait_backend_up());
+  for (const char* alg : {"fixed_window", "gcra"}) {
+    rltest::Tally t;
+    const std::string body = rltest::body_for("acc", alg, "shared");
+    std::thread ta([&] { rltest::hammer(a.port(), body, 5, 50, t); });
+    std::thread tb([&] { rltest::hammer(b.port(), body, 5, 50, t); });
+    ta.join();
+    tb.join();
+    const int expected = std::string(alg) == "gcra" ? 50 : kLimit;
+    INFO(alg << ": admitted " << t.ok << " of 500 through two instances");
+    CHECK(t.other == 0);
+    CHECK(std::abs(t.ok - expected) <= std::max(1, expected / 100));
+  }
+}
+
+TEST_CASE("redis killed mid-run: the failure mode holds, limits resume when it returns", "[ratelimitd][redis]") {
+  if (!rltest::Redis::available()) return;
+  rltest::Redis redis;
+  REQUIRE(redis.start());
+  pw::ManualClock clock;
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec)));
+  Instance deny(clock, BackendKind::redis, redis.port(), FailureMode::deny);
+  Instance allow(clock, BackendKind::redis, redis.port(), FailureMode::allow);
+  REQUIRE(deny.wait_backend_up());
+  REQUIRE(allow.wait_backend_up());
+
+  rltest::Tally before;
+  rltest::hammer(deny.port(), rltest::body_for("acc", "yearly", "a"), 3, 10, before);
+  CHECK(before.ok == 20);
+  CHECK(before.over == 10);
+
+  redis.kill_now();
+  rltest::Tally denied, allowed;
+  rltest::hammer(deny.port(), rltest::body_for("acc", "yearly", "b"), 3, 10, denied);
+  rltest::hammer(allow.port(), rltest::body_for("acc", "yearly", "b"), 3, 10, allowed);
+  CHECK(denied.over == 30);   // deny: every decision refused
+  CHECK(allowed.ok == 30);    // allow: every decision admitted
+  CHECK(denied.other + allowed.other == 0);
+  CHECK(deny.metric("ratelimitd_backend_errors_total") >= 30);
+  CHECK(allow.metric("ratelimitd_backend_errors_total") >= 30);
+  CHECK(deny.metric("ratelimitd_backend_up") < 2);
+
+  // Killed while requests are in flight: every request still gets an answer.
+  REQUIRE(redis.restart());
+  REQUIRE(deny.wait_backend_up());
+  rltest::Tally during;
+  std::thread load([&] { rltest::hammer(allow.port(), rltest::body_for("acc", "yearly", "d"), 4, 250, during); });
+  while (during.ok + during.over < 50) std::this_thread::yield();
+  redis.kill_now();
+  load.join();
+  CHECK(during.other == 0);
+  CHECK(during.ok + during.over == 1000);
+  CHECK(during.ok >= 20);  // 20 within the limit, then (after the kill) the failure mode's OKs
+
+  REQUIRE(redis.restart());  // same port, empty data
+  REQUIRE(deny.wait_backend_up());
+  REQUIRE(allow.wait_backend_up());
+  rltest::Tally after;
+  rltest::hammer(allow.port(), rltest::body_for("acc", "yearly", "c"), 3, 10, after);
+  INFO("allow: backend errors " << allow.metric("ratelimitd_backend_errors_total") << ", up "
+                                << allow.metric("ratelimitd_backend_up") << ", timeouts "
+                                << allow.metric("ratelimitd_redis_timeouts_total"));
+  CHECK(after.ok == 20);
+  CHECK(after.over == 10);
+}
+
+TEST_CASE("a bad config keeps the rules in force; a good one replaces them", "[ratelimitd]") {
+  pw::ManualClock clock;
+  Instance inst(clock, BackendKind::memory);
+  auto& shared = inst.d->shared();
+  CHECK(shared.rules.generation() == 1);
+  rltest::write_text(inst.dir + "/rules.yaml", "domain: acc\ndescriptors:\n  - key: x\n    rate_limit: {unit: fortnight}\n");
+  auto st = inst.d->reload();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find("rules.yaml:4:") != std::string::npos);
+  CHECK(shared.rules.generation() == 1);
+  CHECK(inst.metric("ratelimitd_config_load_error_total") == 1);
+  rltest::Tally t;
+  rltest::hammer(inst.port(), rltest::body_for("acc", "yearly", "z"), 1, 25, t);
+  CHECK(t.ok == 20);  // the old rules still decide
+  // The watcher picks up a good file by itself.
+  rltest::write_text(inst.dir + "/rules.yaml", "domain: acc\ndescriptors:\n  - key: yearly\n    rate_limit: {unit: year, requests_per_unit: 3}\n");
+  for (int i = 0; i < 500 && shared.rules.generation() < 2; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(shared.rules.generation() == 2);
+  rltest::Tally u;
+  rltest::hammer(inst.port(), rltest::body_for("acc", "yearly", "y"), 1, 5, u);
+  CHECK(u.ok == 3);
+}

@@ -1,0 +1,174 @@
+// ratelimitd: parse the command line, hand off to the daemon or the offline commands.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "pw/base/strings.h"
+#include "pw/cli/run.h"
+#include "pw/http/url.h"
+#include "pw/io/loop.h"
+#include "pw/telemetry/log.h"
+
+#include "commands.h"
+#include "daemon.h"
+
+using namespace ratelimitd;
+
+namespace {
+
+struct Options {
+  DaemonOptions d;
+  std::string redis = "127.0.0.1:6379";
+  std::string redis_timeout = "100ms";
+  std::string poll_interval = "0s";
+  std::string drain_timeout = "10s";
+  std::string check_path;
+  std::string domain;
+  std::vector<std::string> descriptors;
+};
+
+pw::Duration duration_or_throw(const std::string& s, const char* flag) {
+  auto d = pw::parse_duration(s);
+  if (!d) throw pw::cli::Failure(pw::cli::exit_usage, std::string(flag) + ": invalid duration \"" + s + "\"");
+  return *d;
+}
+
+int serve(Options& o, const pw::cli::Common& common) {
+  if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "serve needs --config DIR");
+  o.d.config_path = common.config;
+  o.d.redis_timeout = duration_or_throw(o.redis_timeout, "--redis-timeout");
+  o.d.poll_interval = duration_or_throw(o.poll_interval, "--poll-interval");
+  const pw::Duration drain = duration_or_throw(o.drain_timeout, "--drain-timeout");
+  if (!(o.d.near_limit_ratio > 0 && o.d.near_limit_ratio <= 1))
+    throw pw::cli::Failure(pw::cli::exit_usage, "--near-limit-ratio: expected a number in (0, 1]");
+  if (o.d.backend == BackendKind::redis) {
+    auto hp = pw::io::split_host_port(o.redis);
+    if (!hp.ok()) throw pw::cli::Failure(pw::cli::exit_usage, "--redis: " + hp.error().message);
+    o.d.redis_host = hp->first;
+    o.d.redis_port = hp->second;
+  }
+  pw::telemetry::LoggerOptions lo;
+  lo.level = pw::telemetry::parse_level(common.log_level).value_or(pw::telemetry::Level::info);
+  pw::telemetry::Logger log(lo);
+
+  auto rules = load_rules(o.d.config_path);
+  if (!rules.ok())
+    throw pw::cli::Failure(rules.error().code == pw::Errc::io_error ? pw::cli::exit_io : pw::cli::exit_config,
+                           rules.error().message);
+  const std::size_t nrules = rules->rules().size();
+  Daemon daemon(o.d, std::move(*rules), log);
+  if (auto st = daemon.start(); !st.ok()) throw pw::cli::Failure(pw::cli::exit_io, st.error().message);
+  std::printf("{\"listening\":\"%s\",\"backend\":\"%s\",\"rules\":%zu}\n", daemon.address().to_string().c_str(),
+              o.d.backend == BackendKind::redis ? "redis" : "memory", nrules);
+  std::fflush(stdout);
+  log.info("ratelimitd serving", {{"listen", daemon.address().to_string()}, {"rules", nrules}});
+
+  pw::io::Loop main_loop;
+  pw::io::SignalWatcher signals(main_loop, {SIGHUP, SIGTERM, SIGINT}, [&](int sig) {
+    if (sig == SIGHUP) {
+      (void)daemon.reload();
+      return;
+    }
+    main_loop.stop();
+    daemon.stop(sig == SIGTERM ? drain : pw::Duration::zero());
+  });
+  pw::io::Timer keepalive(main_loop, [] {});
+  keepalive.start(std::chrono::hours(24), std::chrono::hours(24));
+  main_loop.run();
+  daemon.stop(drain);
+  log.info("ratelimitd stopped");
+  return pw::cli::exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Options o;
+  pw::cli::ManInfo info;
+  info.summary = "rate-limit decisions, envoyproxy/ratelimit-compatible, in memory or shared through Redis";
+  info.description = {
+      "ratelimitd answers \"may this request pass?\" for gateways and sidecars. It reads "
+      "envoyproxy/ratelimit's configuration files unchanged (see ratelimitd.conf(5)) and answers its "
+      "HTTP/JSON API (POST /json), so a deployment can switch without rewriting anything. Each rule "
+      "may choose its algorithm: fixed_window (the default, envoyproxy/ratelimit's semantics), "
+      "sliding_window, token_bucket or gcra.",
+      "Counters live in memory (the default; exact across worker threads) or in Redis, shared by "
+      "every instance that points at it. When Redis cannot be reached, --failure-mode decides: allow "
+      "answers OK, deny answers OVER_LIMIT; ratelimitd_backend_errors_total counts each such decision "
+      "and the connection is retried with exponential backoff.",
+      "Endpoints: POST /json (200, or 429 when over the limit, 400 for a malformed request), GET "
+      "/healthcheck, GET /rlconfig (the rules in force), GET /metrics (Prometheus text: per rule "
+      "total hits, within limit, near limit, over limit, shadow mode, backend errors and decision "
+      "latency).",
+      "The config directory is watched: when a file changes, every file is read again and the new "
+      "rules replace the old ones only if all of them are valid; otherwise the old rules stay and the "
+      "error is logged and counted (ratelimitd_config_load_error_total). SIGHUP reloads too; SIGTERM "
+      "drains connections and exits 0.",
+  };
+  info.examples = {
+      {"ratelimitd serve -c /etc/ratelimit/config --listen 127.0.0.1:8080",
+       "Serve the rules of a directory from memory."},
+      {"ratelimitd serve -c conf.d --backend redis --redis 10.0.0.5:6379 --failure-mode deny",
+       "Share counters through Redis; refuse while Redis is unreachable."},
+      {"curl -s -d '{\"domain\":\"edge\",\"descriptors\":[{\"entries\":[{\"key\":\"remote_address\",\"value\":\"10.1.2.3\"}]}]}' "
+       "localhost:8080/json | jq -r .overallCode",
+       "Ask for a decision."},
+      {"ratelimitd check conf.d", "Validate a config directory (exit 4 when invalid)."},
+      {"ratelimitd explain -c conf.d --domain messaging --descriptor message_type=marketing,to_number=2061111111",
+       "Show which rule applies to a descriptor and why."},
+  };
+  info.files = {{"DIR/*.yaml, DIR/*.yml, DIR/*.json", "Rule files, see ratelimitd.conf(5)."}};
+  info.see_also = {"ratelimitd.conf(5)", "gw-proxy(1)", "redis-server(1)"};
+
+  pw::cli::App app("ratelimitd", info, {.config = true, .log_level = true, .json = true});
+  app.require_subcommand();
+
+  auto& serve_cmd = app.subcommand("serve", "Serve rate-limit decisions over HTTP");
+  serve_cmd.details("Needs --config DIR. Prints one JSON line {\"listening\":\"ADDR\",...} on standard output once "
+                    "it accepts connections.");
+  serve_cmd.option("-l,--listen", o.d.listen, "Address to listen on (port 0 picks a free port)").metavar("ADDR");
+  serve_cmd.option("-w,--workers", o.d.workers, "Worker threads (0: one per CPU)").metavar("N");
+  serve_cmd
+      .choice("--backend", o.d.backend, {{"memory", BackendKind::memory}, {"redis", BackendKind::redis}},
+              "Where counters live")
+      .metavar("KIND");
+  serve_cmd.option("--redis", o.redis, "Redis server for --backend redis").metavar("HOST:PORT").host();
+  serve_cmd.option("--redis-timeout", o.redis_timeout, "Longest wait for a Redis reply before the failure mode applies")
+      .metavar("DURATION");
+  serve_cmd
+      .choice("--failure-mode", o.d.failure_mode,
+              {{"allow", pw::limit::FailureMode::allow}, {"deny", pw::limit::FailureMode::deny}},
+              "Answer when the backend fails: allow (OK) or deny (OVER_LIMIT)")
+      .metavar("MODE");
+  serve_cmd.option("--near-limit-ratio", o.d.near_limit_ratio, "Fraction of a limit past which hits count as near the limit")
+      .metavar("RATIO");
+  serve_cmd.option("--max-body", o.d.max_body, "Largest request body accepted, in bytes (413 past it)").metavar("BYTES");
+  serve_cmd.option("--max-keys", o.d.max_keys, "Most counters the memory backend holds (past it: the failure mode)")
+      .metavar("N");
+  serve_cmd.option("--poll-interval", o.poll_interval, "Also poll the config directory at this interval (0: events only)")
+      .metavar("DURATION");
+  serve_cmd.option("--drain-timeout", o.drain_timeout, "Deadline of the graceful stop on SIGTERM").metavar("DURATION");
+
+  auto& check_cmd = app.subcommand("check", "Validate a config directory (or file) and exit");
+  check_cmd.details("Every file is read and every error reported, each with file, line, column and path. Exit status 0 "
+                    "when valid, 4 when not, 5 when unreadable.");
+  check_cmd.option("path", o.check_path, "Config directory or file").metavar("DIR").dir().required();
+
+  auto& explain_cmd = app.subcommand("explain", "Show which rule matches descriptors, and why, without a service");
+  explain_cmd.details("Reads the rules of --config, matches each --descriptor as the service would (including replaces "
+                      "between the descriptors given together) and prints each matching step.");
+  explain_cmd.option("--domain", o.domain, "The request's domain").metavar("DOMAIN").required();
+  explain_cmd.option("--descriptor", o.descriptors, "A descriptor as key=value pairs; repeat for several")
+      .metavar("K=V[,K=V]")
+      .required();
+
+  return pw::cli::run(app, argc, argv, [&]() -> int {
+    const auto& common = app.common();
+    if (serve_cmd.selected()) return serve(o, common);
+    if (check_cmd.selected()) return run_check(o.check_path, common.json, std::cout, std::cerr);
+    if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "explain needs --config DIR");
+    return run_explain(common.config, o.domain, o.descriptors, common.json, std::cout, std::cerr);
+  });
+}
