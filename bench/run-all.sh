@@ -6,3 +6,11 @@ build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 echo "== http1-parse: pipeworks' HTTP/1.1 parser vs http-parser (Debian libhttp-parser)"
 "$here/http1-parse/run.sh" "$build/bench/http1-parse/bench_http1_parse"
+echo "== tracecat-ingest: tracecat reading 1M OTLP/JSON spans vs jq -c . (and simdjson vs nlohmann)"
+"$here/tracecat-ingest/run.sh" "$build"
+echo "== ratelimitd: decisions/s over POST /json (wrk, 50 connections), memory and redis backends, vs redis-benchmark INCR"
+"$here/ratelimitd/run.sh" "$build"
+echo "== loadgen-vs-wrk: loadgen vs wrk and h2load --h1 on a local nginx return 200 (1t/50c, 2t/100c)"
+"$here/loadgen-vs-wrk/run.sh" "$build/tools/loadgen/loadgen"
+echo "== certctl-issue: 1,000 ECDSA P-256 leaves by certctl vs cfssl gencert vs an openssl CLI loop"
+"$here/certctl-issue/run.sh" "$build/tools/certctl/certctl" 1000
