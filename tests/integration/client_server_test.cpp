@@ -69,6 +69,31 @@ Request get(std::string target) {
   return r;
 }
 
+// A TLS server with the test set's localhost certificate, client certificates checked by `auth`.
+ServerOptions tls_server(const testcerts::Set& set, tls::ClientAuth auth) {
+  tls::ServerConfig sc;
+  sc.certificates.push_back({set.server_cert, set.server_key, {}});
+  sc.client_ca_file = set.ca_cert;
+  sc.client_auth = auth;
+  auto holder = tls::ServerContextHolder::create(sc);
+  REQUIRE(holder.ok());
+  ServerOptions sopt;
+  sopt.tls = std::shared_ptr<tls::ServerContextHolder>(std::move(*holder));
+  return sopt;
+}
+
+// A pool whose TLS connections trust `ca_file`, presenting `client` when given.
+PoolOptions tls_pool(const std::string& ca_file, const tls::CertKeyFiles& client = {}) {
+  tls::ClientConfig cc;
+  cc.ca_file = ca_file;
+  cc.client_cert = client;
+  auto ctx = tls::ClientContext::create(cc);
+  REQUIRE(ctx.ok());
+  PoolOptions popt;
+  popt.tls = *ctx;
+  return popt;
+}
+
 }  // namespace
 
 TEST_CASE("client and server over plain TCP: keep-alive and bodies") {
@@ -96,23 +121,10 @@ TEST_CASE("client and server over TLS, with verification and mTLS") {
   auto set = testcerts::write_set(dir.path());
   REQUIRE(set.ok());
 
-  tls::ServerConfig sc;
-  sc.certificates.push_back({set->server_cert, set->server_key, {}});
-  sc.client_ca_file = set->ca_cert;
-  sc.client_auth = tls::ClientAuth::optional;
-  auto holder = tls::ServerContextHolder::create(sc);
-  REQUIRE(holder.ok());
-  ServerOptions sopt;
-  sopt.tls = std::shared_ptr<tls::ServerContextHolder>(std::move(*holder));
+  ServerOptions sopt = tls_server(*set, tls::ClientAuth::optional);
 
   SECTION("server verified, no client certificate") {
-    tls::ClientConfig cc;
-    cc.ca_file = set->ca_cert;
-    auto ctx = tls::ClientContext::create(cc);
-    REQUIRE(ctx.ok());
-    PoolOptions popt;
-    popt.tls = *ctx;
-    Env env(sopt, popt);
+    Env env(sopt, tls_pool(set->ca_cert));
     auto ep = Endpoint::with_tls(env.server.local_address(), "localhost");
     for (int i = 0; i < 5; ++i) {
       auto r = env.fetch(ep, get("/t"));
@@ -128,39 +140,20 @@ TEST_CASE("client and server over TLS, with verification and mTLS") {
     CHECK(r->body.size() == post.body.size());
   }
   SECTION("a client certificate's SPIFFE ID reaches the handler") {
-    tls::ClientConfig cc;
-    cc.ca_file = set->ca_cert;
-    cc.client_cert = {set->client_cert, set->client_key, {}};
-    auto ctx = tls::ClientContext::create(cc);
-    REQUIRE(ctx.ok());
-    PoolOptions popt;
-    popt.tls = *ctx;
-    Env env(sopt, popt);
+    Env env(sopt, tls_pool(set->ca_cert, {set->client_cert, set->client_key, {}}));
     auto r = env.fetch(Endpoint::with_tls(env.server.local_address(), "localhost"), get("/id"));
     REQUIRE(r.ok());
     CHECK(r->body == std::string("GET /id tls=1 spiffe=") + testcerts::kClientSpiffeId + " conn=1");
   }
   SECTION("a wrong server name fails verification") {
-    tls::ClientConfig cc;
-    cc.ca_file = set->ca_cert;
-    auto ctx = tls::ClientContext::create(cc);
-    REQUIRE(ctx.ok());
-    PoolOptions popt;
-    popt.tls = *ctx;
-    Env env(sopt, popt);
+    Env env(sopt, tls_pool(set->ca_cert));
     auto r = env.fetch(Endpoint::with_tls(env.server.local_address(), "wrong.example"), get("/"));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::tls_error);
     CHECK(env.pool->counters().errors_tls == 1);
   }
   SECTION("an untrusted server is refused") {
-    tls::ClientConfig cc;
-    cc.ca_file = set->rogue_ca_cert;
-    auto ctx = tls::ClientContext::create(cc);
-    REQUIRE(ctx.ok());
-    PoolOptions popt;
-    popt.tls = *ctx;
-    Env env(sopt, popt);
+    Env env(sopt, tls_pool(set->rogue_ca_cert));
     auto r = env.fetch(Endpoint::with_tls(env.server.local_address(), "localhost"), get("/"));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::tls_error);
@@ -171,21 +164,7 @@ TEST_CASE("mTLS required: a client without a certificate is refused") {
   testcerts::TempDir dir;
   auto set = testcerts::write_set(dir.path());
   REQUIRE(set.ok());
-  tls::ServerConfig sc;
-  sc.certificates.push_back({set->server_cert, set->server_key, {}});
-  sc.client_ca_file = set->ca_cert;
-  sc.client_auth = tls::ClientAuth::require;
-  auto holder = tls::ServerContextHolder::create(sc);
-  REQUIRE(holder.ok());
-  ServerOptions sopt;
-  sopt.tls = std::shared_ptr<tls::ServerContextHolder>(std::move(*holder));
-  tls::ClientConfig cc;
-  cc.ca_file = set->ca_cert;
-  auto ctx = tls::ClientContext::create(cc);
-  REQUIRE(ctx.ok());
-  PoolOptions popt;
-  popt.tls = *ctx;
-  Env env(sopt, popt);
+  Env env(tls_server(*set, tls::ClientAuth::require), tls_pool(set->ca_cert));
   auto r = env.fetch(Endpoint::with_tls(env.server.local_address(), "localhost"), get("/"));
   REQUIRE_FALSE(r.ok());
   CHECK(env.server.stats().tls_handshake_failures >= 1);

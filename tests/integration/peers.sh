@@ -18,28 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -n "${2:-}" ] && printf '    %s\n' "$2" | head -20
-}
-# check NAME COMMAND...: the command must succeed.
-check() {
-  local name=$1
-  shift
-  local out
-  if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
-}
-# refuse NAME COMMAND...: the command must fail.
-refuse() {
-  local name=$1
-  shift
-  local out
-  if out=$("$@" 2>&1); then not_ok "$name (unexpectedly succeeded)" "$out"; else ok "$name"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # start_server NAME ARGS...: starts pw-testserver, waits for its {"listening":...} line, and
 # sets ADDR, PORT and PID.
@@ -204,5 +183,4 @@ check "a bad --listen exits 2 with a message" bash -c "[ $rc -eq 2 ] && grep -q 
 rc=$?
 check "a missing certificate exits 6 naming the file" bash -c "[ $rc -eq 6 ] && grep -q '/nonexistent.pem' $tmp/tls.err2"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

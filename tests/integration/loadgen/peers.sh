@@ -18,14 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -n "${2:-}" ] && printf '    %s\n' "$2" | head -20
-}
+. "$(dirname "$0")/../lib.sh"
 # same NAME A B: the two strings must be equal.
 same() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $3"$'\n'"    got:      $2"; fi; }
 
@@ -133,5 +126,4 @@ fi
 kill -TERM "$server_pid" 2>/dev/null
 wait "$server_pid" 2>/dev/null
 server_pid=
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -21,14 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -n "${2:-}" ] && printf '    %s\n' "$2" | head -30
-}
+. "$(dirname "$0")/../lib.sh"
 # expect NAME ACTUAL EXPECTED
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected [$3], got [$2]"; fi; }
 
@@ -297,5 +290,4 @@ if command -v script >/dev/null; then
     "$(NO_COLOR=1 script -qec "$tc $tmp/a.jsonl" /dev/null | grep -c $'\033')" 0
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
