@@ -10,6 +10,38 @@ using namespace pw::http;
 using namespace pw::http::test;
 using namespace std::chrono_literals;
 
+namespace {
+// Sends `request` (then a FIN when `half_close`), starts reading only after `wait`, and counts the
+// bytes until the server closes. Returns {bytes received, whether the server closed}.
+std::pair<std::size_t, bool> slow_reader(Fixture& f, std::string request, bool half_close, Duration wait) {
+  std::size_t got = 0;
+  bool closed = false;
+  struct H : io::Stream::Handler {
+    std::size_t* got; bool* closed; io::Loop* loop;
+    void on_data(std::string_view d) override { *got += d.size(); }
+    void on_eof() override { *closed = true; loop->stop(); }
+    void on_error(const Error&) override { *closed = true; loop->stop(); }
+  } h;
+  h.got = &got; h.closed = &closed; h.loop = &f.loop;
+  io::Connector conn(f.loop);
+  std::unique_ptr<io::TcpStream> s;
+  REQUIRE(conn.connect(f.addr(), 1s, [&](Result<std::unique_ptr<io::TcpStream>> r) {
+    REQUIRE(r.ok());
+    s = std::move(*r);
+    s->set_handler(&h);
+    REQUIRE(s->write(request).ok());
+    if (half_close) s->shutdown();
+  }).ok());
+  io::Timer later(f.loop, [&] { s->read_start(); });
+  later.start(wait);
+  io::Timer guard(f.loop, [&] { f.loop.stop(); });
+  guard.start(10s);
+  f.loop.run();
+  if (s) s->close();
+  return {got, closed};
+}
+}  // namespace
+
 // Regressions found in review: each case failed before its fix.
 
 // 1. Upgrade request answered with a non-101 status: message_complete never parsed.
@@ -90,32 +122,9 @@ TEST_CASE("a closing response to a slow reader is sent whole before the linger")
   const std::size_t kBody = 24 << 20;
   std::string body(kBody, 'x');
   Fixture f([&](std::shared_ptr<Exchange> ex) { REQUIRE(ex->respond(200, {}, body).ok()); }, o);
-  std::size_t got = 0;
-  bool closed = false;
-  struct H : io::Stream::Handler {
-    std::size_t* got; bool* closed; io::Loop* loop;
-    void on_data(std::string_view d) override { *got += d.size(); }
-    void on_eof() override { *closed = true; loop->stop(); }
-    void on_error(const Error&) override { *closed = true; loop->stop(); }
-  } h;
-  h.got = &got; h.closed = &closed; h.loop = &f.loop;
-  io::Connector conn(f.loop);
-  std::unique_ptr<io::TcpStream> s;
-  REQUIRE(conn.connect(f.addr(), 1s, [&](Result<std::unique_ptr<io::TcpStream>> r) {
-    REQUIRE(r.ok());
-    s = std::move(*r);
-    s->set_handler(&h);
-    REQUIRE(s->write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok());
-    // a slow reader: do not read for 500 ms
-  }).ok());
-  io::Timer later(f.loop, [&] { s->read_start(); });
-  later.start(500ms);
-  io::Timer guard(f.loop, [&] { f.loop.stop(); });
-  guard.start(10s);
-  f.loop.run();
+  auto [got, closed] = slow_reader(f, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false, 500ms);
   CHECK(closed);
   CHECK(got >= kBody);  // head + body
-  if (s) s->close();
 }
 
 // 5. Chunked request bodies are not limited by max_body_bytes.
@@ -163,32 +172,9 @@ TEST_CASE("a client FIN after its request still gets the whole response") {
   const std::size_t kBody = 24 << 20;
   std::string body(kBody, 'x');
   Fixture f([&](std::shared_ptr<Exchange> ex) { REQUIRE(ex->respond(200, {}, body).ok()); }, o);
-  std::size_t got = 0;
-  bool closed = false;
-  struct H : io::Stream::Handler {
-    std::size_t* got; bool* closed; io::Loop* loop;
-    void on_data(std::string_view d) override { *got += d.size(); }
-    void on_eof() override { *closed = true; loop->stop(); }
-    void on_error(const Error&) override { *closed = true; loop->stop(); }
-  } h;
-  h.got = &got; h.closed = &closed; h.loop = &f.loop;
-  io::Connector conn(f.loop);
-  std::unique_ptr<io::TcpStream> s;
-  REQUIRE(conn.connect(f.addr(), 1s, [&](Result<std::unique_ptr<io::TcpStream>> r) {
-    REQUIRE(r.ok());
-    s = std::move(*r);
-    s->set_handler(&h);
-    REQUIRE(s->write("GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok());
-    s->shutdown();
-  }).ok());
-  io::Timer later(f.loop, [&] { s->read_start(); });
-  later.start(300ms);
-  io::Timer guard(f.loop, [&] { f.loop.stop(); });
-  guard.start(10s);
-  f.loop.run();
+  auto [got, closed] = slow_reader(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true, 300ms);
   CHECK(closed);
   CHECK(got >= kBody);
-  if (s) s->close();
 }
 
 // 8. drain()'s done callback destroying the Server (as pw-testserver does) -> use after free.
