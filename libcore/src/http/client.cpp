@@ -92,7 +92,7 @@ ClientConnection::ClientConnection(std::unique_ptr<io::Stream> stream, ClientOpt
       parser_(Parser::Mode::response, opt.limits),
       in_(read_buffer_limit(opt.limits)),
       head_timer_(loop_, [this] {
-        fail(Error(Errc::timeout, "no response head within " + ms_text(opt_.response_head_timeout)));
+        fail(Error(Errc::timeout, "no response head within " + ms_text(head_timeout_)));
       }),
       total_timer_(loop_, [this] {
         fail(Error(Errc::timeout, "response not complete within " + ms_text(opt_.total_timeout)));
@@ -120,20 +120,25 @@ Status ClientConnection::start(const Request& req, ResponseHandler& h, bool stre
   if (req.method == Method::connect) return make_error(Errc::unsupported, "CONNECT is not supported by this client");
   if (streaming && req.expect_continue)
     return make_error(Errc::unsupported, "Expect: 100-continue with a streamed body is not supported");
+  if (req.stream_length && !streaming)
+    return make_error(Errc::invalid_argument, "stream_length is only for a streamed body");
 
   fields_.clear();
   fields_.push_back(Header{"Host", req.host});
   for (const auto& [n, v] : req.headers) fields_.push_back(Header{n, v});
+  fields_.insert(fields_.end(), req.header_views.begin(), req.header_views.end());
   if (req.expect_continue) fields_.push_back(Header{"Expect", "100-continue"});
   BodyFraming framing = BodyFraming::none();
   const std::size_t body_len = streaming ? 0 : req.body_size();
-  if (streaming) framing = BodyFraming::chunked();
+  if (streaming) framing = req.stream_length ? BodyFraming::length_of(*req.stream_length) : BodyFraming::chunked();
   else if (body_len > 0) framing = BodyFraming::length_of(body_len);
   // RFC 9110 §8.6: send Content-Length: 0 for methods whose body has a meaning.
   else if (req.method == Method::post || req.method == Method::put || req.method == Method::patch)
     framing = BodyFraming::length_of(0);
   head_buf_.clear();
-  if (Status st = append_request_head(head_buf_, req.method_text(), req.target, Version::http11, fields_, framing); !st)
+  if (Status st = append_request_head(head_buf_, req.method_text(), req.target, Version::http11, fields_, framing,
+                                      opt_.field_checks);
+      !st)
     return st;
 
   const bool hold_body = req.expect_continue && body_len > 0;
@@ -159,6 +164,10 @@ Status ClientConnection::start(const Request& req, ResponseHandler& h, bool stre
   keep_alive_ = true;
   blocked_ = false;
   interim_ = false;
+  stream_counted_ = streaming && req.stream_length.has_value();
+  stream_length_ = stream_counted_ ? *req.stream_length : 0;
+  streamed_ = 0;
+  head_timeout_ = req.head_timeout.value_or(opt_.response_head_timeout);
   ++exchanges_;
   ++gen_;
   state_ = body_done_ ? State::waiting : State::sending;
@@ -194,7 +203,7 @@ bool ClientConnection::send_held_body() {
 
 void ClientConnection::request_fully_sent() {
   if (state_ == State::sending) state_ = State::waiting;
-  if (!head_seen_ && opt_.response_head_timeout > Duration::zero()) head_timer_.start(opt_.response_head_timeout);
+  if (!head_seen_ && head_timeout_ > Duration::zero()) head_timer_.start(head_timeout_);
 }
 
 bool ClientConnection::body_write_blocked() const noexcept {
@@ -205,6 +214,20 @@ Status ClientConnection::write_body(std::string_view chunk) {
   if (state_ != State::sending || !streaming_ || body_done_)
     return make_error(Errc::invalid_argument, "no streamed request body in progress");
   if (chunk.empty()) return {};  // an empty chunk would be the last-chunk (RFC 9112 §7.1)
+  if (stream_counted_) {
+    // Content-Length framing: exactly the announced bytes (RFC 9112 §6.2).
+    if (chunk.size() > stream_length_ - streamed_) {
+      abort_silently();
+      return make_error(Errc::invalid_argument, "streamed body exceeds its Content-Length");
+    }
+    streamed_ += chunk.size();
+    if (Status st = stream_->write(chunk); !st) {
+      abort_silently();
+      return st;
+    }
+    if (stream_->write_blocked()) blocked_ = true;
+    return {};
+  }
   ChunkFrame frame(chunk);
   std::string_view parts[] = {frame.size_line(), frame.data(), frame.crlf()};
   if (Status st = stream_->write(parts); !st) {
@@ -218,6 +241,15 @@ Status ClientConnection::write_body(std::string_view chunk) {
 Status ClientConnection::end_body(std::span<const Header> trailers) {
   if (state_ != State::sending || !streaming_ || body_done_)
     return make_error(Errc::invalid_argument, "no streamed request body in progress");
+  if (stream_counted_) {
+    if (streamed_ != stream_length_) {
+      abort_silently();
+      return make_error(Errc::invalid_argument, "streamed body ended before its Content-Length");
+    }
+    body_done_ = true;
+    request_fully_sent();
+    return {};
+  }
   head_buf_.clear();
   if (Status st = append_last_chunk(head_buf_, trailers); !st) return st;
   if (Status st = stream_->write(std::string_view(head_buf_)); !st) {
@@ -230,6 +262,33 @@ Status ClientConnection::end_body(std::span<const Header> trailers) {
 }
 
 void ClientConnection::cancel() { abort_silently(); }
+
+void ClientConnection::pause_reading() {
+  if (paused_ || state_ == State::closed || state_ == State::upgraded) return;
+  paused_ = true;
+  stream_->read_stop();
+}
+
+void ClientConnection::resume_reading() {
+  if (!paused_) return;
+  paused_ = false;
+  if (state_ != State::closed && state_ != State::upgraded) stream_->read_start();
+}
+
+std::unique_ptr<io::Stream> ClientConnection::take_stream(std::string& leftover) {
+  if (state_ != State::upgraded || !stream_) return nullptr;
+  leftover = std::move(upgrade_leftover_);
+  upgrade_leftover_.clear();
+  handler_ = nullptr;
+  req_ = nullptr;
+  ++gen_;
+  head_timer_.stop();
+  total_timer_.stop();
+  continue_timer_.stop();
+  state_ = State::closed;
+  stream_->set_handler(nullptr);
+  return std::move(stream_);
+}
 
 void ClientConnection::abort_silently() {
   handler_ = nullptr;
@@ -273,6 +332,10 @@ void ClientConnection::finish_exchange(bool clean) {
   req_ = nullptr;
   ++gen_;
   in_.clear();  // keeps the memory: trailer views stay valid during on_complete
+  if (paused_) {
+    paused_ = false;
+    stream_->read_start();
+  }
   // RFC 9112 §9.3: persistent unless the response said otherwise; never after a request whose
   // body was not completely sent (its framing would be broken), or with bytes left over that
   // no request asked for (we never pipeline).
@@ -302,6 +365,19 @@ void ClientConnection::process(std::string_view data) {
     Event ev = parser_.parse(input.substr(used));
     used += ev.consumed;
     if (ev.kind == EventKind::need_more) break;
+    if (ev.kind == EventKind::head && parser_.head().status == 101 && req_ != nullptr && req_->upgrade) {
+      // RFC 9110 §15.2.2: the connection now speaks the protocol named in Upgrade; what follows
+      // the head belongs to it. The handler takes the stream (take_stream) with those bytes.
+      upgrade_leftover_.assign(input.substr(used));
+      if (buffered) in_.clear();
+      head_seen_ = true;
+      head_timer_.stop();
+      total_timer_.stop();
+      state_ = State::upgraded;
+      ResponseHandler* h = handler_;
+      if (Status st = h->on_response_head(parser_.head()); !st && state_ == State::upgraded) fail(std::move(st).error());
+      return;
+    }
     if (!handle_event(ev, input.size() - used) || gen_ != g || state_ == State::closed) return;
   }
   if (buffered) {
@@ -380,6 +456,9 @@ void ClientConnection::on_data(std::string_view data) {
   switch (state_) {
     case State::closed:
       return;
+    case State::upgraded:
+      upgrade_leftover_.append(data);  // until the owner takes the stream
+      return;
     case State::idle:
       // Bytes nobody asked for: the connection's framing can no longer be trusted.
       become_unusable();
@@ -395,6 +474,7 @@ void ClientConnection::on_data(std::string_view data) {
 void ClientConnection::on_eof() {
   switch (state_) {
     case State::closed:
+    case State::upgraded:
       return;
     case State::idle:
       become_unusable();
@@ -417,7 +497,7 @@ void ClientConnection::on_eof() {
 }
 
 void ClientConnection::on_error(const Error& err) {
-  if (state_ == State::closed) return;
+  if (state_ == State::closed || state_ == State::upgraded) return;
   if (state_ == State::idle) {
     become_unusable();
     return;

@@ -6,14 +6,16 @@
 
 namespace pw::http {
 
-std::string Endpoint::key() const {
+const std::string& Endpoint::key() const {
+  if (!key_.empty()) return key_;
   std::string k = tls ? "tls:" : "";
   k += addr.to_string();
   if (!server_name.empty()) {
     k += '/';
     k += server_name;
   }
-  return k;
+  key_ = std::move(k);
+  return key_;
 }
 
 // ---- ConnectionPool ----
@@ -21,6 +23,8 @@ std::string Endpoint::key() const {
 struct ConnectionPool::Idle {
   std::unique_ptr<ClientConnection> conn;
   std::uint64_t since_ms = 0;  // uv_now() when it became idle
+  ConnectionPool* pool = nullptr;
+  EndpointState* st = nullptr;
 };
 
 struct ConnectionPool::Pending final : io::Deletable {
@@ -73,11 +77,13 @@ Result<ConnectionPool::Ticket> ConnectionPool::acquire(const Endpoint& ep, Acqui
   if (!fresh && !st.idle.empty()) {
     // Most recently used first: the least likely to have been closed by the server.
     std::unique_ptr<ClientConnection> conn = std::move(st.idle.back()->conn);
+    recycle(std::move(st.idle.back()));
     st.idle.pop_back();
     conn->set_on_unusable(nullptr);
     ++st.leased;
     ++counters_.connections_reused;
-    schedule_idle_timer();
+    // Taking a connection never makes the next expiry earlier: the idle timer stays as it is
+    // (when it fires it finds what is really due).
     cb(std::move(conn), true);
     return t;
   }
@@ -214,20 +220,36 @@ void ConnectionPool::make_idle(EndpointState& st, std::unique_ptr<ClientConnecti
     loop_.defer_delete(std::move(conn));
     return;
   }
-  auto idle = std::make_unique<Idle>();
+  // Idle records are recycled, and the callback captures one pointer (it fits std::function's
+  // inline storage): a connection going back to the pool allocates nothing.
+  std::unique_ptr<Idle> idle;
+  if (!spare_idle_.empty()) {
+    idle = std::move(spare_idle_.back());
+    spare_idle_.pop_back();
+  } else {
+    idle = std::make_unique<Idle>();
+  }
   Idle* raw = idle.get();
-  EndpointState* sp = &st;
-  conn->set_on_unusable([this, sp, raw] { drop_idle(*sp, raw); });
+  raw->pool = this;
+  raw->st = &st;
+  conn->set_on_unusable([raw] { raw->pool->drop_idle(*raw->st, raw); });
   idle->conn = std::move(conn);
   idle->since_ms = uv_now(loop_.uv());
   st.idle.push_back(std::move(idle));
-  schedule_idle_timer();
+  // A newer idle connection is never due before the one the timer waits for.
+  if (!idle_timer_.active()) schedule_idle_timer();
+}
+
+void ConnectionPool::recycle(std::unique_ptr<Idle> idle) {
+  idle->conn.reset();
+  if (spare_idle_.size() < 64) spare_idle_.push_back(std::move(idle));
 }
 
 void ConnectionPool::drop_idle(EndpointState& st, Idle* idle) {
   auto it = std::find_if(st.idle.begin(), st.idle.end(), [idle](auto& x) { return x.get() == idle; });
   if (it == st.idle.end()) return;
   std::unique_ptr<ClientConnection> conn = std::move((*it)->conn);
+  recycle(std::move(*it));
   st.idle.erase(it);
   ++counters_.connections_closed_idle;
   conn->set_on_unusable(nullptr);

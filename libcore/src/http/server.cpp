@@ -407,7 +407,7 @@ Status Connection::send_head(Exchange& ex, int status, std::span<const Header> h
     else if (rh.version == Version::http10) fields_.push_back({"Connection", "keep-alive"});  // RFC 9112 §9.3
   }
   headbuf_.clear();
-  auto st = append_response_head(headbuf_, status, "", Version::http11, fields_, framing);
+  auto st = append_response_head(headbuf_, status, "", Version::http11, fields_, framing, srv_.options().field_checks);
   if (!st.ok()) return st;
   ex.started_ = true;
   ex.status_ = status;
@@ -698,6 +698,15 @@ void Exchange::pause_body() {
 void Exchange::resume_body() {
   if (conn_) conn_->set_body_paused(false);
 }
+void Exchange::discard_body() {
+  body_end_ = nullptr;
+  if (body_done_) {
+    body_data_ = nullptr;
+    return;
+  }
+  body_data_ = [](std::string_view) {};  // non-empty: the connection keeps reading and dropping
+  resume_body();
+}
 
 Status Exchange::respond(int status, std::span<const Header> headers, std::string_view body) {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
@@ -734,6 +743,10 @@ Status Exchange::end_response(std::span<const Header> trailers) {
 }
 
 bool Exchange::write_blocked() const noexcept { return conn_ && conn_->write_blocked(); }
+
+void Exchange::close_after_response() {
+  if (conn_) conn_->stop_keep_alive();
+}
 
 void Exchange::abort() {
   if (conn_ == nullptr) return;

@@ -1,5 +1,7 @@
 #include "pw/io/address.h"
 
+#include <charconv>
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -74,16 +76,37 @@ std::uint16_t SockAddr::port() const noexcept {
 
 std::string SockAddr::ip() const {
   char buf[INET6_ADDRSTRLEN] = {0};
-  if (ss_.ss_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, buf, sizeof buf);
-  else if (ss_.ss_family == AF_INET6)
+  if (ss_.ss_family == AF_INET) {
+    // By hand: glibc's inet_ntop formats IPv4 through sprintf (thousands of instructions), and
+    // a proxy formats the client address for every request (X-Forwarded-For).
+    const auto* b = reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr);
+    char* o = buf;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = b[i];
+      if (v >= 100) *o++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *o++ = static_cast<char>('0' + v / 10 % 10);
+      *o++ = static_cast<char>('0' + v % 10);
+      if (i < 3) *o++ = '.';
+    }
+    return std::string(buf, static_cast<std::size_t>(o - buf));
+  }
+  if (ss_.ss_family == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_addr, buf, sizeof buf);
   return buf;
 }
 
 std::string SockAddr::to_string() const {
-  if (ss_.ss_family == AF_INET6) return "[" + ip() + "]:" + std::to_string(port());
-  return ip() + ":" + std::to_string(port());
+  std::string out;
+  if (ss_.ss_family == AF_INET6) {
+    out = "[" + ip() + "]:";
+  } else {
+    out = ip();
+    out += ':';
+  }
+  char buf[8];
+  auto r = std::to_chars(buf, buf + sizeof buf, port());
+  out.append(buf, r.ptr);
+  return out;
 }
 
 bool SockAddr::is_loopback() const noexcept {

@@ -10,7 +10,14 @@
 namespace pw {
 
 constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
-bool iequals(std::string_view a, std::string_view b) noexcept;
+// Case-insensitive ASCII comparison (header names). Inline: most calls differ in length or
+// in the first byte, and callers make many (a header lookup per field).
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
 std::string to_lower(std::string_view s);
 std::string_view trim_ows(std::string_view s) noexcept;  // strips SP and HTAB (RFC 9110 §5.6.3)
 

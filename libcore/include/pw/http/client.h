@@ -34,6 +34,7 @@
 #include "pw/io/stream.h"
 #include "pw/http/message.h"
 #include "pw/http/parser.h"
+#include "pw/http/serializer.h"
 
 namespace pw::http {
 
@@ -44,6 +45,9 @@ struct Request {
   std::string host;  // the Host field (RFC 9112 §3.2: required in HTTP/1.1); see Url::authority()
   // Other fields. Content-Length and Transfer-Encoding are rejected: framing comes from the body.
   std::vector<std::pair<std::string, std::string>> headers;
+  // More fields, borrowed (a proxy forwards views of the request it received): sent after
+  // `headers`; the caller keeps them alive until the exchange ends. Same rules as `headers`.
+  std::span<const Header> header_views;
   // The body: `body` (owned), or when non-empty `body_slices` (borrowed: the caller keeps the
   // bytes alive until the exchange ends). Sent with Content-Length.
   std::string body;
@@ -51,6 +55,15 @@ struct Request {
   // Sends "Expect: 100-continue" and holds the body back until 100 Continue arrives or
   // ClientOptions::continue_wait passes (RFC 9110 §10.1.1). Only with a non-streamed body.
   bool expect_continue = false;
+  // A streamed body (begin_streaming) of this many bytes, sent with Content-Length instead of
+  // chunked framing (a proxy forwarding a request that had a length).
+  std::optional<std::uint64_t> stream_length;
+  // An Upgrade request (RFC 9110 §7.8): the caller put "Connection: upgrade" and "Upgrade" in
+  // `headers`. A 101 answer hands the connection over: see ClientConnection::take_stream().
+  bool upgrade = false;
+  // Overrides ClientOptions::response_head_timeout for this exchange (a proxy's per-route
+  // and per-try timeouts). Zero: none.
+  std::optional<Duration> head_timeout;
 
   std::string_view method_text() const noexcept;
   std::size_t body_size() const noexcept;
@@ -96,6 +109,7 @@ struct ClientOptions {
   Duration total_timeout = Duration::zero();
   // How long a request with Expect: 100-continue waits before sending the body anyway.
   Duration continue_wait = std::chrono::seconds(1);
+  FieldChecks field_checks{};  // checks of the request fields (serializer.h)
 };
 
 class ClientConnection final : public io::Deletable, private io::Stream::Handler {
@@ -120,6 +134,16 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   Status end_body(std::span<const Header> trailers = {});
   bool body_write_blocked() const noexcept;
 
+  // Backpressure on a streamed response: stop reading the server until resume_reading(). The
+  // bytes of the read in progress are still delivered. An exchange's end resumes reading.
+  void pause_reading();
+  void resume_reading();
+
+  // After on_response_head() reported 101 to an upgrade request (from inside that callback or
+  // later): takes the stream, with the bytes the server sent after the 101 head in `leftover`.
+  // The connection is closed afterwards (no callback follows); hand it to Loop::defer_delete.
+  std::unique_ptr<io::Stream> take_stream(std::string& leftover);
+
   // Aborts the exchange (if any) and closes the connection; no callback follows. Idempotent.
   void cancel();
 
@@ -140,7 +164,7 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   void set_on_unusable(std::function<void()> cb) { on_unusable_ = std::move(cb); }
 
  private:
-  enum class State : std::uint8_t { idle, sending, waiting, closed };
+  enum class State : std::uint8_t { idle, sending, waiting, upgraded, closed };
 
   Status start(const Request& req, ResponseHandler& h, bool streaming);
   Status write_slices(std::span<const std::string_view> slices);
@@ -182,6 +206,11 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   bool keep_alive_ = true;
   bool blocked_ = false;
   bool interim_ = false;  // a 1xx head was seen; its message_complete is not the end
+  bool paused_ = false;   // pause_reading()
+  std::uint64_t stream_length_ = 0, streamed_ = 0;  // a length-framed streamed body
+  bool stream_counted_ = false;
+  std::string upgrade_leftover_;
+  Duration head_timeout_{};
   std::uint64_t exchanges_ = 0;
   std::uint64_t gen_ = 0;  // bumped when an exchange starts or ends: detects re-entry
   std::function<void()> on_unusable_;

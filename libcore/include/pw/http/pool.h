@@ -3,7 +3,7 @@
 //
 //     ConnectionPool pool(loop, PoolOptions{...});
 //     Client client(pool);
-//     client.request(Endpoint{addr}, std::move(req), [](Result<Response> r) { ... });
+//     client.request(Endpoint::plain(addr), std::move(req), [](Result<Response> r) { ... });
 //
 // The pool keeps idle connections per Endpoint (address + TLS + server name), reuses the most
 // recently used one first (the least likely to have been closed by the server), closes idle ones
@@ -55,7 +55,12 @@ struct Endpoint {
     e.server_name = std::move(name);
     return e;
   }
-  std::string key() const;  // "127.0.0.1:80", "tls:127.0.0.1:443/example.com"
+  // "127.0.0.1:80", "tls:127.0.0.1:443/example.com"; computed once (do not change the fields
+  // after the first call).
+  const std::string& key() const;
+
+ private:
+  mutable std::string key_;
 };
 
 struct PoolOptions {
@@ -143,11 +148,13 @@ class ConnectionPool {
   void on_idle_timer();
   void schedule_idle_timer();
   void maybe_connect(EndpointState& st);
+  void recycle(std::unique_ptr<Idle> idle);
 
   io::Loop& loop_;
   PoolOptions opt_;
   std::unordered_map<std::string, std::unique_ptr<EndpointState>> eps_;
   io::Timer idle_timer_;
+  std::vector<std::unique_ptr<Idle>> spare_idle_;  // recycled Idle records
   Ticket next_ticket_ = 1;
   PoolCounters counters_;
 };

@@ -44,12 +44,21 @@ struct BodyFraming {
   static BodyFraming until_close() { return {BodyKind::until_close, 0}; }
 };
 
+// How much to check of the fields given. `names_and_values`: every name is a token and no value
+// holds a CTL (RFC 9110 §5.5). A proxy forwarding fields its strict parser already checked may
+// turn that off (the bytes are the same ones the parser accepted); a framing field among the
+// fields is refused either way.
+struct FieldChecks {
+  bool names_and_values = true;
+};
+
 // method SP request-target SP HTTP-version CRLF *(field-line CRLF) [framing] CRLF
 Status append_request_head(std::string& out, std::string_view method, std::string_view target,
-                           Version version, std::span<const Header> fields, BodyFraming body);
+                           Version version, std::span<const Header> fields, BodyFraming body,
+                           FieldChecks checks = {});
 // An empty reason is replaced by the standard phrase for the status.
 Status append_response_head(std::string& out, int status, std::string_view reason, Version version,
-                            std::span<const Header> fields, BodyFraming body);
+                            std::span<const Header> fields, BodyFraming body, FieldChecks checks = {});
 // last-chunk, trailer fields, and the final CRLF: "0\r\n" *(field-line CRLF) "\r\n".
 Status append_last_chunk(std::string& out, std::span<const Header> trailers = {});
 

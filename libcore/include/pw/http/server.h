@@ -54,6 +54,7 @@ struct ServerOptions {
   std::size_t max_pipelined_bytes = 64 * 1024;  // buffered bytes past the request being answered
   io::WriteLimits write_limits{};
   std::string server_header;            // "Server:" value; empty: none sent
+  FieldChecks field_checks{};           // checks of the handler's response fields (serializer.h)
   // TLS termination when set; the holder may be reloaded while the server runs.
   std::shared_ptr<tls::ServerContextHolder> tls;
 };
@@ -114,6 +115,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void read_body_all(std::size_t max, std::function<void(Result<std::string>)> cb);
   void pause_body();   // backpressure: stop reading the client
   void resume_body();
+  // Drops the body callbacks (their owner is going away); the rest of the body is read and
+  // discarded, so the connection stays usable when the response is complete.
+  void discard_body();
 
   // ---- response ----
   // A complete response. Content-Length comes from body.size(); for HEAD the body is not sent.
@@ -133,6 +137,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void on_cancel(std::function<void()> cb) { cancel_cb_ = std::move(cb); }
   // Ends the connection at once (no response or a truncated one).
   void abort();
+  // The connection closes after this response ("Connection: close"), e.g. after refusing a
+  // request whose framing or authority cannot be trusted. Before the response starts.
+  void close_after_response();
 
   // Protocol switch: after begin/respond with 101 (Upgrade) or 2xx (CONNECT), takes the
   // client's stream. `leftover` receives bytes the client sent after the request head.
