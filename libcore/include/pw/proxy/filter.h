@@ -1,0 +1,70 @@
+// The per-route HTTP filter chain (DESIGN.md, "The HTTP filter chain").
+//
+// A route's filters run in config order on the request head, then the route's action
+// (forward, direct response, redirect) runs, then the filters see the response head in
+// reverse order. A filter may
+//   - pass on (FilterStatus::proceed),
+//   - answer itself (ctx.respond(...), then return FilterStatus::stop): later filters and the
+//     action do not run; response filters still see the answer,
+//   - pause (FilterStatus::stop without answering) and call ctx.resume() later from the same
+//     loop, after an asynchronous step (a JWKS fetch, a ratelimitd call).
+// Body hooks observe the streamed bytes; a filter that must rewrite a body asks for it to be
+// buffered (a later issue's transformation and cache filters).
+//
+// Filters are created per request from a factory that the config snapshot owns, on the
+// worker's loop; they never block and never throw.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pw/base/result.h"
+#include "pw/http/server.h"
+#include "pw/proxy/config.h"
+#include "pw/proxy/headers.h"
+
+namespace pw::proxy {
+
+enum class FilterStatus : std::uint8_t { proceed, stop };
+
+// What a filter may see and change. Owned by the request; valid until the request ends.
+class FilterContext {
+ public:
+  virtual ~FilterContext() = default;
+  virtual const http::ServerRequest& request() const = 0;
+  // The fields that will be sent upstream (hop-by-hop already removed, X-Forwarded-* set).
+  virtual FieldList& upstream_fields() = 0;
+  // Answers the client directly (a JSON error, a cached response...).
+  virtual void respond(int status, FieldList fields, std::string body) = 0;
+  // Continues a chain that a filter stopped.
+  virtual void resume() = 0;
+  virtual io::Loop& loop() = 0;
+  // The request id (may be empty).
+  virtual std::string_view request_id() const = 0;
+};
+
+class Filter {
+ public:
+  virtual ~Filter() = default;
+  virtual FilterStatus on_request_head(FilterContext&) { return FilterStatus::proceed; }
+  virtual void on_request_data(FilterContext&, std::string_view) {}
+  // Response fields about to go to the client (editable).
+  virtual void on_response_head(FilterContext&, int /*status*/, FieldList&) {}
+  virtual void on_response_data(FilterContext&, std::string_view) {}
+  // The request ended (completed, failed or cancelled): release anything pending.
+  virtual void on_end(FilterContext&) {}
+};
+
+class FilterFactory {
+ public:
+  virtual ~FilterFactory() = default;
+  virtual std::unique_ptr<Filter> create() const = 0;
+};
+
+// Builds the factory of one configured filter; errors name the JSON path given.
+Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const std::string& path);
+
+}  // namespace pw::proxy

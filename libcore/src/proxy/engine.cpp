@@ -1,0 +1,261 @@
+#include "pw/proxy/engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "forward.h"
+#include "pw/config/writer.h"
+#include "pw/tls/context.h"
+
+namespace pw::proxy {
+namespace {
+
+const char* const kClassNames[6] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+std::string pool_key_of(const Cluster& c) {
+  // Everything that shapes a pool's connections: equal keys can share the pool over a reload.
+  std::string k;
+  for (const auto& e : c.endpoints) k += config::to_json_text(e);
+  if (c.tls) k += config::to_json_text(*c.tls);
+  k += config::to_json_text(c.pool);
+  k += config::to_json_text(c.circuit_breakers);
+  k += std::to_string(c.max_response_head_bytes.bytes);
+  return k;
+}
+
+std::uint32_t retry_bits(const RetryPolicy& p) {
+  std::uint32_t b = 0;
+  for (RetryOn r : p.retry_on) b |= 1u << static_cast<unsigned>(r);
+  return b;
+}
+
+}  // namespace
+
+Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
+    : requests(reg.counter_family(p + "_requests_total", "Requests answered, by route and status class.", {"route", "code"})),
+      duration(reg.histogram_family(p + "_request_duration_seconds", "Request start to response end, by route.", {"route"})),
+      upstream_requests(reg.counter_family(p + "_upstream_requests_total", "Upstream tries answered, by cluster and status class.",
+                                           {"cluster", "code"})),
+      upstream_duration(reg.histogram_family(p + "_upstream_duration_seconds", "Upstream try start to response head, by cluster.",
+                                             {"cluster"})),
+      retries(reg.counter_family(p + "_upstream_retries_total", "Retries started, by cluster.", {"cluster"})),
+      ejections(reg.counter_family(p + "_upstream_ejections_total", "Outlier-detection ejections, by cluster.", {"cluster"})),
+      breaker_overflows(reg.counter_family(p + "_upstream_breaker_overflows_total",
+                                           "Requests refused by a circuit breaker or retry budget, by cluster.", {"cluster"})),
+      upstream_errors(reg.counter_family(p + "_upstream_errors_total", "Failed upstream tries, by cluster and kind.",
+                                         {"cluster", "kind"})),
+      healthy_endpoints(reg.gauge_family(p + "_upstream_healthy_endpoints", "Endpoints available (healthy, not ejected).", {"cluster"})),
+      active_requests(reg.gauge_family(p + "_upstream_active_requests", "Requests in flight, by cluster.", {"cluster"})),
+      active_connections(reg.gauge_family(p + "_downstream_connections", "Open client connections, by listener.", {"listener"})),
+      local_replies(reg.counter(p + "_local_replies_total", "Error responses the proxy made itself (no route, upstream failures).")),
+      reloads(reg.counter(p + "_config_reloads_total", "Configuration reloads applied.")),
+      reload_failures(reg.counter(p + "_config_reload_failures_total", "Configuration reloads refused (the old one kept running).")),
+      access_log_dropped(reg.counter(p + "_access_log_dropped_total", "Access log lines dropped because the writer fell behind.")) {}
+
+Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
+                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = std::move(cfg);
+  snap->source = source;
+  snap->generation = previous ? previous->generation + 1 : 1;
+  snap->metrics = &metrics;
+  snap->access_log = std::move(access_log);
+  Config& c = snap->config;
+  for (std::size_t i = 0; i < c.listeners.size(); ++i)
+    if (c.listeners[i].name.empty()) c.listeners[i].name = c.listeners[i].address + ":" + std::to_string(c.listeners[i].port);
+  for (std::size_t i = 0; i < c.routes.size(); ++i)
+    if (c.routes[i].name.empty()) c.routes[i].name = "route" + std::to_string(i);
+  snap->config_json = config::to_json_text(c);
+
+  auto routes = RouteTable::build(c.routes);
+  if (!routes) return std::move(routes).error();
+  snap->routes = std::move(*routes);
+
+  auto clusters = build_clusters(c.clusters, previous ? &previous->clusters : nullptr);
+  if (!clusters) return std::move(clusters).error();
+  snap->clusters = std::move(*clusters);
+
+  snap->cluster_rt.resize(snap->clusters.size());
+  for (std::size_t i = 0; i < snap->clusters.size(); ++i) {
+    const std::string& name = c.clusters[i].name;
+    ClusterRuntime& rt = snap->cluster_rt[i];
+    for (int k = 0; k < 6; ++k) rt.by_class[k] = &metrics.upstream_requests.with({name, kClassNames[k]});
+    rt.duration = &metrics.upstream_duration.with({name});
+    rt.retries = &metrics.retries.with({name});
+    rt.ejections = &metrics.ejections.with({name});
+    rt.overflows = &metrics.breaker_overflows.with({name});
+    rt.err_connect = &metrics.upstream_errors.with({name, "connect"});
+    rt.err_reset = &metrics.upstream_errors.with({name, "reset"});
+    rt.err_timeout = &metrics.upstream_errors.with({name, "timeout"});
+    rt.pool_key = pool_key_of(c.clusters[i]);
+  }
+
+  snap->route_rt.resize(c.routes.size());
+  for (std::size_t i = 0; i < c.routes.size(); ++i) {
+    const Route& r = c.routes[i];
+    RouteRuntime& rt = snap->route_rt[i];
+    if (r.forward) {
+      for (std::size_t k = 0; k < c.clusters.size(); ++k)
+        if (c.clusters[k].name == r.forward->cluster) rt.cluster = static_cast<int>(k);
+      if (rt.cluster < 0)
+        return make_error(Errc::invalid_argument, source + ": /routes/" + std::to_string(i) + "/forward/cluster: unknown cluster \"" +
+                                                      r.forward->cluster + "\"");
+      rt.retriable_statuses = r.forward->retry.statuses;
+      std::sort(rt.retriable_statuses.begin(), rt.retriable_statuses.end());
+      rt.retry_on = retry_bits(r.forward->retry);
+    }
+    for (std::size_t k = 0; k < r.filters.size(); ++k) {
+      auto f = make_filter_factory(r.filters[k], source + ": /routes/" + std::to_string(i) + "/filters/" + std::to_string(k));
+      if (!f) return std::move(f).error();
+      rt.filters.push_back(std::move(*f));
+    }
+    for (int k = 0; k < 6; ++k) rt.by_class[k] = &metrics.requests.with({r.name, kClassNames[k]});
+    rt.duration = &metrics.duration.with({r.name});
+  }
+
+  for (std::size_t i = 0; i < c.listeners.size(); ++i) {
+    auto set = CidrSet::parse(c.listeners[i].trusted_proxies);
+    if (!set)
+      return make_error(Errc::invalid_argument,
+                        source + ": /listeners/" + std::to_string(i) + "/trusted_proxies: " + set.error().message);
+    snap->trusted.push_back(std::move(*set));
+  }
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+std::string listener_change(const Config& running, const Config& next) {
+  if (running.listeners.size() != next.listeners.size()) return "the number of listeners changed";
+  for (std::size_t i = 0; i < running.listeners.size(); ++i) {
+    const Listener& a = running.listeners[i];
+    const Listener& b = next.listeners[i];
+    const std::string at = "/listeners/" + std::to_string(i);
+    if (a.address != b.address || a.port != b.port) return at + ": the address or port changed";
+    if (a.tls.has_value() != b.tls.has_value()) return at + "/tls: TLS was turned on or off";
+    if (config::to_json_text(a.limits) != config::to_json_text(b.limits)) return at + "/limits: limits changed";
+  }
+  return {};
+}
+
+// ---- Worker ----
+
+namespace {
+
+std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const Snapshot> snap, const Worker::State* old,
+                                          std::uint64_t seed, std::uint64_t* in_flight) {
+  auto st = std::make_shared<Worker::State>();
+  st->loop = &loop;
+  st->rng.seed(seed);
+  st->in_flight = in_flight;
+  st->clusters.resize(snap->clusters.size());
+  for (std::size_t i = 0; i < snap->clusters.size(); ++i) {
+    Worker::State::WCluster& wc = st->clusters[i];
+    ClusterState& cs = *snap->clusters[i];
+    const ClusterRuntime& rt = snap->cluster_rt[i];
+    wc.cs = &cs;
+    wc.rt = const_cast<ClusterRuntime*>(&rt);  // counters are atomics
+    if (old) {
+      for (std::size_t k = 0; k < old->clusters.size(); ++k) {
+        const auto& o = old->clusters[k];
+        if (o.cs->name() == cs.name() && o.rt->pool_key == rt.pool_key) wc.pool = o.pool;
+      }
+    }
+    if (!wc.pool) {
+      const Cluster& c = cs.config();
+      http::PoolOptions po;
+      po.max_idle_per_endpoint = c.pool.max_idle_per_endpoint;
+      po.idle_timeout = c.pool.idle_timeout;
+      po.connect_timeout = c.pool.connect_timeout;
+      po.max_connections_per_endpoint = c.circuit_breakers.max_connections;
+      po.max_waiters_per_endpoint = std::max<std::size_t>(1, c.circuit_breakers.max_pending_requests);
+      po.connection.limits.max_head_bytes = static_cast<std::size_t>(c.max_response_head_bytes.bytes);
+      po.connection.response_head_timeout = Duration::zero();  // per request (the route's timeouts)
+      // The fields forwarded were checked by the strict parser when they arrived, and what the
+      // proxy adds comes from validated config or is generated: no second byte-by-byte pass.
+      po.connection.field_checks.names_and_values = false;
+      po.tls = cs.tls();
+      wc.pool = std::make_shared<http::ConnectionPool>(loop, po);
+    }
+    wc.lb = make_load_balancer(cs, seed + i + 1);
+    for (const auto& e : cs.endpoints()) {
+      const auto& tls = cs.config().tls;
+      wc.eps.push_back(tls ? http::Endpoint::with_tls(e->sockaddr(), tls->server_name.empty() ? e->host() : tls->server_name)
+                           : http::Endpoint::plain(e->sockaddr()));
+      (void)wc.eps.back().key();
+    }
+  }
+  st->snap = std::move(snap);
+  return st;
+}
+
+}  // namespace
+
+Worker::Worker(io::Loop& loop, unsigned index, std::shared_ptr<const Snapshot> snap,
+               std::vector<std::shared_ptr<tls::ServerContextHolder>> tls)
+    : loop_(loop), index_(index), tls_(std::move(tls)), rng_(std::random_device{}() ^ (std::uint64_t{index} << 32)) {
+  state_ = make_state(loop_, std::move(snap), nullptr, rng_(), &in_flight_);
+}
+
+Worker::~Worker() {
+  servers_.clear();
+  if (state_)
+    for (auto& c : state_->clusters) c.pool->close_idle();
+}
+
+Status Worker::listen(const std::vector<int>& fds) {
+  const Config& c = state_->snap->config;
+  for (std::size_t i = 0; i < c.listeners.size() && i < fds.size(); ++i) {
+    const Listener& l = c.listeners[i];
+    http::ServerOptions o;
+    o.limits.max_head_bytes = static_cast<std::size_t>(l.limits.max_head_bytes.bytes);
+    o.limits.max_headers = l.limits.max_headers;
+    o.max_body_bytes = l.limits.max_body_bytes.bytes;
+    o.header_timeout = l.limits.header_timeout;
+    o.idle_timeout = l.limits.idle_timeout;
+    o.body_timeout = l.limits.body_timeout;
+    o.handshake_timeout = l.limits.handshake_timeout;
+    o.max_connections = l.limits.max_connections;
+    o.max_requests_per_connection = l.limits.max_requests_per_connection;
+    o.drain_timeout = c.proxy.drain_timeout;
+    o.server_header = c.proxy.server_header;
+    o.field_checks.names_and_values = false;  // as for the upstream requests (make_state)
+    if (i < tls_.size()) o.tls = tls_[i];
+    auto srv = std::make_unique<http::Server>(loop_, o, [this, i](std::shared_ptr<http::Exchange> ex) {
+      handle_request(state_, i, std::move(ex));
+    });
+    if (Status s = srv->listen_fd(fds[i]); !s) return s;
+    servers_.push_back(std::move(srv));
+  }
+  return {};
+}
+
+void Worker::update(std::shared_ptr<const Snapshot> snap) {
+  state_ = make_state(loop_, std::move(snap), state_.get(), rng_(), &in_flight_);
+}
+
+void Worker::drain(Duration deadline, std::function<void()> done) {
+  auto left = std::make_shared<std::size_t>(servers_.size());
+  auto cb = std::make_shared<std::function<void()>>(std::move(done));
+  if (*left == 0) {
+    (*cb)();
+    return;
+  }
+  for (auto& s : servers_) {
+    s->drain(deadline, [left, cb] {
+      if (--*left == 0 && *cb) (*cb)();
+    });
+  }
+}
+
+void Worker::shutdown() {
+  for (auto& s : servers_) s->close_all();
+  if (state_)
+    for (auto& c : state_->clusters) c.pool->close_idle();
+}
+
+std::uint64_t Worker::requests_in_flight() const noexcept { return in_flight_; }
+
+std::size_t Worker::open_connections(std::size_t listener) const noexcept {
+  return listener < servers_.size() ? servers_[listener]->stats().active_connections : 0;
+}
+
+}  // namespace pw::proxy

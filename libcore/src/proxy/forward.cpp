@@ -1,0 +1,800 @@
+// One proxied request: route match, filters, the route's action, upstream tries with retries,
+// the response streamed back with backpressure both ways, and upgrades tunnelled.
+#include "forward.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "pw/base/strings.h"
+#include "pw/telemetry/json_text.h"
+
+namespace pw::proxy {
+namespace {
+
+using http::BodyFraming;
+using http::BodyKind;
+using http::Header;
+
+constexpr std::uint32_t bit(RetryOn r) { return 1u << static_cast<unsigned>(r); }
+
+int status_class(int s) { return s >= 100 && s < 600 ? s / 100 : 0; }
+
+std::string_view listener_scheme(bool tls) { return tls ? "https" : "http"; }
+
+// The path of an absolute-form target ("http://h/p?q" -> "/p"), RFC 9112 §3.2.2.
+void split_target(const http::ServerRequest& req, std::string_view& path, std::string_view& query) {
+  path = req.path();
+  query = req.query();
+  if (req.head().target_form == http::TargetForm::absolute) {
+    auto scheme_end = path.find("://");
+    auto slash = scheme_end == std::string_view::npos ? std::string_view::npos : path.find('/', scheme_end + 3);
+    path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+  }
+}
+
+std::string_view request_host(const http::ServerRequest& req) {
+  if (req.head().target_form == http::TargetForm::absolute) {
+    // RFC 9112 §3.2.2: the target's authority wins over Host.
+    std::string_view t = req.target();
+    auto p = t.find("://");
+    if (p != std::string_view::npos) {
+      t.remove_prefix(p + 3);
+      auto end = t.find_first_of("/?");
+      return t.substr(0, end);
+    }
+  }
+  return req.header("host").value_or(std::string_view());
+}
+
+// A byte pipe between the client's and the upstream's streams after a 101 (WebSocket and other
+// upgrades, RFC 9110 §7.8), with backpressure each way and an idle timeout. Owns itself.
+class Tunnel final : public io::Deletable {
+ public:
+  Tunnel(io::Loop& loop, std::unique_ptr<io::Stream> a, std::unique_ptr<io::Stream> b, Duration idle)
+      : loop_(loop), idle_(idle), timer_(loop, [this] { close(); }) {
+    s_[0] = std::move(a);
+    s_[1] = std::move(b);
+    for (int i = 0; i < 2; ++i) {
+      side_[i].t = this;
+      side_[i].i = i;
+      s_[i]->set_handler(&side_[i]);
+    }
+  }
+  void start(std::string_view to_b, std::string_view to_a) {
+    if (!to_b.empty() && !s_[1]->write(to_b)) return close();
+    if (!to_a.empty() && !s_[0]->write(to_a)) return close();
+    touch();
+    s_[0]->read_start();
+    s_[1]->read_start();
+  }
+
+ private:
+  struct Side final : io::Stream::Handler {
+    Tunnel* t = nullptr;
+    int i = 0;
+    void on_data(std::string_view d) override { t->data(i, d); }
+    void on_eof() override { t->eof(i); }
+    void on_error(const Error&) override { t->close(); }
+    void on_write_drained() override {
+      if (!t->closed_ && !t->eof_[1 - i]) t->s_[1 - i]->read_start();
+    }
+  };
+  void touch() {
+    if (idle_ > Duration::zero()) timer_.start(idle_);
+  }
+  void data(int i, std::string_view d) {
+    if (closed_) return;
+    if (!s_[1 - i]->write(d)) return close();
+    if (s_[1 - i]->write_blocked()) s_[i]->read_stop();  // resumed by the other side's drain
+    touch();
+  }
+  void eof(int i) {
+    if (closed_ || eof_[i]) return;
+    eof_[i] = true;
+    if (eof_[1 - i]) return close();
+    s_[1 - i]->shutdown();  // half-close passes through
+  }
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.stop();
+    s_[0]->close();
+    s_[1]->close();
+    loop_.defer_delete(std::unique_ptr<io::Deletable>(this));
+  }
+
+  io::Loop& loop_;
+  Duration idle_;
+  io::Timer timer_;
+  std::unique_ptr<io::Stream> s_[2];
+  Side side_[2];
+  bool eof_[2] = {false, false};
+  bool closed_ = false;
+};
+
+class ProxyRequest final : public io::Deletable, public FilterContext, private http::ResponseHandler {
+ public:
+  ProxyRequest(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex)
+      : st_(std::move(st)), snap_(*st_->snap), listener_(listener), ex_(std::move(ex)) {}
+
+  void start();
+
+  // ---- FilterContext ----
+  const http::ServerRequest& request() const override { return ex_->request(); }
+  FieldList& upstream_fields() override { return fields_; }
+  void respond(int status, FieldList fields, std::string body) override {
+    if (finished_ || responded_) return;
+    responded_ = true;
+    send_local(status, std::move(fields), body, "filter_response", "FR");
+  }
+  void resume() override {
+    if (!finished_ && !responded_) run_request_filters();
+  }
+  io::Loop& loop() override { return *st_->loop; }
+  std::string_view request_id() const override { return request_id_; }
+
+ private:
+  enum class BodyMode : std::uint8_t { none, buffered, streamed };
+  enum class Failure : std::uint8_t { connect, reset, timeout, status };
+
+  const Forward& fw() const { return *route_->config().forward; }
+  ClusterState& cs() { return *wc_->cs; }
+
+  void run_request_filters();
+  void run_action();
+  void forward();
+  void attempt();
+  void on_acquired(Result<std::unique_ptr<http::ClientConnection>> r);
+  void start_body_stream();
+  void on_client_data(std::string_view d);
+  void on_client_body_end(const Error* err);
+  bool can_retry(Failure f, int status);
+  void schedule_retry();
+  void try_failed(Failure f, const Error* err, int status);
+  void end_try(Outcome o, int status);
+  void drop_connection();
+  void start_tunnel(const http::Head& head);
+  void local_error(int status, std::string_view code, std::string detail, std::string_view flags);
+  void send_local(int status, FieldList fields, std::string_view body, std::string_view code, std::string_view flags);
+  void on_client_gone();
+  void finish();
+  void log_access();
+
+  // ---- http::ResponseHandler (the upstream's response) ----
+  Status on_response_head(const http::Head& head) override;
+  Status on_body(std::string_view data) override;
+  void on_complete(const http::HeaderList& trailers) override;
+  void on_error(const Error& err) override;
+  void on_body_writable() override { ex_->resume_body(); }
+
+  std::shared_ptr<Worker::State> st_;
+  const Snapshot& snap_;
+  std::size_t listener_;
+  std::shared_ptr<http::Exchange> ex_;
+  const CompiledRoute* route_ = nullptr;
+  const RouteRuntime* rrt_ = nullptr;
+  Worker::State::WCluster* wc_ = nullptr;
+  std::vector<std::unique_ptr<Filter>> filters_;
+  std::size_t next_filter_ = 0;
+  FieldList fields_;
+  FieldList resp_fields_;
+  std::vector<Header> views_;
+  std::string_view request_id_;  // in fields_'s arena or the request
+  std::string_view host_, path_, query_;
+  http::Request up_;
+  const http::Endpoint* ep_ = nullptr;
+  EndpointState* endpoint_ = nullptr;
+  const EndpointState* last_endpoint_ = nullptr;
+  std::unique_ptr<http::ClientConnection> conn_;
+  http::ConnectionPool::Ticket ticket_ = 0;
+  std::unique_ptr<io::Timer> backoff_, request_timer_;
+  BodyMode body_ = BodyMode::none;
+  bool acquiring_ = false, body_reading_ = false, body_ended_ = false;
+  bool counted_request_ = false, counted_retry_ = false, on_endpoint_ = false;
+  bool downstream_started_ = false, responded_ = false, finished_ = false;
+  std::uint32_t attempts_ = 0;
+  std::uint64_t body_in_ = 0, body_out_ = 0;
+  int status_ = 0;
+  std::string_view error_code_, flags_;
+  MonoTime start_{}, try_start_{};
+  WallTime wall_start_{};
+  Duration upstream_time_{};
+};
+
+void ProxyRequest::start() {
+  ++*st_->in_flight;
+  start_ = std::chrono::steady_clock::now();
+  wall_start_ = std::chrono::system_clock::now();
+  ex_->on_cancel([this] { on_client_gone(); });
+  const http::ServerRequest& req = ex_->request();
+  host_ = request_host(req);
+  split_target(req, path_, query_);
+  // RFC 9112 §3.2: a Host (or absolute-form authority) that is not a valid host[:port] gets
+  // 400, so no route on hosts can be sidestepped with "x@admin.example" and the like.
+  if ((!host_.empty() || req.head().target_form == http::TargetForm::absolute) && !valid_host_port(host_)) {
+    ex_->close_after_response();  // as for the parser's own 400s: nothing more is read from this client
+    return local_error(400, "invalid_host", "the Host field is not a valid host[:port]", "BH");
+  }
+  const Listener& l = snap_.config.listeners[listener_];
+  RequestView v{l.name, req.method(), host_, path_, query_, &req.headers()};
+  route_ = snap_.routes.match(v);
+  if (route_ == nullptr) return local_error(404, "no_route", "no route matches this request", "NR");
+  rrt_ = &snap_.route_rt[route_->index()];
+  if (req.method_id() == http::Method::connect)
+    return local_error(405, "method_not_allowed", "CONNECT is not proxied", "NR");
+  ForwardedInfo info;
+  info.peer = req.peer();
+  info.tls = req.tls();
+  info.host = host_;
+  info.version = req.version();
+  info.trusted_peer = !snap_.trusted[listener_].empty() && snap_.trusted[listener_].contains(req.peer());
+  fields_.reserve(req.headers().size() + 4);
+  request_id_ = build_upstream_request_fields(req.headers(), info, snap_.config.proxy, st_->rng, fields_);
+  const Duration rt = l.limits.request_timeout;
+  if (rt > Duration::zero()) {
+    request_timer_ = std::make_unique<io::Timer>(*st_->loop, [this] {
+      if (!downstream_started_) return local_error(504, "request_timeout", "request not answered within the listener's request_timeout", "RT");
+      ex_->abort();
+      flags_ = "RT";
+      finish();
+    });
+    request_timer_->start(rt);
+  }
+  if (!rrt_->filters.empty()) {
+    filters_.reserve(rrt_->filters.size());
+    for (const auto& f : rrt_->filters) filters_.push_back(f->create());
+  }
+  run_request_filters();
+}
+
+void ProxyRequest::run_request_filters() {
+  while (next_filter_ < filters_.size()) {
+    Filter& f = *filters_[next_filter_++];
+    if (f.on_request_head(*this) == FilterStatus::stop || finished_ || responded_) return;
+  }
+  run_action();
+}
+
+void ProxyRequest::run_action() {
+  const Route& r = route_->config();
+  if (r.direct_response) {
+    const DirectResponse& d = *r.direct_response;
+    FieldList f;
+    for (const auto& [n, v] : d.headers) f.add_view(n, v);  // the snapshot outlives the request
+    return send_local(d.status, std::move(f), d.body, "", "");
+  }
+  if (r.redirect) {
+    FieldList f;
+    const bool tls = ex_->request().tls();
+    f.add("Location", route_->redirect_location(listener_scheme(tls), host_, path_, query_));
+    return send_local(r.redirect->status, std::move(f), "", "", "");
+  }
+  forward();
+}
+
+void ProxyRequest::forward() {
+  wc_ = &st_->clusters[static_cast<std::size_t>(rrt_->cluster)];
+  if (!cs().try_start_request()) {
+    if (wc_->rt->overflows) wc_->rt->overflows->inc();
+    return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_requests circuit breaker", "UO");
+  }
+  counted_request_ = true;
+  cs().counters().requests.fetch_add(1, std::memory_order_relaxed);
+  const http::ServerRequest& req = ex_->request();
+  const Forward& f = fw();
+  up_.method = req.method_id();
+  if (up_.method == http::Method::other) up_.method_name = std::string(req.method());
+  up_.target = route_->upstream_target(path_, query_);
+  if (f.host_rewrite) up_.host = *f.host_rewrite;
+  else up_.host = std::string(host_);
+  // The proxy answers Expect: 100-continue itself when it starts reading the body (as NGINX).
+  fields_.remove("expect");
+  const http::Head& head = req.head();
+  if (head.upgrade && f.allow_upgrade) {
+    if (auto u = req.header("upgrade")) {
+      up_.upgrade = true;
+      fields_.add_view("Connection", "upgrade");
+      fields_.add_view("Upgrade", *u);
+    }
+  }
+  up_.header_views = fields_.span();  // fields_ does not change from here on
+  if (!req.has_body()) {
+    body_ = BodyMode::none;
+    return attempt();
+  }
+  const RetryPolicy& rp = f.retry;
+  if (head.body == BodyKind::length && rp.max_retries > 0 && head.content_length <= rp.buffer_body_bytes.bytes) {
+    // Small bodies are kept so a retry can send them again.
+    body_ = BodyMode::buffered;
+    ex_->read_body_all(static_cast<std::size_t>(head.content_length), [this](Result<std::string> b) {
+      if (finished_) return;
+      if (!b) return on_client_gone();
+      body_in_ = b->size();
+      up_.body = std::move(*b);
+      attempt();
+    });
+    return;
+  }
+  body_ = BodyMode::streamed;
+  if (head.body == BodyKind::length) up_.stream_length = head.content_length;
+  attempt();
+}
+
+void ProxyRequest::attempt() {
+  if (finished_) return;
+  ++attempts_;
+  const MonoTime now = std::chrono::steady_clock::now();
+  const Forward& f = fw();
+  Duration head_timeout = f.timeout;
+  if (f.timeout > Duration::zero()) {
+    head_timeout = f.timeout - (now - start_);
+    if (head_timeout <= Duration::zero())
+      return local_error(504, "upstream_timeout", "no response within the route's timeout", "UT");
+  }
+  if (f.retry.per_try_timeout > Duration::zero() &&
+      (head_timeout == Duration::zero() || f.retry.per_try_timeout < head_timeout))
+    head_timeout = f.retry.per_try_timeout;
+  up_.head_timeout = head_timeout;
+  LbContext ctx;
+  if (cs().config().lb == LbPolicy::ring_hash && cs().config().hash)
+    ctx.hash = request_hash(*cs().config().hash, ex_->request().headers(), ex_->request().peer());
+  endpoint_ = wc_->lb->pick(ctx, now, last_endpoint_);
+  if (endpoint_ == nullptr) {
+    cs().counters().no_healthy_endpoint.fetch_add(1, std::memory_order_relaxed);
+    return local_error(503, "no_healthy_upstream", "cluster \"" + cs().name() + "\" has no available endpoint", "UH");
+  }
+  last_endpoint_ = endpoint_;
+  ep_ = &wc_->endpoint_for(endpoint_);
+  if (up_.host.empty()) up_.host = endpoint_->address();  // an HTTP/1.0 client sent no Host
+  if (!cs().try_start_pending()) {
+    if (wc_->rt->overflows) wc_->rt->overflows->inc();
+    return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_pending_requests circuit breaker", "UO");
+  }
+  acquiring_ = true;
+  auto t = wc_->pool->acquire(*ep_, [this](Result<std::unique_ptr<http::ClientConnection>> r, bool) {
+    on_acquired(std::move(r));
+  });
+  if (!t) {
+    acquiring_ = false;
+    cs().release_pending();
+    return local_error(503, "upstream_overflow", "too many requests waiting for a connection to " + endpoint_->address(), "UO");
+  }
+  if (acquiring_) ticket_ = *t;
+}
+
+void ProxyRequest::on_acquired(Result<std::unique_ptr<http::ClientConnection>> r) {
+  acquiring_ = false;
+  ticket_ = 0;
+  cs().release_pending();
+  if (finished_) {
+    if (r) wc_->pool->release(*ep_, std::move(*r));
+    return;
+  }
+  if (!r) return try_failed(Failure::connect, &r.error(), 0);
+  conn_ = std::move(*r);
+  endpoint_->request_started();
+  on_endpoint_ = true;
+  try_start_ = std::chrono::steady_clock::now();
+  Status s = body_ == BodyMode::streamed ? conn_->begin_streaming(up_, *this) : conn_->send(up_, *this);
+  if (!s) {
+    Error e = s.error();
+    drop_connection();
+    return try_failed(Failure::reset, &e, 0);
+  }
+  if (body_ == BodyMode::streamed) start_body_stream();
+}
+
+void ProxyRequest::start_body_stream() {
+  if (body_reading_) return;
+  body_reading_ = true;
+  ex_->read_body([this](std::string_view d) { on_client_data(d); },
+                 [this](const Error* err) { on_client_body_end(err); });
+}
+
+void ProxyRequest::on_client_data(std::string_view d) {
+  if (finished_) return;
+  body_in_ += d.size();
+  for (auto& f : filters_) f->on_request_data(*this, d);
+  if (!conn_) return;  // the try failed; the request ends with it
+  if (Status s = conn_->write_body(d); !s) {
+    Error e = s.error();
+    drop_connection();
+    return try_failed(Failure::reset, &e, 0);
+  }
+  if (conn_->body_write_blocked()) ex_->pause_body();  // resumed by on_body_writable
+}
+
+void ProxyRequest::on_client_body_end(const Error* err) {
+  if (finished_) return;
+  if (err) return on_client_gone();
+  body_ended_ = true;
+  if (!conn_) return;
+  if (Status s = conn_->end_body(); !s) {
+    Error e = s.error();
+    drop_connection();
+    try_failed(Failure::reset, &e, 0);
+  }
+}
+
+bool ProxyRequest::can_retry(Failure f, int status) {
+  const RetryPolicy& p = fw().retry;
+  if (attempts_ > p.max_retries) return false;
+  if (body_ == BodyMode::streamed && body_reading_) return false;  // body bytes are gone
+  const std::uint32_t on = rrt_->retry_on;
+  bool wanted = false;
+  switch (f) {
+    case Failure::connect:
+      wanted = on & (bit(RetryOn::connect_failure) | bit(RetryOn::status_5xx) | bit(RetryOn::gateway_error));
+      break;
+    case Failure::reset:
+      wanted = on & (bit(RetryOn::reset) | bit(RetryOn::status_5xx) | bit(RetryOn::gateway_error));
+      break;
+    case Failure::timeout:
+      wanted = on & (bit(RetryOn::per_try_timeout) | bit(RetryOn::status_5xx) | bit(RetryOn::gateway_error));
+      // the route's own timeout is final: only a per-try timeout may be retried
+      if (fw().retry.per_try_timeout == Duration::zero() ||
+          (fw().timeout > Duration::zero() && std::chrono::steady_clock::now() - start_ >= fw().timeout))
+        wanted = false;
+      break;
+    case Failure::status:
+      wanted = ((on & bit(RetryOn::status_5xx)) && status >= 500) ||
+               ((on & bit(RetryOn::gateway_error)) && (status == 502 || status == 503 || status == 504)) ||
+               ((on & bit(RetryOn::retriable_status)) &&
+                std::binary_search(rrt_->retriable_statuses.begin(), rrt_->retriable_statuses.end(), status));
+      break;
+  }
+  if (!wanted) return false;
+  // RFC 9110 §9.2.2: only idempotent requests may be repeated after the server may have seen
+  // them; a connect failure means it did not.
+  if (f != Failure::connect && !up_.idempotent() && !fw().retry.retry_non_idempotent) return false;
+  if (counted_retry_) {
+    cs().release_retry();
+    counted_retry_ = false;
+  }
+  if (!cs().retry_budget_allows(p) || !cs().try_start_retry()) {
+    if (wc_->rt->overflows) wc_->rt->overflows->inc();
+    return false;
+  }
+  counted_retry_ = true;
+  return true;
+}
+
+void ProxyRequest::schedule_retry() {
+  if (wc_->rt->retries) wc_->rt->retries->inc();
+  cs().counters().retries.fetch_add(1, std::memory_order_relaxed);
+  const Duration delay = retry_backoff(fw().retry, attempts_ - 1, st_->rng);
+  if (delay <= Duration::zero()) return attempt();
+  if (!backoff_) backoff_ = std::make_unique<io::Timer>(*st_->loop, [this] { attempt(); });
+  backoff_->start(delay);
+}
+
+void ProxyRequest::end_try(Outcome o, int status) {
+  if (on_endpoint_) {
+    endpoint_->request_finished();
+    on_endpoint_ = false;
+  }
+  const MonoTime now = std::chrono::steady_clock::now();
+  if (try_start_ != MonoTime{}) upstream_time_ = now - try_start_;
+  if (cs().report(*endpoint_, o, now, status)) {
+    if (wc_->rt->ejections) wc_->rt->ejections->inc();
+  }
+  ClusterRuntime& rt = *wc_->rt;
+  switch (o) {
+    case Outcome::connect_failed:
+      if (rt.err_connect) rt.err_connect->inc();
+      break;
+    case Outcome::reset:
+      if (rt.err_reset) rt.err_reset->inc();
+      break;
+    case Outcome::timeout:
+      if (rt.err_timeout) rt.err_timeout->inc();
+      break;
+    default:
+      if (auto* c = rt.by_class[status_class(status)]) c->inc();
+      if (rt.duration && try_start_ != MonoTime{}) rt.duration->observe(upstream_time_);
+      break;
+  }
+  try_start_ = MonoTime{};
+}
+
+void ProxyRequest::try_failed(Failure f, const Error* err, int status) {
+  const Outcome o = f == Failure::connect ? Outcome::connect_failed
+                    : f == Failure::timeout ? Outcome::timeout
+                    : f == Failure::status  ? Outcome::status_5xx
+                                            : Outcome::reset;
+  end_try(o, status);
+  if (finished_) return;
+  if (!downstream_started_ && can_retry(f, status)) return schedule_retry();
+  if (downstream_started_) {  // the client has a partial response: end it abruptly
+    ex_->abort();
+    flags_ = "UR";
+    return finish();
+  }
+  const std::string detail = err ? err->message : std::string();
+  switch (f) {
+    case Failure::connect:
+      return local_error(502, "upstream_connect_failed", "connecting to " + endpoint_->address() + ": " + detail, "UF");
+    case Failure::timeout:
+      return local_error(504, "upstream_timeout", endpoint_->address() + ": " + detail, "UT");
+    case Failure::reset:
+    case Failure::status:
+      break;
+  }
+  // A response the parser refused (bad framing, an unknown coding, a head over the limit) is a
+  // protocol error, not a reset.
+  if (err && (err->code == Errc::parse_error || err->code == Errc::unsupported || err->code == Errc::limit_exceeded))
+    return local_error(502, "upstream_protocol_error", endpoint_->address() + ": " + detail, "UP");
+  return local_error(502, "upstream_reset", endpoint_->address() + ": " + detail, "UR");
+}
+
+void ProxyRequest::drop_connection() {
+  if (!conn_) return;
+  conn_->cancel();
+  st_->loop->defer_delete(std::move(conn_));  // we may be inside one of its callbacks
+}
+
+Status ProxyRequest::on_response_head(const http::Head& head) {
+  if (finished_) return {};
+  if (head.status == 101 && up_.upgrade) {
+    start_tunnel(head);
+    return {};
+  }
+  if (!downstream_started_ && head.status >= 500 && can_retry(Failure::status, head.status)) {
+    drop_connection();
+    end_try(Outcome::status_5xx, head.status);
+    schedule_retry();
+    return {};
+  }
+  end_try(head.status >= 500 ? Outcome::status_5xx : Outcome::success, head.status);
+  // the connection stays ours until the body ends; re-mark it busy on the endpoint
+  endpoint_->request_started();
+  on_endpoint_ = true;
+  resp_fields_.clear();
+  resp_fields_.reserve(head.headers.size() + 2);
+  build_downstream_response_fields(head.headers, head.version, snap_.config.proxy, resp_fields_);
+  // The server writes its own Date (as NGINX hides the upstream's): one Date per response
+  // (RFC 9110 §6.6.1); and its own Server when one is configured.
+  resp_fields_.remove("date");
+  if (!snap_.config.proxy.server_header.empty()) resp_fields_.remove("server");
+  if (!request_id_.empty()) resp_fields_.add_view(snap_.config.proxy.request_id.header, request_id_);
+  for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_response_head(*this, head.status, resp_fields_);
+  BodyFraming framing = BodyFraming::none();
+  switch (head.body) {
+    case BodyKind::length: framing = BodyFraming::length_of(head.content_length); break;
+    case BodyKind::chunked:
+    case BodyKind::until_close: framing = BodyFraming::chunked(); break;
+    case BodyKind::none:
+      // A response to HEAD announces the length a GET would have had (RFC 9110 §9.3.2).
+      if (up_.method == http::Method::head) {
+        if (auto cl = head.headers.get("content-length")) {
+          if (auto n = parse_u64(*cl)) framing = BodyFraming::length_of(*n);
+        }
+      }
+      break;
+  }
+  status_ = head.status;
+  if (Status s = ex_->begin_response(head.status, resp_fields_.span(), framing); !s) {
+    drop_connection();
+    on_client_gone();
+    return {};
+  }
+  downstream_started_ = true;
+  return {};
+}
+
+Status ProxyRequest::on_body(std::string_view data) {
+  if (finished_) return {};
+  body_out_ += data.size();
+  for (auto& f : filters_) f->on_response_data(*this, data);
+  if (Status s = ex_->write_body(data); !s) {
+    drop_connection();
+    on_client_gone();
+    return {};
+  }
+  if (ex_->write_blocked()) {
+    // Backpressure (as Envoy's watermarks): stop reading the upstream until the client drains.
+    conn_->pause_reading();
+    ex_->on_drain([this] {
+      if (conn_) conn_->resume_reading();
+    });
+  }
+  return {};
+}
+
+void ProxyRequest::on_complete(const http::HeaderList& trailers) {
+  if (finished_) return;
+  if (trailers.empty()) {
+    (void)ex_->end_response();
+  } else {
+    views_.assign(trailers.begin(), trailers.end());
+    (void)ex_->end_response(views_);
+  }
+  if (on_endpoint_) {
+    endpoint_->request_finished();
+    on_endpoint_ = false;
+  }
+  if (conn_) wc_->pool->release(*ep_, std::move(conn_));  // reusable ones go back to the pool
+  finish();
+}
+
+void ProxyRequest::on_error(const Error& err) {
+  if (finished_) return;
+  if (conn_) st_->loop->defer_delete(std::move(conn_));  // already closed by the connection
+  if (downstream_started_) {
+    if (on_endpoint_) {
+      endpoint_->request_finished();
+      on_endpoint_ = false;
+    }
+    // The head was counted as a success; the body broke: a reset for outlier detection.
+    if (cs().report(*endpoint_, Outcome::reset, std::chrono::steady_clock::now()) && wc_->rt->ejections)
+      wc_->rt->ejections->inc();
+    ex_->abort();
+    flags_ = "UR";
+    error_code_ = "upstream_reset";
+    return finish();
+  }
+  // A TLS handshake that failed (the pool hands out a connection before its handshake ends)
+  // is a connect failure: no request byte reached the upstream application.
+  if (err.code == Errc::tls_error) return try_failed(Failure::connect, &err, 0);
+  try_failed(err.code == Errc::timeout ? Failure::timeout : Failure::reset, &err, 0);
+}
+
+void ProxyRequest::start_tunnel(const http::Head& head) {
+  end_try(Outcome::success, 101);
+  resp_fields_.clear();
+  build_downstream_response_fields(head.headers, head.version, snap_.config.proxy, resp_fields_);
+  resp_fields_.remove("date");
+  resp_fields_.add_view("Connection", "upgrade");
+  if (auto u = head.headers.get("upgrade")) resp_fields_.add(std::string_view("Upgrade"), *u);
+  status_ = 101;
+  std::string up_left, down_left;
+  std::unique_ptr<io::Stream> up = conn_->take_stream(up_left);
+  drop_connection();
+  if (Status s = ex_->respond(101, resp_fields_.span()); !s || !up) {
+    if (up) up->close();
+    on_client_gone();
+    return;
+  }
+  downstream_started_ = true;
+  std::unique_ptr<io::Stream> down = ex_->take_stream(down_left);
+  if (!down) {
+    up->close();
+    return finish();
+  }
+  auto* t = new Tunnel(*st_->loop, std::move(down), std::move(up), fw().idle_timeout);
+  t->start(down_left, up_left);
+  flags_ = "UPG";
+  finish();
+}
+
+void ProxyRequest::local_error(int status, std::string_view code, std::string detail, std::string_view flags) {
+  if (finished_) return;
+  FieldList f;
+  f.add_view("Content-Type", "application/json");
+  send_local(status, std::move(f), local_reply_body(status, code, detail, request_id_), code, flags);
+}
+
+void ProxyRequest::send_local(int status, FieldList fields, std::string_view body, std::string_view code,
+                              std::string_view flags) {
+  if (finished_) return;
+  responded_ = true;
+  drop_connection();
+  if (acquiring_) {
+    wc_->pool->cancel(ticket_);
+    acquiring_ = false;
+    cs().release_pending();
+  }
+  error_code_ = code;
+  flags_ = flags;
+  if (!code.empty()) snap_.metrics->local_replies.inc();
+  if (!ex_->detached() && !ex_->response_started()) {
+    if (!request_id_.empty()) fields.add_view(snap_.config.proxy.request_id.header, request_id_);
+    for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_response_head(*this, status, fields);
+    if (ex_->respond(status, fields.span(), body)) {
+      status_ = status;
+      body_out_ = body.size();
+    }
+  }
+  finish();
+}
+
+void ProxyRequest::on_client_gone() {
+  if (finished_) return;
+  if (flags_.empty()) flags_ = "DC";  // downstream closed first
+  if (!downstream_started_) status_ = 0;
+  finish();
+}
+
+void ProxyRequest::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (acquiring_) {
+    wc_->pool->cancel(ticket_);
+    acquiring_ = false;
+    cs().release_pending();
+  }
+  if (conn_) {
+    if (on_endpoint_ && endpoint_) {
+      endpoint_->request_finished();
+      on_endpoint_ = false;
+    }
+    drop_connection();
+  }
+  if (on_endpoint_ && endpoint_) endpoint_->request_finished();
+  if (counted_retry_) cs().release_retry();
+  if (counted_request_) cs().release_request();
+  if (backoff_) backoff_->stop();
+  if (request_timer_) request_timer_->stop();
+  for (auto& f : filters_) f->on_end(*this);
+  ex_->on_cancel(nullptr);
+  ex_->on_drain(nullptr);
+  ex_->discard_body();
+  if (rrt_) {
+    if (auto* c = rrt_->by_class[status_class(status_)]) c->inc();
+    if (rrt_->duration) rrt_->duration->observe(std::chrono::steady_clock::now() - start_);
+  }
+  if (snap_.access_log) log_access();
+  --*st_->in_flight;
+  st_->loop->defer_delete(std::unique_ptr<io::Deletable>(this));
+}
+
+void ProxyRequest::log_access() {
+  const http::ServerRequest& req = ex_->request();
+  AccessEntry e;
+  e.start = wall_start_;
+  e.duration = std::chrono::steady_clock::now() - start_;
+  e.upstream_duration = upstream_time_;
+  e.listener = snap_.config.listeners[listener_].name;
+  if (route_) e.route = route_->name();
+  if (wc_) e.cluster = cs().name();
+  if (endpoint_) e.upstream = endpoint_->address();
+  char client[64];
+  std::string peer = req.peer().to_string();
+  const std::size_t n = std::min(peer.size(), sizeof(client));
+  std::copy_n(peer.data(), n, client);
+  e.client = std::string_view(client, n);
+  e.method = req.method();
+  e.target = req.target();
+  e.host = host_;
+  e.protocol = http::version_name(req.version());
+  e.request_id = request_id_;
+  e.traceparent = req.header("traceparent").value_or(std::string_view());
+  e.user_agent = req.header("user-agent").value_or(std::string_view());
+  e.referer = req.header("referer").value_or(std::string_view());
+  e.tls_version = req.tls() ? std::string_view("TLS") : std::string_view();
+  e.status = status_;
+  e.request_bytes = body_in_;
+  e.response_bytes = body_out_;
+  e.attempts = attempts_;
+  e.error = error_code_;
+  e.flags = flags_;
+  snap_.access_log->write(e);
+}
+
+}  // namespace
+
+std::string local_reply_body(int status, std::string_view code, std::string_view detail, std::string_view request_id) {
+  std::string out;
+  out.reserve(64 + detail.size());
+  out += "{\"error\":";
+  telemetry::append_json_string(out, code);
+  out += ",\"status\":";
+  out += std::to_string(status);
+  if (!detail.empty()) {
+    out += ",\"detail\":";
+    telemetry::append_json_string(out, detail);
+  }
+  if (!request_id.empty()) {
+    out += ",\"request_id\":";
+    telemetry::append_json_string(out, request_id);
+  }
+  out += "}\n";
+  return out;
+}
+
+void handle_request(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex) {
+  auto* r = new ProxyRequest(std::move(st), listener, std::move(ex));  // owns itself: finish() deletes it
+  r->start();
+}
+
+}  // namespace pw::proxy

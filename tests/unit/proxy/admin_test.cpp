@@ -1,0 +1,383 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "pw/http/pool.h"
+#include "pw/io/loop.h"
+#include "pw/proxy/admin.h"
+#include "pw/telemetry/exposition.h"
+
+using namespace pw;
+using namespace pw::proxy;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A real AdminServer on 127.0.0.1:0 and a pw::http::Client, on one loop driven by the test.
+struct Env {
+  io::Loop loop;
+  std::unique_ptr<AdminServer> admin;
+  std::unique_ptr<http::ConnectionPool> pool;
+  std::unique_ptr<http::Client> client;
+  std::unique_ptr<io::Timer> guard;  // fails a test that would hang; never a synchronisation point
+
+  explicit Env(AdminHooks hooks) {
+    admin = std::make_unique<AdminServer>(loop, std::move(hooks));
+    REQUIRE(admin->listen(*io::SockAddr::parse("127.0.0.1:0")).ok());
+    pool = std::make_unique<http::ConnectionPool>(loop, http::PoolOptions{});
+    client = std::make_unique<http::Client>(*pool);
+    guard = std::make_unique<io::Timer>(loop, [this] {
+      FAIL_CHECK("test guard timer fired");
+      loop.stop();
+    });
+  }
+
+  http::Endpoint endpoint() const { return http::Endpoint::plain(admin->local_address()); }
+
+  static http::Request request(http::Method m, std::string target) {
+    http::Request r;
+    r.method = m;
+    r.target = std::move(target);
+    r.host = "localhost";
+    return r;
+  }
+
+  // Sends one request and runs the loop until its answer.
+  Result<http::Response> fetch(http::Method m, std::string target) {
+    Result<http::Response> out = make_error(Errc::internal, "no callback");
+    client->request(endpoint(), request(m, std::move(target)), [&](Result<http::Response> r) {
+      out = std::move(r);
+      loop.stop();
+    });
+    run();
+    return out;
+  }
+  http::Response get(std::string target) {
+    auto r = fetch(http::Method::get, std::move(target));
+    if (!r.ok()) FAIL(r.error().to_string());
+    return std::move(*r);
+  }
+  http::Response post(std::string target) {
+    auto r = fetch(http::Method::post, std::move(target));
+    if (!r.ok()) FAIL(r.error().to_string());
+    return std::move(*r);
+  }
+
+  void run() {
+    guard->start(20s);
+    loop.run();
+    guard->stop();
+  }
+  // Runs the loop until pred() holds (checked every 10ms), for states only the server changes.
+  void run_until(const std::function<bool()>& pred) {
+    io::Timer check(loop, [&] {
+      if (pred()) loop.stop();
+    });
+    check.start(10ms, 10ms);
+    run();
+  }
+
+  // Tears down and checks that nothing is left on the loop (libuv's rule).
+  void finish() {
+    client.reset();
+    if (pool) pool->close_idle();
+    pool.reset();
+    admin.reset();
+    guard.reset();
+    loop.run();
+    CHECK(loop.live_handles() == 0);
+  }
+};
+
+std::string header(const http::Response& r, std::string_view name) {
+  auto v = r.header(name);
+  return v ? std::string(*v) : std::string("<none>");
+}
+
+void fill_registry(telemetry::Registry& reg) {
+  auto& req = reg.counter_family("gw_requests_total", "Requests by route and status class.", {"route", "code"});
+  req.with({"users", "2xx"}).inc(7);
+  req.with({"a\"b\\c", "5xx"}).inc();
+  reg.gauge("gw_config_generation", "Configuration generation in force.").set(3);
+  reg.histogram("gw_upstream_duration_seconds", "Upstream latency.", {0.01, 0.1, 1}).observe(0.05);
+}
+
+// The shape of text format 0.0.4: comments are "# HELP name text" or "# TYPE name type"; every
+// other non-empty line is "name[{labels}] value".
+void check_prometheus_shape(const std::string& text) {
+  REQUIRE_FALSE(text.empty());
+  CHECK(text.back() == '\n');
+  std::istringstream in(text);
+  std::string line;
+  int samples = 0;
+  while (std::getline(in, line)) {
+    INFO("line: " << line);
+    if (line.rfind("# ", 0) == 0) {
+      CHECK((line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0));
+      continue;
+    }
+    REQUIRE_FALSE(line.empty());
+    CHECK((std::isalpha(static_cast<unsigned char>(line[0])) || line[0] == '_'));
+    auto sp = line.rfind(' ');
+    REQUIRE(sp != std::string::npos);
+    std::string value = line.substr(sp + 1);
+    CHECK_NOTHROW(std::stod(value));
+    ++samples;
+  }
+  CHECK(samples > 0);
+}
+
+// promtool from the Debian prometheus package, as tests/unit/telemetry/exposition_test.cpp.
+void check_with_promtool(const std::string& text) {
+  if (::access("/usr/bin/promtool", X_OK) != 0) {
+    WARN("promtool not installed: skipped");
+    return;
+  }
+  char log_path[] = "/tmp/pw_promtool_XXXXXX";
+  int log_fd = ::mkstemp(log_path);
+  REQUIRE(log_fd >= 0);
+  ::close(log_fd);
+  std::string cmd = std::string("/usr/bin/promtool check metrics >") + log_path + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "w");
+  REQUIRE(p != nullptr);
+  std::fwrite(text.data(), 1, text.size(), p);
+  int status = ::pclose(p);
+  std::ifstream f(log_path);
+  std::stringstream out;
+  out << f.rdbuf();
+  ::unlink(log_path);
+  INFO("promtool said: " << out.str());
+  CHECK(status == 0);
+}
+
+}  // namespace
+
+TEST_CASE("admin endpoints answer with their hooks", "[proxy-admin]") {
+  telemetry::Registry reg;
+  fill_registry(reg);
+  bool ready = false;
+  AdminHooks hooks;
+  hooks.ready = [&] { return ready; };
+  hooks.config_json = [] { return std::string("{\"listeners\":[]}"); };
+  hooks.clusters_json = [] { return std::string("{\"clusters\":[{\"name\":\"users\",\"healthy\":2}]}"); };
+  hooks.reload = [](std::function<void(Status)> done) { done({}); };
+  hooks.metrics = &reg;
+  Env env(std::move(hooks));
+
+  SECTION("GET / lists the endpoints") {
+    auto r = env.get("/");
+    CHECK(r.status == 200);
+    CHECK(header(r, "content-type") == "text/plain; charset=utf-8");
+    for (const char* ep : {"/ready", "/config", "/clusters", "/metrics", "/reload"}) {
+      INFO(ep);
+      CHECK(r.body.find(ep) != std::string::npos);
+    }
+  }
+  SECTION("/ready follows the hook") {
+    auto r = env.get("/ready");
+    CHECK(r.status == 503);
+    CHECK(r.body == "not ready\n");
+    ready = true;
+    r = env.get("/ready");
+    CHECK(r.status == 200);
+    CHECK(r.body == "ready\n");
+    CHECK(header(r, "content-type") == "text/plain; charset=utf-8");
+    auto head = env.fetch(http::Method::head, "/ready");
+    REQUIRE(head.ok());
+    CHECK(head->status == 200);
+    CHECK(head->body.empty());
+  }
+  SECTION("/config and /clusters are the hooks' JSON") {
+    auto r = env.get("/config");
+    CHECK(r.status == 200);
+    CHECK(header(r, "content-type") == "application/json");
+    CHECK(r.body == "{\"listeners\":[]}");
+    r = env.get("/clusters");
+    CHECK(r.status == 200);
+    CHECK(header(r, "content-type") == "application/json");
+    CHECK(nlohmann::json::parse(r.body)["clusters"][0]["healthy"] == 2);
+  }
+  SECTION("/metrics is Prometheus text 0.0.4") {
+    auto r = env.get("/metrics");
+    CHECK(r.status == 200);
+    CHECK(header(r, "content-type") == telemetry::kPrometheusContentType);
+    CHECK(r.body == telemetry::to_prometheus_text(reg));
+    CHECK(r.body.find("# TYPE gw_requests_total counter\n") != std::string::npos);
+    CHECK(r.body.find("gw_requests_total{route=\"users\",code=\"2xx\"} 7\n") != std::string::npos);
+    CHECK(r.body.find("gw_upstream_duration_seconds_bucket{le=\"+Inf\"} 1\n") != std::string::npos);
+    check_prometheus_shape(r.body);
+    check_with_promtool(r.body);
+    CHECK(env.get("/metrics?format=prometheus").body == r.body);
+  }
+  SECTION("/metrics?format=json is the JSON snapshot") {
+    auto r = env.get("/metrics?format=json");
+    CHECK(r.status == 200);
+    CHECK(header(r, "content-type") == "application/json");
+    auto j = nlohmann::json::parse(r.body);
+    CHECK(j == telemetry::to_json(reg));
+    CHECK(j["metrics"][0]["name"] == "gw_requests_total");
+    CHECK(j["metrics"][1]["samples"][0]["value"] == 3);
+    auto bad = env.get("/metrics?format=xml");
+    CHECK(bad.status == 400);
+    CHECK(nlohmann::json::parse(bad.body).contains("error"));
+  }
+  SECTION("unknown paths are 404 JSON") {
+    for (const char* target : {"/nope", "/ready/", "/metricsx", "//config"}) {
+      INFO(target);
+      auto r = env.get(target);
+      CHECK(r.status == 404);
+      CHECK(header(r, "content-type") == "application/json");
+      CHECK(nlohmann::json::parse(r.body) == nlohmann::json{{"error", "not found"}});
+    }
+  }
+  SECTION("a known path with the wrong method is 405 with Allow") {
+    auto r = env.post("/ready");
+    CHECK(r.status == 405);
+    CHECK(header(r, "allow") == "GET, HEAD");
+    r = env.post("/metrics");
+    CHECK(r.status == 405);
+    CHECK(header(r, "allow") == "GET, HEAD");
+    r = env.get("/reload");  // a reload only by POST
+    CHECK(r.status == 405);
+    CHECK(header(r, "allow") == "POST");
+    auto del = env.fetch(http::Method::delete_, "/reload");
+    REQUIRE(del.ok());
+    CHECK(del->status == 405);
+  }
+  SECTION("POST /reload succeeds") {
+    auto r = env.post("/reload");
+    CHECK(r.status == 200);
+    CHECK(header(r, "content-type") == "application/json");
+    CHECK(nlohmann::json::parse(r.body) == nlohmann::json{{"reloaded", true}});
+  }
+  env.finish();
+}
+
+TEST_CASE("a failed reload answers 400 with the loader's message", "[proxy-admin]") {
+  const std::string msg = "gw.json: /routes/3/upstream: unknown cluster \"users\"";
+  int calls = 0;
+  AdminHooks hooks;
+  hooks.reload = [&](std::function<void(Status)> done) {
+    ++calls;
+    done(make_error(Errc::invalid_argument, msg));
+  };
+  Env env(std::move(hooks));
+  auto r = env.post("/reload");
+  CHECK(r.status == 400);
+  CHECK(header(r, "content-type") == "application/json");
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["reloaded"] == false);
+  CHECK(j["error"] == msg);
+  CHECK(calls == 1);
+  // The connection stays usable after the answer.
+  CHECK(env.get("/ready").status == 200);
+  env.finish();
+}
+
+TEST_CASE("a reload answered later from another thread", "[proxy-admin]") {
+  std::thread worker;
+  AdminHooks hooks;
+  hooks.reload = [&](std::function<void(Status)> done) {
+    worker = std::thread([done = std::move(done)] {
+      done(make_error(Errc::parse_error, "gw.json: /listeners/0/port: expected integer"));
+      done({});  // a second call is ignored: the first answer stands
+    });
+  };
+  Env env(std::move(hooks));
+  auto r = env.post("/reload");
+  worker.join();
+  CHECK(r.status == 400);
+  CHECK(nlohmann::json::parse(r.body)["error"] == "gw.json: /listeners/0/port: expected integer");
+  env.finish();
+}
+
+TEST_CASE("a reload result for a client that has gone is dropped", "[proxy-admin]") {
+  std::function<void(Status)> pending;
+  AdminHooks hooks;
+  Env* envp = nullptr;
+  hooks.reload = [&](std::function<void(Status)> done) {
+    pending = std::move(done);
+    envp->loop.stop();
+  };
+  Env env(std::move(hooks));
+  envp = &env;
+  bool answered = false;
+  auto id = env.client->request(env.endpoint(), Env::request(http::Method::post, "/reload"),
+                                [&](Result<http::Response>) { answered = true; });
+  env.run();  // until the hook has the callback
+  REQUIRE(pending);
+  env.client->cancel(id);  // the client goes away before the reload finishes
+  env.run_until([&] { return env.admin->stats().active_connections == 0; });
+  CHECK(env.admin->stats().requests == 1);
+
+  SECTION("while the server runs") {
+    pending({});  // on the loop thread, for a detached exchange: no effect
+    CHECK(env.get("/ready").status == 200);
+    CHECK(env.admin->stats().requests == 2);
+  }
+  SECTION("after the server is gone, from another thread") {
+    env.admin.reset();
+    std::thread t([&] { pending({}); });
+    t.join();
+  }
+  CHECK_FALSE(answered);
+  env.finish();
+}
+
+TEST_CASE("endpoints without a hook are absent", "[proxy-admin]") {
+  telemetry::Registry reg;
+  fill_registry(reg);
+  AdminHooks hooks;
+  hooks.metrics = &reg;
+  Env env(std::move(hooks));
+  auto index = env.get("/");
+  CHECK(index.body.find("/metrics") != std::string::npos);
+  CHECK(index.body.find("/config") == std::string::npos);
+  CHECK(index.body.find("/reload") == std::string::npos);
+  CHECK(env.get("/ready").status == 200);  // no ready hook: ready while serving
+  CHECK(env.get("/config").status == 404);
+  CHECK(env.get("/clusters").status == 404);
+  CHECK(env.post("/reload").status == 404);
+  CHECK(env.get("/metrics").status == 200);
+  env.finish();
+}
+
+TEST_CASE("a hook that throws gets a 500 and the server keeps serving", "[proxy-admin]") {
+  AdminHooks hooks;
+  hooks.config_json = []() -> std::string { throw std::runtime_error("boom"); };
+  hooks.reload = [](std::function<void(Status)>) { throw std::runtime_error("reload boom"); };
+  Env env(std::move(hooks));
+  auto r = env.get("/config");
+  CHECK(r.status == 500);
+  CHECK(nlohmann::json::parse(r.body)["error"] == "internal error: boom");
+  r = env.post("/reload");
+  CHECK(r.status == 500);
+  CHECK(nlohmann::json::parse(r.body)["reloaded"] == false);
+  CHECK(nlohmann::json::parse(r.body)["error"] == "internal error: reload boom");
+  CHECK(env.get("/ready").status == 200);
+  env.finish();
+}
+
+TEST_CASE("drain stops the admin server", "[proxy-admin]") {
+  Env env(AdminHooks{});
+  CHECK(env.get("/ready").status == 200);
+  bool drained = false;
+  env.admin->drain(5s, [&] { drained = true; });  // the idle keep-alive connection closes now
+  env.run_until([&] { return drained; });
+  CHECK(env.admin->stats().active_connections == 0);
+  auto refused = env.fetch(http::Method::get, "/ready");
+  CHECK_FALSE(refused.ok());  // no listener any more
+  env.finish();
+}
