@@ -116,7 +116,7 @@ TEST_CASE("client and server over plain TCP: keep-alive and bodies") {
   CHECK(r->body == post.body);
 }
 
-TEST_CASE("client and server over TLS, with verification and mTLS") {
+TEST_CASE("client and server over TLS - with verification and mTLS") {
   testcerts::TempDir dir;
   auto set = testcerts::write_set(dir.path());
   REQUIRE(set.ok());

@@ -299,7 +299,7 @@ TEST_CASE("trace sampling sends valid traceparent headers and records their trac
   CHECK(n < 1200);
 }
 
-TEST_CASE("targets files with methods, headers and bodies from files", "[loadgen][targets]") {
+TEST_CASE("targets files with methods - headers and bodies from files", "[loadgen][targets]") {
   Backend b;
   pw::testcerts::TempDir dir;
   { std::ofstream(dir.file("body.json")) << "{\"hello\":\"world\"}"; }

@@ -60,7 +60,7 @@ TEST_CASE("generated docs are reproducible") {
   CHECK(pw::cli::completion(*a->app, pw::cli::Shell::zsh) == pw::cli::zsh_completion(*b->app));
 }
 
-TEST_CASE("man page: header, sections and roff escaping") {
+TEST_CASE("man page: header - sections and roff escaping") {
   auto ex = make_example();
   const std::string man = pw::cli::man_page(*ex->app);
   CHECK(man.find(".TH \"PW\\-CLI\\-EXAMPLE\" 1 \"2024\\-06\\-01\" \"pipeworks 1.2.3\" \"pipeworks manual\"\n") !=

@@ -64,7 +64,7 @@ TEST_CASE("a --log-level outside the allowed values is a usage error") {
   CHECK(r.err.find("loud") != std::string::npos);
 }
 
-TEST_CASE("missing subcommand, missing positional, bad enum and bad int are usage errors") {
+TEST_CASE("missing subcommand - missing positional - bad enum and bad int are usage errors") {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {},
            {"ca"},
@@ -89,7 +89,7 @@ TEST_CASE("the version flag prints NAME VERSION") {
   CHECK_FALSE(r.body_ran);
 }
 
-TEST_CASE("the help flag prints usage to stdout, for subcommands too") {
+TEST_CASE("the help flag prints usage to stdout - for subcommands too") {
   auto ex = make_example();
   const Outcome r = run(*ex, {"--help"});
   CHECK(r.code == 0);
@@ -103,7 +103,7 @@ TEST_CASE("the help flag prints usage to stdout, for subcommands too") {
   CHECK(sub.out.find("--out-dir") != std::string::npos);
 }
 
-TEST_CASE("the hidden options help-man and help-completion print the generated docs, ignoring required options") {
+TEST_CASE("the hidden options help-man and help-completion print the generated docs - ignoring required options") {
   auto ex = make_example();
   const Outcome man = run(*ex, {"--help-man"});
   CHECK(man.code == 0);
@@ -120,7 +120,7 @@ TEST_CASE("the hidden options help-man and help-completion print the generated d
   CHECK(run(*e, {"--help-completion", "tcsh"}).code == 2);
 }
 
-TEST_CASE("options are parsed; shared options are accepted after a subcommand") {
+TEST_CASE("options are parsed - shared options are accepted after a subcommand") {
   auto ex = make_example();
   const Outcome r = run(*ex, {"-c", "conf.json", "run", "http://x/", "-H", "a: 1", "-H", "b: 2", "--mode", "open",
                               "-r", "5", "--log-level", "debug", "--json"});
@@ -177,7 +177,7 @@ TEST_CASE("the body's status and exceptions map to the exit-code convention") {
   }
 }
 
-TEST_CASE("exit codes: stable values, documented in order, and in pipeworks(7)") {
+TEST_CASE("exit codes: stable values - documented in order - and in pipeworks(7)") {
   CHECK(pw::cli::exit_ok == 0);
   CHECK(pw::cli::exit_failure == 1);
   CHECK(pw::cli::exit_usage == 2);

@@ -69,7 +69,7 @@ TEST_CASE("watcher sees an atomic rename-replace and the snapshot reloads") {
   CHECK(snap.get()->listeners[0].port == 81);
 }
 
-TEST_CASE("a bad edit is seen, rejected, and the old snapshot stays") {
+TEST_CASE("a bad edit is seen - rejected - and the old snapshot stays") {
   TempDir dir;
   fs::path cfg = dir.path / "gw.json";
   write_file(cfg, R"({"listeners": [{"port": 80}]})");

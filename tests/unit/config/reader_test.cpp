@@ -71,7 +71,7 @@ TEST_CASE("unknown fields are rejected with a suggestion") {
         "gw.json: unknown field \"listenrs\" (did you mean \"listeners\"?)");
 }
 
-TEST_CASE("required fields, enums, durations, sizes, strings") {
+TEST_CASE("required fields - enums - durations - sizes - strings") {
   CHECK(errors_of("{}") == "gw.json: missing required field \"listeners\"");
   CHECK(errors_of(R"({"listeners": [{}]})") == "gw.json: /listeners/0: missing required field \"port\"");
   CHECK(errors_of(R"({"listeners": []})") == "gw.json: /listeners: must not be empty");
@@ -106,7 +106,7 @@ TEST_CASE("map keys are escaped as JSON Pointer tokens") {
   CHECK(pw::config::escape_pointer_token("~/x") == "~0~1x");
 }
 
-TEST_CASE("all errors are collected, up to the cap") {
+TEST_CASE("all errors are collected - up to the cap") {
   std::string doc = R"({"listeners": [{"port": "a"}, {"port": "b"}, {"port": "c"}], "bogus": 1})";
   CHECK(errors_of(doc) ==
         "gw.json: /listeners/0/port: expected integer 0..65535, got string\n"
@@ -119,7 +119,7 @@ TEST_CASE("all errors are collected, up to the cap") {
         "gw.json: 2 more errors not shown");
 }
 
-TEST_CASE("error codes distinguish syntax, schema and I/O") {
+TEST_CASE("error codes distinguish syntax - schema and I/O") {
   auto bad_syntax = pw::config::load_text<sample::Gateway>("{", "gw.json");
   REQUIRE_FALSE(bad_syntax.ok());
   CHECK(bad_syntax.error().code == pw::Errc::parse_error);

@@ -9,7 +9,7 @@ pw::Result<sample::Gateway> parse(std::string_view text) {
 }
 }  // namespace
 
-TEST_CASE("a good reload swaps; readers keep the snapshot they took") {
+TEST_CASE("a good reload swaps - readers keep the snapshot they took") {
   pw::config::Snapshot<sample::Gateway> snap(*parse(R"({"listeners": [{"port": 80}]})"));
   CHECK(snap.generation() == 1);
   auto in_flight = snap.get();

@@ -6,7 +6,7 @@
 #include "pw/config/source.h"
 #include "sample_schema.h"
 
-TEST_CASE("syntax errors carry file, line, column and byte offset") {
+TEST_CASE("syntax errors carry file - line - column and byte offset") {
   std::string text = "{\n  \"a\": 1,\n}";
   auto r = pw::config::parse_json(text, "gw.json");
   REQUIRE_FALSE(r.ok());
@@ -18,7 +18,7 @@ TEST_CASE("syntax errors carry file, line, column and byte offset") {
   CHECK(eof.error().message.starts_with("x.json:1:12 (byte 11): syntax error: unexpected end of input"));
 }
 
-TEST_CASE("numbers too large for a double are errors, not exceptions") {
+TEST_CASE("numbers too large for a double are errors - not exceptions") {
   auto r = pw::config::parse_json("[1e999]", "gw.json");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "gw.json: number overflow parsing '1e999'");
@@ -67,7 +67,7 @@ TEST_CASE("run_check prints every error and returns 4") {
                          ": /routes/1/prefix: must start with \"/\"\n");
 }
 
-TEST_CASE("run_check returns 5 when the file cannot be read, 4 on a syntax error") {
+TEST_CASE("run_check returns 5 when the file cannot be read - 4 on a syntax error") {
   std::ostringstream out, err;
   std::istringstream unused;
   CHECK(pw::config::run_check<sample::Gateway>("/nonexistent/gw.json", out, err, unused) ==
@@ -77,7 +77,7 @@ TEST_CASE("run_check returns 5 when the file cannot be read, 4 on a syntax error
   CHECK(err.str().ends_with("<stdin>:1:15 (byte 14): syntax error: unexpected '}'; expected '[', '{', or a literal\n"));
 }
 
-TEST_CASE("print-config writes the effective config, which reads back the same") {
+TEST_CASE("print-config writes the effective config - which reads back the same") {
   std::istringstream in(R"({"listeners": [{"port": 80}], "clusters": {"u": {"endpoints": ["a:1"]}},
                            "routes": [{"upstream": "u", "host": "example.com"}]})");
   std::ostringstream out, err;

@@ -36,7 +36,7 @@ test::NginxOptions nginx_options() {
 
 }  // namespace
 
-TEST_CASE("Client against nginx: GET, HEAD, POST, 404, chunked with trailers, 5 MiB body") {
+TEST_CASE("Client against nginx: GET - HEAD - POST - 404 - chunked with trailers - 5 MiB body") {
   auto ng = test::Nginx::start(nginx_options());
   REQUIRE(ng.ok());
   Env env;
@@ -112,7 +112,7 @@ TEST_CASE("Client: a body past max_response_body is limit_exceeded") {
   env.finish();
 }
 
-TEST_CASE("ClientConnection: many sequential requests over one connection, sent from on_complete") {
+TEST_CASE("ClientConnection: many sequential requests over one connection - sent from on_complete") {
   auto ng = test::Nginx::start(nginx_options());
   REQUIRE(ng.ok());
   io::Loop loop;
@@ -171,7 +171,7 @@ TEST_CASE("ClientConnection: many sequential requests over one connection, sent 
   CHECK(loop.live_handles() == 0);
 }
 
-TEST_CASE("ClientConnection: streamed request body (chunked PUT) with backpressure, and 100-continue") {
+TEST_CASE("ClientConnection: streamed request body (chunked PUT) with backpressure - and 100-continue") {
   auto ng = test::Nginx::start(nginx_options());
   REQUIRE(ng.ok());
   Env env;

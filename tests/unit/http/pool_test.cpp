@@ -61,7 +61,7 @@ TEST_CASE("Pool: nginx keepalive_requests and Connection: close end reuse") {
   env.finish();
 }
 
-TEST_CASE("Pool: max idle per endpoint, then the idle timeout closes the rest") {
+TEST_CASE("Pool: max idle per endpoint - then the idle timeout closes the rest") {
   auto ng = test::Nginx::start(hello_nginx());
   REQUIRE(ng.ok());
   PoolOptions po;
@@ -87,7 +87,7 @@ TEST_CASE("Pool: max idle per endpoint, then the idle timeout closes the rest") 
   env.finish();
 }
 
-TEST_CASE("Pool: max connections per endpoint queues waiters; past the queue, limit_exceeded") {
+TEST_CASE("Pool: max connections per endpoint queues waiters - past the queue - limit_exceeded") {
   auto ng = test::Nginx::start(hello_nginx());
   REQUIRE(ng.ok());
   PoolOptions po;
@@ -117,7 +117,7 @@ TEST_CASE("Pool: max connections per endpoint queues waiters; past the queue, li
   env.finish();
 }
 
-TEST_CASE("Pool: an idle connection closed by the server is dropped, not used") {
+TEST_CASE("Pool: an idle connection closed by the server is dropped - not used") {
   auto o = hello_nginx();
   o.keepalive_timeout = "1s";
   auto ng = test::Nginx::start(o);
@@ -200,7 +200,7 @@ TEST_CASE("Pool: a server that never answers hits the response head timeout") {
   env.finish();
 }
 
-TEST_CASE("Pool: total timeout while the body trickles; cancel stops callbacks") {
+TEST_CASE("Pool: total timeout while the body trickles - cancel stops callbacks") {
   PoolOptions po;
   po.connection.total_timeout = 150ms;
   Env env(po);
@@ -251,7 +251,7 @@ TEST_CASE("Pool: malformed responses are parse errors") {
   env.finish();
 }
 
-TEST_CASE("ClientConnection: interim 1xx, 204/304, stray bytes, read-until-close, early final response") {
+TEST_CASE("ClientConnection: interim 1xx - 204/304 - stray bytes - read-until-close - early final response") {
   Env env;
   std::size_t step = 0;
   RawServer srv2(env.loop, [&](std::size_t, std::size_t, io::TcpStream& s) {

@@ -26,7 +26,7 @@ TEST_CASE("serializer: request head with Content-Length", "[http][serializer]") 
   CHECK(head == "POST /x?y=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\nContent-Length: 5\r\n\r\n");
 }
 
-TEST_CASE("serializer: response head, default reason, reuse of the buffer", "[http][serializer]") {
+TEST_CASE("serializer: response head - default reason - reuse of the buffer", "[http][serializer]") {
   std::string head;
   REQUIRE(append_response_head(head, 404, "", Version::http11, {}, BodyFraming::length_of(0)));
   CHECK(head == "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");

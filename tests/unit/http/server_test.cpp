@@ -127,7 +127,7 @@ TEST_CASE("malformed requests get a precise 4xx/5xx and never reach the handler"
   }
 }
 
-TEST_CASE("413 for a declared body over the limit, before reading it") {
+TEST_CASE("413 for a declared body over the limit - before reading it") {
   ServerOptions opt;
   opt.max_body_bytes = 1000;
   Fixture f(hello, opt);
@@ -183,7 +183,7 @@ TEST_CASE("idle keep-alive connections close after the idle timeout") {
   CHECK(c.closed);
 }
 
-TEST_CASE("HTTP/1.0 clients get a closing response; HEAD gets no body") {
+TEST_CASE("HTTP/1.0 clients get a closing response - HEAD gets no body") {
   Fixture f(hello);
   {
     RawClient c(f.loop, f.addr());
@@ -202,7 +202,7 @@ TEST_CASE("HTTP/1.0 clients get a closing response; HEAD gets no body") {
   }
 }
 
-TEST_CASE("streamed chunked responses, and until-close for HTTP/1.0") {
+TEST_CASE("streamed chunked responses - and until-close for HTTP/1.0") {
   auto h = [](std::shared_ptr<Exchange> ex) {
     REQUIRE(ex->begin_response(200, {}, BodyFraming::chunked()).ok());
     REQUIRE(ex->write_body("part1,").ok());
@@ -227,7 +227,7 @@ TEST_CASE("streamed chunked responses, and until-close for HTTP/1.0") {
   }
 }
 
-TEST_CASE("a client that leaves cancels the exchange; late responses fail cleanly") {
+TEST_CASE("a client that leaves cancels the exchange - late responses fail cleanly") {
   std::shared_ptr<Exchange> held;
   bool cancelled = false;
   Fixture f([&](std::shared_ptr<Exchange> ex) {
@@ -279,7 +279,7 @@ TEST_CASE("upgrade: the handler takes the stream after 101") {
   tunnel->close();
 }
 
-TEST_CASE("drain finishes in-flight requests, closes idle ones and refuses new connections") {
+TEST_CASE("drain finishes in-flight requests - closes idle ones and refuses new connections") {
   std::shared_ptr<Exchange> held;
   Fixture f([&](std::shared_ptr<Exchange> ex) { held = ex; });
   RawClient idle(f.loop, f.addr());

@@ -9,7 +9,7 @@
 using namespace pw;
 using namespace pw::io;
 
-TEST_CASE("Buffer appends, consumes, compacts and enforces its limit") {
+TEST_CASE("Buffer appends - consumes - compacts and enforces its limit") {
   Buffer b(10000, 8000, 2000);
   REQUIRE(b.append(std::string(6000, 'a')).ok());
   CHECK_FALSE(b.above_high());

@@ -9,7 +9,7 @@ using namespace pw;
 using namespace pw::io;
 using namespace std::chrono_literals;
 
-TEST_CASE("Timer fires, repeats and can be destroyed inside its callback") {
+TEST_CASE("Timer fires - repeats and can be destroyed inside its callback") {
   Loop loop;
   int fired = 0;
   {
@@ -29,7 +29,7 @@ TEST_CASE("Timer fires, repeats and can be destroyed inside its callback") {
   CHECK(loop.live_handles() == 0);
 }
 
-TEST_CASE("post() runs work on the loop thread in order, from other threads") {
+TEST_CASE("post() runs work on the loop thread in order - from other threads") {
   Loop loop;
   std::vector<int> seen;
   std::thread::id loop_thread = std::this_thread::get_id();
@@ -59,7 +59,7 @@ struct Tracked : Deletable {
 };
 }  // namespace
 
-TEST_CASE("defer_delete destroys on the next iteration, not inside the current callback") {
+TEST_CASE("defer_delete destroys on the next iteration - not inside the current callback") {
   Loop loop;
   int destroyed = 0;
   int seen_in_callback = -1;

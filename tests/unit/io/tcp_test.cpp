@@ -44,7 +44,7 @@ class Collect : public Stream::Handler {
 
 }  // namespace
 
-TEST_CASE("TCP listener, connector and echo over loopback with large payloads") {
+TEST_CASE("TCP listener - connector and echo over loopback with large payloads") {
   Loop loop;
   std::vector<std::unique_ptr<Echo>> servers;
   auto addr = SockAddr::parse("127.0.0.1:0");
@@ -129,7 +129,7 @@ TEST_CASE("A cancelled connect never calls back") {
   CHECK(loop.live_handles() == 0);
 }
 
-TEST_CASE("Write backpressure: blocked above the high watermark, drained below the low") {
+TEST_CASE("Write backpressure: blocked above the high watermark - drained below the low") {
   Loop loop;
   std::unique_ptr<TcpStream> server_side;
   auto l = TcpListener::listen(loop, *SockAddr::parse("127.0.0.1:0"), {},

@@ -81,7 +81,7 @@ TEST_CASE("token bucket refills continuously up to its capacity", "[limit]") {
   CHECK(admit(dflt, t, kBase, 100) == 7);
 }
 
-TEST_CASE("gcra spaces requests, burst allows extra at once", "[limit]") {
+TEST_CASE("gcra spaces requests - burst allows extra at once", "[limit]") {
   Policy strict{Algorithm::gcra, 10, 1s, 0};
   State s;
   CHECK(admit(strict, s, kBase, 100) == 1);

@@ -6,7 +6,7 @@
 using namespace pw::limit;
 using namespace std::chrono_literals;
 
-TEST_CASE("decode_request: envoyproxy/ratelimit's JSON, protojson rules", "[limit]") {
+TEST_CASE("decode_request: envoyproxy/ratelimit's JSON - protojson rules", "[limit]") {
   auto r = decode_request(
       R"({"domain":"edge","descriptors":[{"entries":[{"key":"remote_address","value":"10.0.0.1"},{"key":"path"}]},
           {"entries":[{"key":"k"}],"limit":{"requests_per_unit":3,"unit":"MINUTE"},"hitsAddend":"7"}],"hits_addend":2})");
@@ -45,7 +45,7 @@ TEST_CASE("decode_request: envoyproxy/ratelimit's JSON, protojson rules", "[limi
   }
 }
 
-TEST_CASE("encode_response: protojson output, zero values left out", "[limit]") {
+TEST_CASE("encode_response: protojson output - zero values left out", "[limit]") {
   Response r;
   r.overall_code = Code::over_limit;
   DescriptorStatus a;
@@ -99,7 +99,7 @@ TEST_CASE("request round trip and durations", "[limit]") {
   CHECK(unit_duration(Unit::week) == std::chrono::hours(24 * 7));
 }
 
-TEST_CASE("IETF RateLimit-Policy, RateLimit and Retry-After fields", "[limit]") {
+TEST_CASE("IETF RateLimit-Policy - RateLimit and Retry-After fields", "[limit]") {
   QuotaPolicy ps[] = {{"hourly", 1000, 1h}, {"burst \"b\"", 10, 1s}};
   CHECK(ratelimit_policy_field(ps) == R"("hourly";q=1000;w=3600, "burst \"b\"";q=10;w=1)");
   QuotaState ss[] = {{"hourly", 640, 1200s}};

@@ -29,7 +29,7 @@ std::vector<std::int64_t> lognormal_samples(std::size_t n, unsigned seed) {
 
 }  // namespace
 
-TEST_CASE("histogram layout matches HdrHistogram's for (1, 3600000000, 3)", "[loadgen][hdr]") {
+TEST_CASE("histogram layout matches HdrHistogram's for (1 - 3600000000 - 3)", "[loadgen][hdr]") {
   // countsArrayLength = (bucketCount + 1) * subBucketHalfCount = 23 * 1024.
   CHECK(Histogram::kCountsLength == 23552);
   CHECK(Histogram::index_of(0) == 0);

@@ -22,7 +22,7 @@ TEST_CASE("a constant rate schedule spaces requests evenly", "[loadgen][schedule
   CHECK_FALSE(s.end().has_value());
 }
 
-TEST_CASE("schedules with steps, ramps and an end", "[loadgen][schedule]") {
+TEST_CASE("schedules with steps - ramps and an end", "[loadgen][schedule]") {
   auto s = RateSchedule::parse(
       "# warm up\n{\"at\":\"0s\",\"rate\":100}\n\n{\"at\":10,\"rate\":100}\n"
       "{\"at\":\"20s\",\"rate\":1000,\"ramp\":true}\n{\"at\":\"30s\",\"rate\":0}\n",
@@ -231,7 +231,7 @@ TEST_CASE("merging two summaries equals one summary of both runs' requests", "[l
   CHECK(jm["errors"] == jboth["errors"]);
 }
 
-TEST_CASE("report inputs: summaries, result lines, errors with file and line", "[loadgen][report]") {
+TEST_CASE("report inputs: summaries - result lines - errors with file and line", "[loadgen][report]") {
   Summary s;
   s.mode = "closed";
   s.runs = 1;

@@ -58,7 +58,7 @@ SubjectNames dns(std::string d) {
 }
 }  // namespace
 
-TEST_CASE("keys of every type: generate, PEM, encrypted PEM") {
+TEST_CASE("keys of every type: generate - PEM - encrypted PEM") {
   for (KeyType t : {KeyType::ec_p256, KeyType::ec_p384, KeyType::rsa2048, KeyType::ed25519}) {
     auto k = Key::generate(t);
     REQUIRE(k.ok());
@@ -87,7 +87,7 @@ TEST_CASE("keys of every type: generate, PEM, encrypted PEM") {
   CHECK_FALSE(parse_key_type("dsa"));
 }
 
-TEST_CASE("issued chains verify; each failure is named") {
+TEST_CASE("issued chains verify - each failure is named") {
   Fixture f;
   SubjectNames n = dns("api.internal");
   n.ips = {*parse_ip("127.0.0.1")};
@@ -156,7 +156,7 @@ TEST_CASE("name constraints are written so that OpenSSL enforces them") {
   CHECK(verify(f.leaf(dns("a.example.com")), f.opts()).failure == VerifyFailure::name_constraints);
 }
 
-TEST_CASE("CRLs: revocation honoured, number and next update") {
+TEST_CASE("CRLs: revocation honoured - number and next update") {
   Fixture f;
   Certificate leaf = f.leaf(dns("a.internal"));
   CrlSpec spec;
@@ -191,7 +191,7 @@ TEST_CASE("CRLs: revocation honoured, number and next update") {
   CHECK(verify(leaf, o).failure == VerifyFailure::crl);
 }
 
-TEST_CASE("PEM parsing: chains, labels, precise errors") {
+TEST_CASE("PEM parsing: chains - labels - precise errors") {
   Fixture f;
   std::string pem = f.inter.pem() + f.root.pem();
   auto certs = parse_certificates("junk before\n" + pem + "junk after");
@@ -211,7 +211,7 @@ TEST_CASE("PEM parsing: chains, labels, precise errors") {
   CHECK(der->front().sha256_fingerprint() == f.root.sha256_fingerprint());
 }
 
-TEST_CASE("CSRs: make, parse, names, signature") {
+TEST_CASE("CSRs: make - parse - names - signature") {
   auto key = *Key::generate(KeyType::ec_p256);
   CsrSpec spec;
   spec.common_name = "web";

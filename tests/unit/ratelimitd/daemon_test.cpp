@@ -152,7 +152,7 @@ TEST_CASE("two instances on one redis enforce one shared limit", "[ratelimitd][r
   }
 }
 
-TEST_CASE("redis killed mid-run: the failure mode holds, limits resume when it returns", "[ratelimitd][redis]") {
+TEST_CASE("redis killed mid-run: the failure mode holds - limits resume when it returns", "[ratelimitd][redis]") {
   if (!rltest::Redis::available()) return;
   rltest::Redis redis;
   REQUIRE(redis.start());
@@ -203,7 +203,7 @@ TEST_CASE("redis killed mid-run: the failure mode holds, limits resume when it r
   CHECK(after.over == 10);
 }
 
-TEST_CASE("a bad config keeps the rules in force; a good one replaces them", "[ratelimitd]") {
+TEST_CASE("a bad config keeps the rules in force - a good one replaces them", "[ratelimitd]") {
   pw::ManualClock clock;
   Instance inst(clock, BackendKind::memory);
   auto& shared = inst.d->shared();

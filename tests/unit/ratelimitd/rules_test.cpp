@@ -76,7 +76,7 @@ TEST_CASE("README example 1: 500 per second per database value", "[ratelimitd]")
   CHECK(h.admitted("mongo_cps", {{"database", "users"}}, 600) == 500);
 }
 
-TEST_CASE("README example 2: nested descriptors, per-value counters", "[ratelimitd]") {
+TEST_CASE("README example 2: nested descriptors - per-value counters", "[ratelimitd]") {
   Harness h(kData + "/readme");
   std::vector<Entry> marketing = {{"message_type", "marketing"}, {"to_number", "2061111111"}};
   CHECK(h.admitted("messaging", marketing, 10) == 5);
@@ -176,7 +176,7 @@ TEST_CASE("hits_addend and request-supplied limits", "[ratelimitd]") {
   CHECK_FALSE(got->ok());
 }
 
-TEST_CASE("algorithms per rule, in YAML and JSON", "[ratelimitd]") {
+TEST_CASE("algorithms per rule - in YAML and JSON", "[ratelimitd]") {
   std::string dir = rltest::make_temp_dir();
   rltest::write_text(dir + "/a.yaml", R"(domain: algos
 descriptors:
@@ -196,7 +196,7 @@ descriptors:
   (void)std::system(("rm -rf '" + dir + "'").c_str());
 }
 
-TEST_CASE("config errors name file, line, column and path", "[ratelimitd]") {
+TEST_CASE("config errors name file - line - column and path", "[ratelimitd]") {
   auto err = [](const std::string& name, const std::string& text) {
     auto r = build_rules({LoadedFile{name, text}});
     REQUIRE_FALSE(r.ok());

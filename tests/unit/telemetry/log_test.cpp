@@ -46,7 +46,7 @@ std::vector<nlohmann::json> lines_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("a log line is one JSON object with ts, level, msg and fields") {
+TEST_CASE("a log line is one JSON object with ts - level - msg and fields") {
   pw::ManualClock clock;
   TempFile f;
   Logger log({.fd = f.fd, .clock = &clock});
@@ -98,7 +98,7 @@ TEST_CASE("levels filter lines") {
   CHECK_FALSE(parse_level("verbose").has_value());
 }
 
-TEST_CASE("a blocked writer makes log() drop and count, never block") {
+TEST_CASE("a blocked writer makes log() drop and count - never block") {
   int p[2];
   REQUIRE(::pipe(p) == 0);
   std::string out;

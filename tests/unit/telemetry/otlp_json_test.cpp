@@ -77,7 +77,7 @@ struct Collect final : SpanSink {
 
 }  // namespace
 
-TEST_CASE("otlp/json: encoding follows the mapping (hex ids, camelCase, int64 strings, enum ints)") {
+TEST_CASE("otlp/json: encoding follows the mapping (hex ids - camelCase - int64 strings - enum ints)") {
   auto j = nlohmann::json::parse(to_otlp_json(sample_data()));
   const auto& span = j["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
   CHECK(span["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -134,7 +134,7 @@ TEST_CASE("otlp/json: the opentelemetry-proto example trace.json parses") {
   CHECK(find_attribute(s.attributes, "my.span.attr")->s == "some value");
 }
 
-TEST_CASE("otlp/json: input leniency of the mapping: unknown fields, proto names, numbers, enum names") {
+TEST_CASE("otlp/json: input leniency of the mapping: unknown fields - proto names - numbers - enum names") {
   std::string doc = R"({"resourceSpans":[{"futureField":{"x":[1,2]},"resource":{"attributes":[
       {"key":"service.name","value":{"stringValue":"svc"}}]},
     "scope_spans":[{"scope":{"name":"lib"},"spans":[
@@ -155,7 +155,7 @@ TEST_CASE("otlp/json: input leniency of the mapping: unknown fields, proto names
   CHECK(decode_otlp_json("{}").result.document_ok);
 }
 
-TEST_CASE("otlp/json: malformed spans are reported with their path and skipped, the rest kept") {
+TEST_CASE("otlp/json: malformed spans are reported with their path and skipped - the rest kept") {
   std::string doc = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
     "scopeSpans":[{"spans":[
       {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"good1"},
@@ -206,7 +206,7 @@ TEST_CASE("otlp/json: document errors") {
   CHECK(c.services.back() == "s");
 }
 
-TEST_CASE("gzip: round trip, bomb limit, corrupt input") {
+TEST_CASE("gzip: round trip - bomb limit - corrupt input") {
   std::string text(100000, 'a');
   auto gz = gzip_compress(text);
   REQUIRE(gz.ok());

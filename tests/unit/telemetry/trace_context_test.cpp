@@ -41,7 +41,7 @@ TEST_CASE("traceparent: invalid forms are refused with the reason") {
   bad("0Z");
 }
 
-TEST_CASE("traceparent: a higher version is parsed as version 00, extra fields behind a dash") {
+TEST_CASE("traceparent: a higher version is parsed as version 00 - extra fields behind a dash") {
   auto tp = parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds");
   REQUIRE(tp.ok());
   CHECK(tp->version == 0xcc);
@@ -51,7 +51,7 @@ TEST_CASE("traceparent: a higher version is parsed as version 00, extra fields b
   CHECK_FALSE(parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7").ok());
 }
 
-TEST_CASE("tracestate: members, OWS, empty members, order on put") {
+TEST_CASE("tracestate: members - OWS - empty members - order on put") {
   auto ts = TraceState::parse("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE,, \t");
   REQUIRE(ts.ok());
   REQUIRE(ts->members().size() == 2);
@@ -86,7 +86,7 @@ TEST_CASE("tracestate: key and value grammar") {
   CHECK(valid_tracestate_value(std::string(256, 'x')));
 }
 
-TEST_CASE("tracestate: 32 members at most, no duplicates, bad members refuse the header") {
+TEST_CASE("tracestate: 32 members at most - no duplicates - bad members refuse the header") {
   std::string v;
   for (int i = 0; i < 32; ++i) v += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
   CHECK(TraceState::parse(v).ok());
@@ -101,7 +101,7 @@ TEST_CASE("tracestate: 32 members at most, no duplicates, bad members refuse the
   CHECK_FALSE(ts->get("k31"));
 }
 
-TEST_CASE("ids: random ids are valid, hex round-trips; OTLP hex is case-insensitive") {
+TEST_CASE("ids: random ids are valid - hex round-trips - OTLP hex is case-insensitive") {
   auto t = random_trace_id();
   CHECK(t.valid());
   CHECK(TraceId::from_hex(t.hex()) == t);
@@ -110,7 +110,7 @@ TEST_CASE("ids: random ids are valid, hex round-trips; OTLP hex is case-insensit
   CHECK(SpanId::from_hex("EEE19B7EC3C1B174", false)->hex() == "eee19b7ec3c1b174");
 }
 
-TEST_CASE("samplers: ratio is deterministic in the trace id; parent-based follows the parent") {
+TEST_CASE("samplers: ratio is deterministic in the trace id - parent-based follows the parent") {
   auto half = trace_id_ratio_sampler(0.5);
   auto none = trace_id_ratio_sampler(0.0);
   auto all = trace_id_ratio_sampler(1.0);

@@ -113,7 +113,7 @@ RetryPolicy fast_retry() {
 
 }  // namespace
 
-TEST_CASE("retry: backoff doubles, is capped, and Retry-After is a floor") {
+TEST_CASE("retry: backoff doubles - is capped - and Retry-After is a floor") {
   RetryPolicy p;
   CHECK(retry_delay(p, 1, std::nullopt, 1.0) == 1s);
   CHECK(retry_delay(p, 1, std::nullopt, 0.0) == 500ms);
@@ -134,7 +134,7 @@ TEST_CASE("retry: backoff doubles, is capped, and Retry-After is a floor") {
   CHECK(otlp_traces_url("http://h:4318/custom") == "http://h:4318/custom");
 }
 
-TEST_CASE("batch exporter: batches by size, flushes, groups by scope, one request per line") {
+TEST_CASE("batch exporter: batches by size - flushes - groups by scope - one request per line") {
   auto sink = std::make_unique<MemorySink>();
   MemorySink* mem = sink.get();
   BatchExporterOptions o;
@@ -156,7 +156,7 @@ TEST_CASE("batch exporter: batches by size, flushes, groups by scope, one reques
   CHECK(find_attribute(first.data.resource_spans[0].resource.attributes, "service.name")->s == "svc");
 }
 
-TEST_CASE("batch exporter: a full queue drops and counts, never blocks") {
+TEST_CASE("batch exporter: a full queue drops and counts - never blocks") {
   auto sink = std::make_unique<MemorySink>();
   MemorySink* mem = sink.get();
   mem->blocked = true;
@@ -194,7 +194,7 @@ TEST_CASE("file sink writes one ExportTraceServiceRequest per line") {
   CHECK(decode_otlp_json(text.substr(nl + 1)).data.resource_spans[0].scope_spans[0].spans[0].name == "two");
 }
 
-TEST_CASE("otlp/http sink: gzip JSON POST to /v1/traces, retries 503 and 429 honouring Retry-After") {
+TEST_CASE("otlp/http sink: gzip JSON POST to /v1/traces - retries 503 and 429 honouring Retry-After") {
   Collector c;
   c.script = {{503, "0"}, {429, ""}};
   c.ok_body = R"({"partialSuccess":{"rejectedSpans":"2","errorMessage":"bad ids"}})";
@@ -217,7 +217,7 @@ TEST_CASE("otlp/http sink: gzip JSON POST to /v1/traces, retries 503 and 429 hon
   CHECK(decode_otlp_json(*body).data.resource_spans[0].scope_spans[0].spans[0].name == "sent");
 }
 
-TEST_CASE("otlp/http sink: gives up after max_attempts; a 400 is not retried") {
+TEST_CASE("otlp/http sink: gives up after max_attempts - a 400 is not retried") {
   Collector c;
   c.script = {{503, ""}, {503, ""}, {503, ""}, {503, ""}, {400, ""}};
   OtlpHttpStats stats;
@@ -236,7 +236,7 @@ TEST_CASE("otlp/http sink: gives up after max_attempts; a 400 is not retried") {
   CHECK(make_otlp_http_sink(bad).error().code == Errc::invalid_argument);
 }
 
-TEST_CASE("tracer: sampled spans are exported with parent links; unsampled only propagate") {
+TEST_CASE("tracer: sampled spans are exported with parent links - unsampled only propagate") {
   auto sink = std::make_unique<MemorySink>();
   MemorySink* mem = sink.get();
   auto exporter = std::make_shared<BatchExporter>(std::move(sink), BatchExporterOptions{});
@@ -279,7 +279,7 @@ TEST_CASE("tracer: sampled spans are exported with parent links; unsampled only 
   CHECK(server.kind == SpanKind::server);
 }
 
-TEST_CASE("redact_url: user:password@ never shown, the rest kept") {
+TEST_CASE("redact_url: user:password@ never shown - the rest kept") {
   CHECK(redact_url("http://user:secret@collector:4318/v1/traces") == "http://***@collector:4318/v1/traces");
   CHECK(redact_url("https://token@h") == "https://***@h");
   CHECK(redact_url("http://a:b@c@h:1?x=y@z") == "http://***@h:1?x=y@z");  // the last @ of the authority
@@ -292,7 +292,7 @@ TEST_CASE("redact_url: user:password@ never shown, the rest kept") {
   CHECK(bad.error().message.find("pw") == std::string::npos);
 }
 
-TEST_CASE("batch exporter: pre-encoded requests are bounded in bytes; the waiting form waits for room or stop") {
+TEST_CASE("batch exporter: pre-encoded requests are bounded in bytes - the waiting form waits for room or stop") {
   auto sink = std::make_unique<MemorySink>();
   MemorySink* mem = sink.get();
   mem->blocked = true;

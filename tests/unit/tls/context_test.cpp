@@ -128,7 +128,7 @@ TEST_CASE("loading errors name the file and give OpenSSL's reason") {
   }
 }
 
-TEST_CASE("client context: verification on by default, insecure only when asked") {
+TEST_CASE("client context: verification on by default - insecure only when asked") {
   Certs c;
   ClientConfig cfg;
   auto sys = ClientContext::create(cfg);  // system store
@@ -165,7 +165,7 @@ TEST_CASE("spiffe_id_of finds the first spiffe URI SAN") {
   CHECK(spiffe_id_of(nullptr).empty());
 }
 
-TEST_CASE("holder reloads on demand and when files change; a bad reload keeps the old context") {
+TEST_CASE("holder reloads on demand and when files change - a bad reload keeps the old context") {
   Certs c;
   ServerConfig cfg;
   cfg.certificates = {{c.set.server_cert, c.set.server_key, {}}};

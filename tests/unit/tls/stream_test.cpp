@@ -38,7 +38,7 @@ struct EchoRun {
 
 }  // namespace
 
-TEST_CASE("1 MiB echo over TLS, client writes before the handshake completes") {
+TEST_CASE("1 MiB echo over TLS - client writes before the handshake completes") {
   auto version = GENERATE(TLS1_3_VERSION, TLS1_2_VERSION);
   Certs c;
   Harness h;
@@ -76,7 +76,7 @@ TEST_CASE("1 MiB echo over TLS, client writes before the handshake completes") {
   CHECK(sv.s->peer_spiffe_id().empty());
 }
 
-TEST_CASE("1 MiB both ways at once, server writes first") {
+TEST_CASE("1 MiB both ways at once - server writes first") {
   Certs c;
   Harness h;
   const std::string to_client = pattern(1 << 20, 7);
@@ -132,7 +132,7 @@ TEST_CASE("SNI selects the certificate") {
   CHECK(b.received == "ping");
 }
 
-TEST_CASE("ALPN: server preference, no overlap fails") {
+TEST_CASE("ALPN: server preference - no overlap fails") {
   Certs c;
   Harness h;
   auto scfg = c.server();
@@ -289,7 +289,7 @@ TEST_CASE("a TLS 1.1 client is refused") {
   CHECK(contains(cl.error->message, "tls handshake: tlsv1 alert protocol version"));
 }
 
-TEST_CASE("client verification: host name, IP, foreign CA, insecure") {
+TEST_CASE("client verification: host name - IP - foreign CA - insecure") {
   Certs c;
   Harness h;
   auto scfg = c.server();
@@ -373,7 +373,7 @@ TEST_CASE("client sessions resume on reconnect") {
   CHECK(cctx->cached_sessions() >= 1);
 }
 
-TEST_CASE("reload: new handshakes get the new certificate, established ones keep theirs") {
+TEST_CASE("reload: new handshakes get the new certificate - established ones keep theirs") {
   Certs c;
   ServerConfig scfg;
   scfg.certificates = {{c.set.server_cert, c.set.server_key, {}}};

@@ -79,7 +79,7 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("ingest: JSON lines fed a byte at a time; bad spans reported with line and path") {
+TEST_CASE("ingest: JSON lines fed a byte at a time - bad spans reported with line and path") {
   Harness h;
   std::string text = request("a", {span_json(1, 1, 0, "root", 0, 100)}) + "\n\n" +
                      request("b", {span_json(1, 2, 1, "child", 10, 50), "{\"traceId\":\"xx\",\"spanId\":\"" + hex8(3) + "\"}"}) +
@@ -93,7 +93,7 @@ TEST_CASE("ingest: JSON lines fed a byte at a time; bad spans reported with line
   CHECK(e.find("tracecat: in.jsonl:4: invalid JSON") != std::string::npos);
 }
 
-TEST_CASE("ingest: pretty-printed and concatenated documents, split anywhere") {
+TEST_CASE("ingest: pretty-printed and concatenated documents - split anywhere") {
   Harness h;
   std::string doc = nlohmann::json::parse(request("svc", {span_json(1, 1, 0, "r\\\"}{", 0, 10)})).dump(2);
   std::string doc2 = nlohmann::json::parse(request("svc", {span_json(1, 2, 1, "c", 1, 5)})).dump(2);
@@ -106,7 +106,7 @@ TEST_CASE("ingest: pretty-printed and concatenated documents, split anywhere") {
   CHECK(h.store.strings().get(t->spans[0].name) == "r\"}{");
 }
 
-TEST_CASE("store: --max-spans evicts whole traces oldest first; late spans of evicted traces are dropped") {
+TEST_CASE("store: --max-spans evicts whole traces oldest first - late spans of evicted traces are dropped") {
   Harness h(4);
   OtlpJsonDecoder dec;
   auto feed = [&](const std::string& r) {
@@ -127,7 +127,7 @@ TEST_CASE("store: --max-spans evicts whole traces oldest first; late spans of ev
   CHECK(order[0]->id == *TraceId::from_hex(hex16(2)));
 }
 
-TEST_CASE("analysis: tree, orphans, summary and the critical path") {
+TEST_CASE("analysis: tree - orphans - summary and the critical path") {
   Harness h;
   // root 0..100: a 0..30, b 20..60 (b2 25..55 under b), c 70..90; orphan o under a missing parent.
   std::string r = request("front", {span_json(1, 1, 0, "root", 0, 100), span_json(1, 2, 1, "a", 0, 30),
@@ -154,7 +154,7 @@ TEST_CASE("analysis: tree, orphans, summary and the critical path") {
   CHECK(s.errors == 1);
 }
 
-TEST_CASE("analysis: percentiles are nearest-rank; op table and dependency graph") {
+TEST_CASE("analysis: percentiles are nearest-rank - op table and dependency graph") {
   std::vector<std::uint64_t> v;
   for (std::uint64_t i = 1; i <= 100; ++i) v.push_back(i);
   CHECK(percentile(v, 50) == 50);
@@ -180,7 +180,7 @@ TEST_CASE("analysis: percentiles are nearest-rank; op table and dependency graph
   CHECK(g.begin()->second == 2);
 }
 
-TEST_CASE("filter: service, operation regex, attribute, errors, duration, trace id; bad flags explained") {
+TEST_CASE("filter: service - operation regex - attribute - errors - duration - trace id - bad flags explained") {
   Harness h;
   h.feed_bytewise("t", request("front", {span_json(1, 1, 0, "GET /users", 0, 100, false,
                                                    "{\"key\":\"http.status\",\"value\":{\"intValue\":\"200\"}}")}) + "\n" +
@@ -208,7 +208,7 @@ TEST_CASE("filter: service, operation regex, attribute, errors, duration, trace 
   CHECK(Filter::make({.min_duration = "soon"}, h.store.strings()).error().message.find("--min-duration") == 0);
 }
 
-TEST_CASE("render: list JSON, tree collapsing, no control bytes from the input on a terminal") {
+TEST_CASE("render: list JSON - tree collapsing - no control bytes from the input on a terminal") {
   Harness h;
   std::vector<std::string> spans{span_json(1, 1, 0, "root\\u001b[31m", 0, 100)};
   for (int i = 0; i < 30; ++i) spans.push_back(span_json(1, 10 + i, 1, "SELECT", i, i + 2));
@@ -237,7 +237,7 @@ TEST_CASE("render: list JSON, tree collapsing, no control bytes from the input o
   CHECK(format_duration(2'500'000'000ULL) == "2.5s");
 }
 
-TEST_CASE("store: interned names, services and keys are freed when their traces are evicted") {
+TEST_CASE("store: interned names - services and keys are freed when their traces are evicted") {
   Harness h(4);
   for (int i = 1; i <= 2000; ++i) {
     std::string n = std::to_string(i);
@@ -262,7 +262,7 @@ TEST_CASE("store: interned names, services and keys are freed when their traces 
   CHECK(s.store.strings().get(t2->spans[0].name) == "same");
 }
 
-TEST_CASE("store: --max-bytes evicts whole traces oldest first; long text is truncated at ingest") {
+TEST_CASE("store: --max-bytes evicts whole traces oldest first - long text is truncated at ingest") {
   Harness h(1000000, 256 * 1024);
   std::string big(20000, 'x');
   for (int i = 1; i <= 500; ++i) {
@@ -301,7 +301,7 @@ TEST_CASE("store: --max-bytes evicts whole traces oldest first; long text is tru
   CHECK(mt->spans[0].status_len == kMaxStatusMessageBytes);
 }
 
-TEST_CASE("ingest: after a document larger than --max-document, reading resumes after its end") {
+TEST_CASE("ingest: after a document larger than --max-document - reading resumes after its end") {
   Harness h;
   // Pretty-printed (documents mode); the big one has nested objects and braces inside strings,
   // so restarting in its middle would misread the rest.
@@ -324,7 +324,7 @@ TEST_CASE("ingest: after a document larger than --max-document, reading resumes 
   CHECK(std::count(e.begin(), e.end(), '\n') == 1);
 }
 
-TEST_CASE("analysis: spans in a parent cycle are shown as marked roots; deep rows stop indenting") {
+TEST_CASE("analysis: spans in a parent cycle are shown as marked roots - deep rows stop indenting") {
   Harness h;
   // 1 is the root; 2 and 3 are each other's parent; 4 is a child of 3.
   h.feed(request("s", {span_json(1, 1, 0, "root", 0, 10), span_json(1, 2, 3, "a", 1, 5), span_json(1, 3, 2, "b", 2, 4),
