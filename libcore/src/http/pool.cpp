@@ -1,5 +1,7 @@
 #include "pw/http/pool.h"
 
+#include <atomic>
+
 #include <algorithm>
 
 #include "pw/tls/stream.h"
@@ -32,8 +34,13 @@ struct ConnectionPool::Pending final : io::Deletable {
   io::Connector connector;
 };
 
+namespace {
+std::atomic<std::uint64_t> next_pool_id{1};
+}
+
 ConnectionPool::ConnectionPool(io::Loop& loop, PoolOptions opt)
-    : loop_(loop), opt_(std::move(opt)), idle_timer_(loop, [this] { on_idle_timer(); }) {}
+    : loop_(loop), opt_(std::move(opt)), idle_timer_(loop, [this] { on_idle_timer(); }),
+      id_(next_pool_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 ConnectionPool::~ConnectionPool() {
   close_idle();
@@ -44,11 +51,15 @@ ConnectionPool::~ConnectionPool() {
 }
 
 ConnectionPool::EndpointState& ConnectionPool::state_for(const Endpoint& ep) {
+  if (ep.cached_pool_ == id_) return *static_cast<EndpointState*>(ep.cached_state_);
   auto& slot = eps_[ep.key()];
   if (!slot) {
     slot = std::make_unique<EndpointState>();
     slot->ep = ep;
   }
+  // States are never erased while the pool lives, and ids are never reused.
+  ep.cached_pool_ = id_;
+  ep.cached_state_ = slot.get();
   return *slot;
 }
 

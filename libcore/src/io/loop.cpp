@@ -120,10 +120,13 @@ void Loop::on_drain_timer(uv_timer_t* h) {
 
 void Loop::drain_deferred() {
   // Destructors may defer more objects: loop until the queue stays empty.
+  // Two vectors swapped back and forth keep their capacity: no allocation per iteration.
   while (!deferred_.empty()) {
     std::vector<std::unique_ptr<Deletable>> batch;
-    batch.swap(deferred_);
+    batch.swap(spare_);
+    batch.swap(deferred_);  // deferred_ now holds the spare's (empty) storage
     batch.clear();
+    if (spare_.capacity() < batch.capacity()) spare_.swap(batch);
   }
 }
 
@@ -152,7 +155,20 @@ Timer::~Timer() {
 
 void Timer::on_fire(uv_timer_t* h) {
   auto* self = static_cast<Timer*>(h->data);
-  if (self == nullptr || !self->cb_) return;
+  if (self == nullptr) return;
+  if (!self->repeating_) {
+    self->armed_ms_ = 0;
+    if (self->due_ms_ == 0) return;  // stopped since it was armed
+    const std::uint64_t now = uv_now(h->loop);
+    if (now < self->due_ms_) {  // restarted with a later deadline: wait for the rest
+      uv_timer_start(h, &Timer::on_fire, self->due_ms_ - now, 0);
+      self->armed_ms_ = self->due_ms_;
+      return;
+    }
+    self->due_ms_ = 0;
+    uv_unref(reinterpret_cast<uv_handle_t*>(h));
+  }
+  if (!self->cb_) return;
   // The callback may destroy this Timer: run a moved-out copy and put it back only if the
   // Timer survived and no new callback was set meanwhile.
   bool alive = true;
@@ -169,11 +185,40 @@ void Timer::start(Duration timeout, Duration repeat) {
     auto v = std::chrono::ceil<std::chrono::milliseconds>(d).count();
     return v < 0 ? 0 : static_cast<std::uint64_t>(v);
   };
-  uv_timer_start(h_, &Timer::on_fire, ms(timeout), ms(repeat));
+  auto* handle = reinterpret_cast<uv_handle_t*>(h_);
+  uv_ref(handle);
+  if (repeat > Duration::zero()) {
+    repeating_ = true;
+    due_ms_ = armed_ms_ = 0;
+    uv_timer_start(h_, &Timer::on_fire, ms(timeout), ms(repeat));
+    return;
+  }
+  if (repeating_) {
+    repeating_ = false;
+    uv_timer_stop(h_);
+  }
+  const std::uint64_t delay = ms(timeout);
+  const std::uint64_t due = uv_now(h_->loop) + delay;
+  due_ms_ = due == 0 ? 1 : due;
+  if (armed_ms_ != 0 && armed_ms_ <= due && uv_is_active(handle)) return;  // fires first, then re-arms
+  uv_timer_start(h_, &Timer::on_fire, delay, 0);
+  armed_ms_ = due_ms_;
 }
 
-void Timer::stop() { uv_timer_stop(h_); }
-bool Timer::active() const noexcept { return uv_is_active(reinterpret_cast<const uv_handle_t*>(h_)) != 0; }
+void Timer::stop() {
+  if (repeating_) {
+    uv_timer_stop(h_);
+    return;
+  }
+  due_ms_ = 0;
+  // Left armed (restarting it later is then free); unref'd, it does not keep the loop alive.
+  uv_unref(reinterpret_cast<uv_handle_t*>(h_));
+}
+
+bool Timer::active() const noexcept {
+  if (repeating_) return uv_is_active(reinterpret_cast<const uv_handle_t*>(h_)) != 0;
+  return due_ms_ != 0;
+}
 
 // ---- SignalWatcher ----
 

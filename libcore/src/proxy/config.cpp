@@ -8,6 +8,8 @@
 // reported, when the listeners and clusters are built.
 #include "pw/proxy/config.h"
 
+#include "pw/base/strings.h"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -48,11 +50,30 @@ bool is_tchar(char c) noexcept {
 }
 bool is_token(std::string_view s) noexcept { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
 
-// CR, LF and NUL may not appear in a field value (RFC 9110 §5.5), nor in anything the proxy
-// copies into a request line or a Location: they would split the message.
-constexpr std::string_view kBreaking("\r\n\0", 3);
-bool has_breaking_char(std::string_view s) noexcept { return s.find_first_of(kBreaking) != std::string_view::npos; }
-constexpr const char* kNoBreakingChar = "must not contain CR, LF or NUL";
+// No control character but HTAB may appear in a field value (RFC 9110 §5.5), nor in anything the
+// proxy copies into a request line or a Location: CR, LF and NUL would split the message. The
+// proxy writes these values without checking them again (FieldChecks), so they are checked here.
+bool has_breaking_char(std::string_view s) noexcept {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
+constexpr const char* kNoBreakingChar = "must not contain CR, LF, NUL or other control characters";
+constexpr const char* kEdgeSpace = "must not begin or end with whitespace";
+bool edge_space(std::string_view s) noexcept {
+  return !s.empty() && (s.front() == ' ' || s.front() == '\t' || s.back() == ' ' || s.back() == '\t');
+}
+// Fields the proxy writes itself: framing (RFC 9112 §6), hop-by-hop (RFC 9110 §7.6.1) and Host.
+bool reserved_field(std::string_view n) noexcept {
+  for (std::string_view r : {"content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
+                             "upgrade", "host", "trailer"})
+    if (iequals(n, r)) return true;
+  return false;
+}
+constexpr const char* kReserved =
+    "is written by the proxy (framing, hop-by-hop and Host fields cannot be configured)";
 constexpr const char* kNotToken = "expected a field name (an RFC 9110 token)";
 
 // Reports a string that must not hold CR/LF/NUL. `at` is error_at with the path bound.
@@ -68,8 +89,12 @@ void check_header_map(const std::map<std::string, std::string>& fields, std::str
   for (const auto& [name, value] : fields) {
     if (!is_token(name))
       at(list, PathPart(name), kNotToken);
+    else if (reserved_field(name))
+      at(list, PathPart(name), kReserved);
     else if (has_breaking_char(value))
       at(list, PathPart(name), kNoBreakingChar);
+    else if (edge_space(value))
+      at(list, PathPart(name), kEdgeSpace);
   }
 }
 template <class At>
@@ -194,6 +219,8 @@ void validate_routes(Validation& v, Config& c) {
           v.error_at({"routes", i, "forward", "regex_rewrite", "substitution"}, *serr);
       }
       check_value(w.host_rewrite, [&](std::string msg) { v.error_at({"routes", i, "forward", "host_rewrite"}, msg); });
+      if (w.host_rewrite && !has_breaking_char(*w.host_rewrite) && !valid_host_port(*w.host_rewrite))
+        v.error_at({"routes", i, "forward", "host_rewrite"}, "expected host[:port]");
       const RetryPolicy& rp = w.retry;
       const bool by_status =
           std::find(rp.retry_on.begin(), rp.retry_on.end(), RetryOn::retriable_status) != rp.retry_on.end();
@@ -323,7 +350,9 @@ void validate_access_log(Validation& v, const AccessLogConfig& a) {
 
 void validate_behaviour(Validation& v, const ProxyBehaviour& p) {
   if (has_breaking_char(p.via)) v.error_at({"proxy", "via"}, kNoBreakingChar);
+  else if (edge_space(p.via)) v.error_at({"proxy", "via"}, kEdgeSpace);
   if (has_breaking_char(p.server_header)) v.error_at({"proxy", "server_header"}, kNoBreakingChar);
+  else if (edge_space(p.server_header)) v.error_at({"proxy", "server_header"}, kEdgeSpace);
   if (!is_token(p.request_id.header)) v.error_at({"proxy", "request_id", "header"}, kNotToken);
 }
 

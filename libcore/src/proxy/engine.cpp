@@ -141,9 +141,10 @@ std::string listener_change(const Config& running, const Config& next) {
 namespace {
 
 std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const Snapshot> snap, const Worker::State* old,
-                                          std::uint64_t seed, std::uint64_t* in_flight) {
+                                          std::uint64_t seed, std::uint64_t* in_flight, Watchdog* watchdog) {
   auto st = std::make_shared<Worker::State>();
   st->loop = &loop;
+  st->watchdog = watchdog;
   st->rng.seed(seed);
   st->in_flight = in_flight;
   st->clusters.resize(snap->clusters.size());
@@ -156,7 +157,9 @@ std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const 
     if (old) {
       for (std::size_t k = 0; k < old->clusters.size(); ++k) {
         const auto& o = old->clusters[k];
-        if (o.cs->name() == cs.name() && o.rt->pool_key == rt.pool_key) wc.pool = o.pool;
+        // The same TLS context too: a reload re-reads certificate files, and connections made
+        // from then on must use what it read.
+        if (o.cs->name() == cs.name() && o.rt->pool_key == rt.pool_key && o.cs->tls() == cs.tls()) wc.pool = o.pool;
       }
     }
     if (!wc.pool) {
@@ -191,8 +194,9 @@ std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const 
 
 Worker::Worker(io::Loop& loop, unsigned index, std::shared_ptr<const Snapshot> snap,
                std::vector<std::shared_ptr<tls::ServerContextHolder>> tls)
-    : loop_(loop), index_(index), tls_(std::move(tls)), rng_(std::random_device{}() ^ (std::uint64_t{index} << 32)) {
-  state_ = make_state(loop_, std::move(snap), nullptr, rng_(), &in_flight_);
+    : loop_(loop), index_(index), tls_(std::move(tls)), rng_(std::random_device{}() ^ (std::uint64_t{index} << 32)),
+      watchdog_(std::make_unique<Watchdog>(loop)) {
+  state_ = make_state(loop_, std::move(snap), nullptr, rng_(), &in_flight_, watchdog_.get());
 }
 
 Worker::~Worker() {
@@ -229,7 +233,7 @@ Status Worker::listen(const std::vector<int>& fds) {
 }
 
 void Worker::update(std::shared_ptr<const Snapshot> snap) {
-  state_ = make_state(loop_, std::move(snap), state_.get(), rng_(), &in_flight_);
+  state_ = make_state(loop_, std::move(snap), state_.get(), rng_(), &in_flight_, watchdog_.get());
 }
 
 void Worker::drain(Duration deadline, std::function<void()> done) {
@@ -248,11 +252,28 @@ void Worker::drain(Duration deadline, std::function<void()> done) {
 
 void Worker::shutdown() {
   for (auto& s : servers_) s->close_all();
+  close_tunnels();
   if (state_)
     for (auto& c : state_->clusters) c.pool->close_idle();
 }
 
 std::uint64_t Worker::requests_in_flight() const noexcept { return in_flight_; }
+
+std::size_t Worker::upstream_connections(std::size_t cluster) const {
+  if (!state_ || cluster >= state_->clusters.size()) return 0;
+  const auto& wc = state_->clusters[cluster];
+  std::size_t n = 0;
+  for (const auto& ep : wc.eps) n += wc.pool->open_count(ep);
+  return n;
+}
+
+std::size_t Worker::upstream_idle_connections(std::size_t cluster) const {
+  if (!state_ || cluster >= state_->clusters.size()) return 0;
+  const auto& wc = state_->clusters[cluster];
+  std::size_t n = 0;
+  for (const auto& ep : wc.eps) n += wc.pool->idle_count(ep);
+  return n;
+}
 
 std::size_t Worker::open_connections(std::size_t listener) const noexcept {
   return listener < servers_.size() ? servers_[listener]->stats().active_connections : 0;

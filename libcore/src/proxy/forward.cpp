@@ -47,7 +47,11 @@ std::string_view request_host(const http::ServerRequest& req) {
 }
 
 // A byte pipe between the client's and the upstream's streams after a 101 (WebSocket and other
-// upgrades, RFC 9110 §7.8), with backpressure each way and an idle timeout. Owns itself.
+// upgrades, RFC 9110 §7.8), with backpressure each way and an idle timeout. Owns itself; the
+// worker closes the ones still open when it shuts down (tunnel_registry).
+class Tunnel;
+thread_local std::vector<Tunnel*> tl_tunnels;
+
 class Tunnel final : public io::Deletable {
  public:
   Tunnel(io::Loop& loop, std::unique_ptr<io::Stream> a, std::unique_ptr<io::Stream> b, Duration idle)
@@ -59,13 +63,23 @@ class Tunnel final : public io::Deletable {
       side_[i].i = i;
       s_[i]->set_handler(&side_[i]);
     }
+    tl_tunnels.push_back(this);
   }
+  ~Tunnel() override { std::erase(tl_tunnels, this); }
   void start(std::string_view to_b, std::string_view to_a) {
     if (!to_b.empty() && !s_[1]->write(to_b)) return close();
     if (!to_a.empty() && !s_[0]->write(to_a)) return close();
     touch();
     s_[0]->read_start();
     s_[1]->read_start();
+  }
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.stop();
+    s_[0]->close();
+    s_[1]->close();
+    loop_.defer_delete(std::unique_ptr<io::Deletable>(this));
   }
 
  private:
@@ -88,19 +102,15 @@ class Tunnel final : public io::Deletable {
     if (s_[1 - i]->write_blocked()) s_[i]->read_stop();  // resumed by the other side's drain
     touch();
   }
+  // Side i finished sending: pass the half-close on once what it sent is flushed; close when
+  // both directions are done (the idle timer is the backstop).
   void eof(int i) {
     if (closed_ || eof_[i]) return;
     eof_[i] = true;
-    if (eof_[1 - i]) return close();
-    s_[1 - i]->shutdown();  // half-close passes through
-  }
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    timer_.stop();
-    s_[0]->close();
-    s_[1]->close();
-    loop_.defer_delete(std::unique_ptr<io::Deletable>(this));
+    s_[1 - i]->shutdown([this, i] {
+      flushed_[1 - i] = true;
+      if (flushed_[0] && flushed_[1]) close();
+    });
   }
 
   io::Loop& loop_;
@@ -109,13 +119,62 @@ class Tunnel final : public io::Deletable {
   std::unique_ptr<io::Stream> s_[2];
   Side side_[2];
   bool eof_[2] = {false, false};
+  bool flushed_[2] = {false, false};
   bool closed_ = false;
 };
 
-class ProxyRequest final : public io::Deletable, public FilterContext, private http::ResponseHandler {
+// Per-thread recycling of what every request allocates: the request object's memory and the
+// two field lists (with their vectors and arenas). A worker's requests are created and deleted
+// on its own thread, so a thread_local free list needs no lock. Bounded: past kMaxSpare the
+// memory goes back to the allocator.
+constexpr std::size_t kMaxSpare = 256;
+
+struct Spares {
+  std::vector<void*> blocks;
+  std::vector<FieldList> lists;
+  ~Spares() {
+    for (void* p : blocks) ::operator delete(p);
+  }
+};
+thread_local Spares tl_spares;
+
+FieldList take_list() {
+  if (tl_spares.lists.empty()) return FieldList();
+  FieldList f = std::move(tl_spares.lists.back());
+  tl_spares.lists.pop_back();
+  return f;
+}
+void give_list(FieldList& f) {
+  if (tl_spares.lists.size() >= kMaxSpare) return;
+  f.clear();
+  tl_spares.lists.push_back(std::move(f));
+}
+
+class ProxyRequest final : public io::Deletable, public FilterContext, private http::ResponseHandler, private WatchNode {
  public:
   ProxyRequest(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex)
-      : st_(std::move(st)), snap_(*st_->snap), listener_(listener), ex_(std::move(ex)) {}
+      : st_(std::move(st)), snap_(*st_->snap), listener_(listener), ex_(std::move(ex)), fields_(take_list()),
+        resp_fields_(take_list()) {}
+  ~ProxyRequest() override {
+    give_list(fields_);
+    give_list(resp_fields_);
+  }
+
+  static void* operator new(std::size_t n) {
+    if (n == sizeof(ProxyRequest) && !tl_spares.blocks.empty()) {
+      void* p = tl_spares.blocks.back();
+      tl_spares.blocks.pop_back();
+      return p;
+    }
+    return ::operator new(n);
+  }
+  static void operator delete(void* p, std::size_t n) {
+    if (n == sizeof(ProxyRequest) && tl_spares.blocks.size() < kMaxSpare) {
+      tl_spares.blocks.push_back(p);
+      return;
+    }
+    ::operator delete(p);
+  }
 
   void start();
 
@@ -144,7 +203,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void run_action();
   void forward();
   void attempt();
-  void on_acquired(Result<std::unique_ptr<http::ClientConnection>> r);
+  void on_acquired(Result<std::unique_ptr<http::ClientConnection>> r, bool reused);
   void start_body_stream();
   void on_client_data(std::string_view d);
   void on_client_body_end(const Error* err);
@@ -157,6 +216,8 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void local_error(int status, std::string_view code, std::string detail, std::string_view flags);
   void send_local(int status, FieldList fields, std::string_view body, std::string_view code, std::string_view flags);
   void on_client_gone();
+  void arm_watchdog();
+  void check(MonoTime now) override;
   void finish();
   void log_access();
 
@@ -188,9 +249,15 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::unique_ptr<http::ClientConnection> conn_;
   http::ConnectionPool::Ticket ticket_ = 0;
   std::unique_ptr<io::Timer> backoff_, request_timer_;
+  // The route's timeout (request start, or the end of a streamed upload, to the response head,
+  // covering the wait for a connection) and its idle_timeout (no body byte either way while a
+  // body streams): one timer whose deadline is checked when it fires.
+  bool watched_ = false;
+  MonoTime last_io_{}, body_end_at_{};
   BodyMode body_ = BodyMode::none;
   bool acquiring_ = false, body_reading_ = false, body_ended_ = false;
-  bool counted_request_ = false, counted_retry_ = false, on_endpoint_ = false;
+  bool counted_request_ = false, counted_retry_ = false, counted_pending_ = false, on_endpoint_ = false;
+  bool conn_reused_ = false;
   bool downstream_started_ = false, responded_ = false, finished_ = false;
   std::uint32_t attempts_ = 0;
   std::uint64_t body_in_ = 0, body_out_ = 0;
@@ -234,8 +301,8 @@ void ProxyRequest::start() {
   if (rt > Duration::zero()) {
     request_timer_ = std::make_unique<io::Timer>(*st_->loop, [this] {
       if (!downstream_started_) return local_error(504, "request_timeout", "request not answered within the listener's request_timeout", "RT");
-      ex_->abort();
       flags_ = "RT";
+      ex_->abort();
       finish();
     });
     request_timer_->start(rt);
@@ -284,20 +351,32 @@ void ProxyRequest::forward() {
   const Forward& f = fw();
   up_.method = req.method_id();
   if (up_.method == http::Method::other) up_.method_name = std::string(req.method());
-  up_.target = route_->upstream_target(path_, query_);
+  // RFC 9112 §3.2.4: OPTIONS * stays asterisk-form.
+  up_.target = req.head().target_form == http::TargetForm::asterisk ? std::string("*")
+                                                                      : route_->upstream_target(path_, query_);
   if (f.host_rewrite) up_.host = *f.host_rewrite;
   else up_.host = std::string(host_);
   // The proxy answers Expect: 100-continue itself when it starts reading the body (as NGINX).
   fields_.remove("expect");
   const http::Head& head = req.head();
   if (head.upgrade && f.allow_upgrade) {
-    if (auto u = req.header("upgrade")) {
+    auto u = req.header("upgrade");
+    if (u) {
+      // RFC 9110 §7.8: the first protocol listed; only the allowed ones become tunnels.
+      std::string_view first = trim_ows(u->substr(0, u->find(',')));
+      first = first.substr(0, first.find('/'));
+      bool allowed = false;
+      for (const auto& p : f.upgrade_protocols) allowed = allowed || iequals(p, first);
+      if (!allowed) u.reset();
+    }
+    if (u) {
       up_.upgrade = true;
       fields_.add_view("Connection", "upgrade");
       fields_.add_view("Upgrade", *u);
     }
   }
   up_.header_views = fields_.span();  // fields_ does not change from here on
+  arm_watchdog();
   if (!req.has_body()) {
     body_ = BodyMode::none;
     return attempt();
@@ -346,26 +425,36 @@ void ProxyRequest::attempt() {
   last_endpoint_ = endpoint_;
   ep_ = &wc_->endpoint_for(endpoint_);
   if (up_.host.empty()) up_.host = endpoint_->address();  // an HTTP/1.0 client sent no Host
-  if (!cs().try_start_pending()) {
-    if (wc_->rt->overflows) wc_->rt->overflows->inc();
-    return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_pending_requests circuit breaker", "UO");
-  }
   acquiring_ = true;
-  auto t = wc_->pool->acquire(*ep_, [this](Result<std::unique_ptr<http::ClientConnection>> r, bool) {
-    on_acquired(std::move(r));
+  const std::uint32_t this_attempt = attempts_;
+  // acquire() may call back before it returns (an idle connection, or an immediate failure).
+  auto t = wc_->pool->acquire(*ep_, [this](Result<std::unique_ptr<http::ClientConnection>> r, bool reused) {
+    on_acquired(std::move(r), reused);
   });
   if (!t) {
     acquiring_ = false;
-    cs().release_pending();
-    return local_error(503, "upstream_overflow", "too many requests waiting for a connection to " + endpoint_->address(), "UO");
+    return local_error(503, "upstream_overflow", "too many requests waiting for an upstream connection", "UO");
   }
-  if (acquiring_) ticket_ = *t;
+  if (!acquiring_ || attempts_ != this_attempt) return;  // served (or failed) already
+  ticket_ = *t;
+  // Only a request that really waits for a connection counts against max_pending_requests.
+  if (!cs().try_start_pending()) {
+    wc_->pool->cancel(ticket_);
+    acquiring_ = false;
+    if (wc_->rt->overflows) wc_->rt->overflows->inc();
+    return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_pending_requests circuit breaker", "UO");
+  }
+  counted_pending_ = true;
 }
 
-void ProxyRequest::on_acquired(Result<std::unique_ptr<http::ClientConnection>> r) {
+void ProxyRequest::on_acquired(Result<std::unique_ptr<http::ClientConnection>> r, bool reused) {
   acquiring_ = false;
   ticket_ = 0;
-  cs().release_pending();
+  if (counted_pending_) {
+    cs().release_pending();
+    counted_pending_ = false;
+  }
+  conn_reused_ = reused;
   if (finished_) {
     if (r) wc_->pool->release(*ep_, std::move(*r));
     return;
@@ -394,6 +483,7 @@ void ProxyRequest::start_body_stream() {
 void ProxyRequest::on_client_data(std::string_view d) {
   if (finished_) return;
   body_in_ += d.size();
+  last_io_ = std::chrono::steady_clock::now();
   for (auto& f : filters_) f->on_request_data(*this, d);
   if (!conn_) return;  // the try failed; the request ends with it
   if (Status s = conn_->write_body(d); !s) {
@@ -406,8 +496,12 @@ void ProxyRequest::on_client_data(std::string_view d) {
 
 void ProxyRequest::on_client_body_end(const Error* err) {
   if (finished_) return;
-  if (err) return on_client_gone();
+  if (err) {
+    if (responded_ || downstream_started_) return;  // our answer ended the exchange early: not a client abort
+    return on_client_gone();
+  }
   body_ended_ = true;
+  body_end_at_ = std::chrono::steady_clock::now();
   if (!conn_) return;
   if (Status s = conn_->end_body(); !s) {
     Error e = s.error();
@@ -463,9 +557,10 @@ void ProxyRequest::schedule_retry() {
   if (wc_->rt->retries) wc_->rt->retries->inc();
   cs().counters().retries.fetch_add(1, std::memory_order_relaxed);
   const Duration delay = retry_backoff(fw().retry, attempts_ - 1, st_->rng);
-  if (delay <= Duration::zero()) return attempt();
+  // Always through the timer, even with no backoff: a retry started inside the failing try's
+  // own callbacks (or inside acquire()) would re-enter them.
   if (!backoff_) backoff_ = std::make_unique<io::Timer>(*st_->loop, [this] { attempt(); });
-  backoff_->start(delay);
+  backoff_->start(delay > Duration::zero() ? delay : Duration::zero());
 }
 
 void ProxyRequest::end_try(Outcome o, int status) {
@@ -506,16 +601,22 @@ void ProxyRequest::try_failed(Failure f, const Error* err, int status) {
   if (finished_) return;
   if (!downstream_started_ && can_retry(f, status)) return schedule_retry();
   if (downstream_started_) {  // the client has a partial response: end it abruptly
-    ex_->abort();
     flags_ = "UR";
+    ex_->abort();
     return finish();
   }
-  const std::string detail = err ? err->message : std::string();
   switch (f) {
     case Failure::connect:
-      return local_error(502, "upstream_connect_failed", "connecting to " + endpoint_->address() + ": " + detail, "UF");
+      // The class of failure, not the endpoint's address or the OS's words (those are for the
+      // operator, not the client).
+      return local_error(502, "upstream_connect_failed",
+                         !err                              ? "no connection to an upstream endpoint"
+                         : err->code == Errc::tls_error    ? "the TLS handshake with an upstream endpoint failed"
+                         : err->code == Errc::timeout      ? "connecting to an upstream endpoint timed out"
+                                                           : "no connection to an upstream endpoint",
+                         "UF");
     case Failure::timeout:
-      return local_error(504, "upstream_timeout", endpoint_->address() + ": " + detail, "UT");
+      return local_error(504, "upstream_timeout", "the upstream did not answer in time", "UT");
     case Failure::reset:
     case Failure::status:
       break;
@@ -523,14 +624,16 @@ void ProxyRequest::try_failed(Failure f, const Error* err, int status) {
   // A response the parser refused (bad framing, an unknown coding, a head over the limit) is a
   // protocol error, not a reset.
   if (err && (err->code == Errc::parse_error || err->code == Errc::unsupported || err->code == Errc::limit_exceeded))
-    return local_error(502, "upstream_protocol_error", endpoint_->address() + ": " + detail, "UP");
-  return local_error(502, "upstream_reset", endpoint_->address() + ": " + detail, "UR");
+    return local_error(502, "upstream_protocol_error", "the upstream's response was not valid HTTP/1.1", "UP");
+  return local_error(502, "upstream_reset", "the upstream closed the connection before a complete response", "UR");
 }
 
 void ProxyRequest::drop_connection() {
   if (!conn_) return;
   conn_->cancel();
-  st_->loop->defer_delete(std::move(conn_));  // we may be inside one of its callbacks
+  // Back to the pool, which keeps count of the connections it handed out (and defers the
+  // deletion: we may be inside one of the connection's callbacks).
+  wc_->pool->release(*ep_, std::move(conn_));
 }
 
 Status ProxyRequest::on_response_head(const http::Head& head) {
@@ -539,9 +642,10 @@ Status ProxyRequest::on_response_head(const http::Head& head) {
     start_tunnel(head);
     return {};
   }
-  if (!downstream_started_ && head.status >= 500 && can_retry(Failure::status, head.status)) {
+  if (!downstream_started_ && (head.status >= 500 || !rrt_->retriable_statuses.empty()) &&
+      can_retry(Failure::status, head.status)) {
     drop_connection();
-    end_try(Outcome::status_5xx, head.status);
+    end_try(head.status >= 500 ? Outcome::status_5xx : Outcome::success, head.status);
     schedule_retry();
     return {};
   }
@@ -575,16 +679,25 @@ Status ProxyRequest::on_response_head(const http::Head& head) {
   status_ = head.status;
   if (Status s = ex_->begin_response(head.status, resp_fields_.span(), framing); !s) {
     drop_connection();
+    if (!ex_->detached()) {  // a head we could not write (a filter added a framing field)
+      flags_ = "UP";
+      error_code_ = "response_head_rejected";
+      ex_->abort();
+      finish();
+      return {};
+    }
     on_client_gone();
     return {};
   }
   downstream_started_ = true;
+  last_io_ = std::chrono::steady_clock::now();
   return {};
 }
 
 Status ProxyRequest::on_body(std::string_view data) {
   if (finished_) return {};
   body_out_ += data.size();
+  last_io_ = std::chrono::steady_clock::now();
   for (auto& f : filters_) f->on_response_data(*this, data);
   if (Status s = ex_->write_body(data); !s) {
     drop_connection();
@@ -619,7 +732,9 @@ void ProxyRequest::on_complete(const http::HeaderList& trailers) {
 
 void ProxyRequest::on_error(const Error& err) {
   if (finished_) return;
-  if (conn_) st_->loop->defer_delete(std::move(conn_));  // already closed by the connection
+  // Closed by the connection already; the pool takes it back (it counts what it handed out).
+  const bool handshake_done = !conn_ || conn_->handshake_complete();
+  if (conn_) wc_->pool->release(*ep_, std::move(conn_));
   if (downstream_started_) {
     if (on_endpoint_) {
       endpoint_->request_finished();
@@ -628,14 +743,16 @@ void ProxyRequest::on_error(const Error& err) {
     // The head was counted as a success; the body broke: a reset for outlier detection.
     if (cs().report(*endpoint_, Outcome::reset, std::chrono::steady_clock::now()) && wc_->rt->ejections)
       wc_->rt->ejections->inc();
-    ex_->abort();
     flags_ = "UR";
+    ex_->abort();
     error_code_ = "upstream_reset";
     return finish();
   }
   // A TLS handshake that failed (the pool hands out a connection before its handshake ends)
   // is a connect failure: no request byte reached the upstream application.
-  if (err.code == Errc::tls_error) return try_failed(Failure::connect, &err, 0);
+  // A TLS failure before the handshake completed is a connect failure; after it (an alert on a
+  // reused connection) the request may have been delivered: a reset.
+  if (err.code == Errc::tls_error && !handshake_done) return try_failed(Failure::connect, &err, 0);
   try_failed(err.code == Errc::timeout ? Failure::timeout : Failure::reset, &err, 0);
 }
 
@@ -682,7 +799,8 @@ void ProxyRequest::send_local(int status, FieldList fields, std::string_view bod
   if (acquiring_) {
     wc_->pool->cancel(ticket_);
     acquiring_ = false;
-    cs().release_pending();
+    if (counted_pending_) cs().release_pending();
+    counted_pending_ = false;
   }
   error_code_ = code;
   flags_ = flags;
@@ -690,18 +808,59 @@ void ProxyRequest::send_local(int status, FieldList fields, std::string_view bod
   if (!ex_->detached() && !ex_->response_started()) {
     if (!request_id_.empty()) fields.add_view(snap_.config.proxy.request_id.header, request_id_);
     for (auto it = filters_.rbegin(); it != filters_.rend(); ++it) (*it)->on_response_head(*this, status, fields);
-    if (ex_->respond(status, fields.span(), body)) {
-      status_ = status;
-      body_out_ = body.size();
+    // Recorded first: responding may end the exchange (and call us back) before it returns.
+    status_ = status;
+    body_out_ = body.size();
+    if (!ex_->respond(status, fields.span(), body) && !ex_->detached()) {
+      // A head the serializer refused (a configured field it does not allow): do not leave
+      // the client waiting.
+      status_ = 0;
+      body_out_ = 0;
+      ex_->abort();
     }
   }
   finish();
 }
 
+void ProxyRequest::arm_watchdog() {
+  const Forward& f = fw();
+  if (f.timeout <= Duration::zero() && f.idle_timeout <= Duration::zero()) return;
+  last_io_ = start_;
+  st_->watchdog->add(this);
+  watched_ = true;
+}
+
+void ProxyRequest::check(MonoTime now) {
+  if (finished_) return;
+  const Forward& f = fw();
+  const bool streaming_up = body_ == BodyMode::streamed && body_reading_ && !body_ended_;
+  Duration left = Duration::max();
+  if (!downstream_started_ && !streaming_up && f.timeout > Duration::zero()) {
+    const MonoTime from = body_end_at_ != MonoTime{} ? body_end_at_ : start_;
+    left = std::min(left, from + f.timeout - now);
+    if (left <= Duration::zero()) {
+      if (conn_ && endpoint_) end_try(Outcome::timeout, 0);
+      return local_error(504, "upstream_timeout", "no response within the route's timeout", "UT");
+    }
+  }
+  if ((downstream_started_ || streaming_up) && f.idle_timeout > Duration::zero()) {
+    left = std::min(left, last_io_ + f.idle_timeout - now);
+    if (left <= Duration::zero()) {
+      // No byte either way for idle_timeout while a body streams (a client that stopped
+      // reading, an upstream that stalled): end it rather than hold the slot for ever.
+      error_code_ = "stream_idle_timeout";
+      flags_ = "SI";
+      if (!downstream_started_) return local_error(408, "stream_idle_timeout", "the request body stalled", "SI");
+      ex_->abort();
+      return finish();
+    }
+  }
+}
+
 void ProxyRequest::on_client_gone() {
   if (finished_) return;
   if (flags_.empty()) flags_ = "DC";  // downstream closed first
-  if (!downstream_started_) status_ = 0;
+  if (!downstream_started_ && !responded_) status_ = 0;
   finish();
 }
 
@@ -711,7 +870,8 @@ void ProxyRequest::finish() {
   if (acquiring_) {
     wc_->pool->cancel(ticket_);
     acquiring_ = false;
-    cs().release_pending();
+    if (counted_pending_) cs().release_pending();
+    counted_pending_ = false;
   }
   if (conn_) {
     if (on_endpoint_ && endpoint_) {
@@ -725,6 +885,10 @@ void ProxyRequest::finish() {
   if (counted_request_) cs().release_request();
   if (backoff_) backoff_->stop();
   if (request_timer_) request_timer_->stop();
+  if (watched_) {
+    st_->watchdog->remove(this);
+    watched_ = false;
+  }
   for (auto& f : filters_) f->on_end(*this);
   ex_->on_cancel(nullptr);
   ex_->on_drain(nullptr);
@@ -790,6 +954,42 @@ std::string local_reply_body(int status, std::string_view code, std::string_view
   }
   out += "}\n";
   return out;
+}
+
+Watchdog::Watchdog(io::Loop& loop) : timer_(loop, [this] { sweep(); }) { head_.prev = head_.next = &head_; }
+
+void Watchdog::add(WatchNode* n) {
+  n->prev = head_.prev;
+  n->next = &head_;
+  head_.prev->next = n;
+  head_.prev = n;
+  if (!timer_.active()) timer_.start(kSweep);
+}
+
+void Watchdog::remove(WatchNode* n) {
+  if (cursor_ == n) cursor_ = n->next;
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->prev = n->next = nullptr;
+}
+
+void Watchdog::sweep() {
+  const MonoTime now = std::chrono::steady_clock::now();
+  // A check may end requests (its own, or others of the same client connection), which removes
+  // them: the cursor is moved on by remove().
+  cursor_ = head_.next;
+  while (cursor_ != &head_) {
+    WatchNode* n = cursor_;
+    cursor_ = n->next;
+    n->check(now);
+  }
+  cursor_ = nullptr;
+  if (!empty()) timer_.start(kSweep);
+}
+
+void close_tunnels() {
+  auto open = tl_tunnels;  // close() defers the deletion; the destructor edits the list later
+  for (Tunnel* t : open) t->close();
 }
 
 void handle_request(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex) {

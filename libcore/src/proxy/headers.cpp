@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 
@@ -21,13 +22,18 @@ constexpr std::string_view kXfHost = "X-Forwarded-Host";
 // Fields that describe one connection (RFC 9110 §7.6.1), plus Content-Length: the serializer
 // writes the framing of the message it sends (RFC 9112 §6).
 bool is_connection_specific(std::string_view name) noexcept {
-  static constexpr std::string_view kNames[] = {
-      "Connection", "Keep-Alive",          "Proxy-Connection",    "TE",
-      "Transfer-Encoding", "Upgrade",      "Proxy-Authenticate",  "Proxy-Authorization",
-      "Content-Length"};
-  for (std::string_view n : kNames)
-    if (iequals(name, n)) return true;
-  return false;
+  // By length first: this runs for every field of every message the proxy forwards.
+  switch (name.size()) {
+    case 2: return iequals(name, "TE");
+    case 7: return iequals(name, "Upgrade");
+    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
+    case 14: return iequals(name, "Content-Length");
+    case 16: return iequals(name, "Proxy-Connection");
+    case 17: return iequals(name, "Transfer-Encoding");
+    case 18: return iequals(name, "Proxy-Authenticate");
+    case 19: return iequals(name, "Proxy-Authorization");
+    default: return false;
+  }
 }
 
 // `name` is one of the comma-separated connection-options of a Connection field value.
@@ -46,9 +52,27 @@ bool named_by_connection(std::string_view name, const http::HeaderList& all) noe
   return false;
 }
 
-// Hop-by-hop test with the Connection fields looked up only when the message has one.
-bool hop_by_hop(std::string_view name, const http::HeaderList& all, bool has_connection) noexcept {
-  return is_connection_specific(name) || (has_connection && named_by_connection(name, all));
+// Hop-by-hop test. The common Connection values ("keep-alive", "close", "upgrade") name fields
+// that are hop-by-hop anyway, so the Connection fields are searched only when some value lists
+// anything else.
+bool hop_by_hop(std::string_view name, const http::HeaderList& all, bool has_options) noexcept {
+  return is_connection_specific(name) || (has_options && named_by_connection(name, all));
+}
+
+// Whether any Connection field lists an option other than keep-alive / close / upgrade.
+bool has_connection_options(const http::HeaderList& all) noexcept {
+  for (const http::Header& h : all) {
+    if (!iequals(h.name, "Connection")) continue;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      const std::size_t comma = v.find(',');
+      const std::string_view t = trim_ows(v.substr(0, comma));
+      if (!t.empty() && !iequals(t, "keep-alive") && !iequals(t, "close") && !iequals(t, "upgrade")) return true;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  return false;
 }
 
 // The peer's address as X-Forwarded-For writes it: "192.0.2.1", "2001:db8::1"; an IPv4-mapped
@@ -182,15 +206,15 @@ void generate_request_id(std::mt19937_64& rng, char (&out)[36]) {
   hi = (hi & ~0xF000ULL) | 0x4000ULL;                                 // version 4
   lo = (lo & ~(0xC000ULL << 48)) | (0x8000ULL << 48);                 // variant 10xx (RFC 4122 §4.1.1)
   static constexpr char kHex[] = "0123456789abcdef";
-  std::size_t pos = 0;
-  auto put = [&](std::uint64_t v, int nibbles) {
-    for (int i = nibbles - 1; i >= 0; --i) {
-      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) out[pos++] = '-';
-      out[pos++] = kHex[(v >> (i * 4)) & 0xF];
-    }
-  };
-  put(hi, 16);
-  put(lo, 16);
+  // 8-4-4-4-12: byte i of the 16 goes to these offsets (two hex digits each).
+  static constexpr std::uint8_t kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  for (int i = 0; i < 16; ++i) {
+    const std::uint64_t w = i < 8 ? hi : lo;
+    const unsigned b = static_cast<unsigned>(w >> (8 * (7 - (i & 7)))) & 0xFF;
+    out[kAt[i]] = kHex[b >> 4];
+    out[kAt[i] + 1] = kHex[b & 0xF];
+  }
+  out[8] = out[13] = out[18] = out[23] = '-';
 }
 
 std::string generate_request_id(std::mt19937_64& rng) {
@@ -202,7 +226,7 @@ std::string generate_request_id(std::mt19937_64& rng) {
 std::string_view build_upstream_request_fields(const http::HeaderList& in, const ForwardedInfo& info,
                                                const ProxyBehaviour& behaviour, std::mt19937_64& rng, FieldList& out) {
   out.reserve(out.size() + in.size() + 5);
-  const bool has_connection = in.contains("Connection");
+  const bool has_connection = has_connection_options(in);
   const bool xf = behaviour.x_forwarded;
   const std::string_view id_name = behaviour.request_id.header;
 
@@ -268,7 +292,7 @@ std::string_view build_upstream_request_fields(const http::HeaderList& in, const
 void build_downstream_response_fields(const http::HeaderList& in, http::Version version_of_upstream,
                                       const ProxyBehaviour& behaviour, FieldList& out) {
   out.reserve(out.size() + in.size() + 1);
-  const bool has_connection = in.contains("Connection");
+  const bool has_connection = has_connection_options(in);
   std::size_t last_via = SIZE_MAX;
   for (const http::Header& h : in) {
     if (hop_by_hop(h.name, in, has_connection)) continue;
@@ -284,6 +308,18 @@ void apply_header_edits(const HeaderEdits& edits, FieldList& fields) {
   for (const auto& [name, value] : edits.add) fields.add(name, value);
 }
 
+namespace {
+constexpr std::array<bool, 256> make_host_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("-._~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kHostChar = make_host_table();
+}  // namespace
+
 bool valid_host_port(std::string_view h) noexcept {
   if (h.empty()) return false;
   std::size_t i = 0;
@@ -298,14 +334,14 @@ bool valid_host_port(std::string_view h) noexcept {
   } else {
     for (; i < h.size() && h[i] != ':'; ++i) {
       const char c = h[i];
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~')) return false;
+      if (!kHostChar[static_cast<unsigned char>(c)]) return false;
     }
     if (i == 0) return false;  // ":80"
   }
   if (i == h.size()) return true;
   if (h[i] != ':' || i + 1 == h.size() || h.size() - i - 1 > 5) return false;
   for (++i; i < h.size(); ++i)
-    if (!std::isdigit(static_cast<unsigned char>(h[i]))) return false;
+    if (h[i] < '0' || h[i] > '9') return false;
   return true;
 }
 

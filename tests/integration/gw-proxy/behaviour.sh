@@ -565,7 +565,7 @@ check "tls: TLS 1.2 is accepted" openssl s_client -connect "$L2" -servername loc
 expect "tls: upstream TLS with the CA and server_name" "$(be "$P/tls-up/x")" "A-tls"
 out=$(c -w ' %{http_code}' "$P/tls-bad/x")
 expect "tls: upstream TLS with a wrong CA -> 502 upstream_connect_failed" "$(jq -r .error <<<"${out% *}" 2>/dev/null) ${out##* }" "upstream_connect_failed 502"
-has "tls: the 502 says why (certificate verification)" "$out" "certificate verify failed"
+has "tls: the 502 says why (the TLS handshake, without internal addresses)" "$out" "TLS handshake with an upstream endpoint failed"
 
 # ------------------------------------------------------------------------------------ 14. admin
 expect "admin: /ready" "$(c -w ' %{http_code}' "$ADMIN/ready")" "ready

@@ -104,6 +104,20 @@ TEST_CASE("a forward to an unknown cluster names file - path and a likely typo",
   CHECK(errors_of(doc) == "gw.json: /routes/0/forward/cluster: unknown cluster \"api\"");
 }
 
+TEST_CASE("configured header edits cannot set framing - hop-by-hop or Host fields or control characters", "[proxy-config]") {
+  const std::string text = R"({"listeners":[{"port":8080}],"routes":[
+    {"match":{"prefix":"/a"},"direct_response":{"status":200,"headers":{"Content-Length":"5"}}},
+    {"match":{"prefix":"/b"},"direct_response":{"status":200,"headers":{"x-ok":"a\u0001b"}}},
+    {"match":{"prefix":"/c"},"direct_response":{"status":200,"headers":{"x-ok":" padded"}}}]})";
+  auto r = pw::config::load_text<pw::proxy::Config>(text, "gw.json");
+  REQUIRE_FALSE(r.ok());
+  const std::string& m = r.error().message;
+  CHECK(m.find("/routes/0/direct_response/headers/Content-Length: is written by the proxy") != std::string::npos);
+  CHECK(m.find("/routes/1/direct_response/headers/x-ok: must not contain CR, LF, NUL or other control characters") !=
+        std::string::npos);
+  CHECK(m.find("/routes/2/direct_response/headers/x-ok: must not begin or end with whitespace") != std::string::npos);
+}
+
 TEST_CASE("every validation error is reported - not only the first", "[proxy-config]") {
   Json doc = base_doc();
   doc["listeners"].push_back({{"address", "localhost"}, {"port", 80}});
@@ -291,7 +305,7 @@ TEST_CASE("TLS file names must not be empty (the files are loaded later)", "[pro
 TEST_CASE("header fields that would split a message are refused", "[proxy-config]") {
   CHECK(
       errors_of(patched({{"/routes/1/direct_response/headers", {{"x-ok", "1"}, {"x-bad", "a\r\nSet-Cookie: x=1"}}}})) ==
-      "gw.json: /routes/1/direct_response/headers/x-bad: must not contain CR, LF or NUL");
+      "gw.json: /routes/1/direct_response/headers/x-bad: must not contain CR, LF, NUL or other control characters");
   CHECK(errors_of(
             patched({{"/routes/0/filters",
                       {{{"type", "headers"}, {"response", {{"remove", Json::array({"server", "bad name"})}}}}}}})) ==
@@ -299,7 +313,7 @@ TEST_CASE("header fields that would split a message are refused", "[proxy-config
   CHECK(errors_of(patched({{"/routes/0/filters", {{{"type", "headers"}, {"request", {{"set", {{"a/b", "1"}}}}}}}}})) ==
         "gw.json: /routes/0/filters/0/request/set/a~1b: expected a field name (an RFC 9110 token)");
   CHECK(errors_of(patched({{"/routes/0/forward/host_rewrite", "a\nb"}})) ==
-        "gw.json: /routes/0/forward/host_rewrite: must not contain CR, LF or NUL");
+        "gw.json: /routes/0/forward/host_rewrite: must not contain CR, LF, NUL or other control characters");
   CHECK(errors_of(patched({{"/proxy", {{"request_id", {{"header", "x id"}}}}}})) ==
         "gw.json: /proxy/request_id/header: expected a field name (an RFC 9110 token)");
 }

@@ -156,6 +156,9 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   bool response_started() const noexcept { return response_started_; }
   // Exchanges this connection has started.
   std::uint64_t exchanges() const noexcept { return exchanges_; }
+  // A plain connection, or a TLS one whose handshake completed (a TLS error after that may
+  // have come after the request was delivered).
+  bool handshake_complete() const noexcept { return handshake_done_ || !stream_ || !stream_->is_tls(); }
   io::Stream& stream() noexcept { return *stream_; }
   io::Loop& loop() noexcept { return loop_; }
 
@@ -183,6 +186,7 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   void on_eof() override;
   void on_error(const Error& err) override;
   void on_write_drained() override;
+  void on_connected() override { handshake_done_ = true; }
 
   io::Loop& loop_;
   std::unique_ptr<io::Stream> stream_;
@@ -207,6 +211,7 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   bool blocked_ = false;
   bool interim_ = false;  // a 1xx head was seen; its message_complete is not the end
   bool paused_ = false;   // pause_reading()
+  bool handshake_done_ = false;  // on_connected (TLS)
   std::uint64_t stream_length_ = 0, streamed_ = 0;  // a length-framed streamed body
   bool stream_counted_ = false;
   std::string upgrade_leftover_;

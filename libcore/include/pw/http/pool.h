@@ -56,11 +56,17 @@ struct Endpoint {
     return e;
   }
   // "127.0.0.1:80", "tls:127.0.0.1:443/example.com"; computed once (do not change the fields
-  // after the first call).
+  // after the first call). An Endpoint caches this and its pool state: use each Endpoint object
+  // from one thread (copy it for each worker).
   const std::string& key() const;
 
  private:
+  friend class ConnectionPool;
   mutable std::string key_;
+  // The pool state this endpoint was last looked up in (a pool's states never move): saves
+  // hashing the key on every acquire and release.
+  mutable std::uint64_t cached_pool_ = 0;  // ConnectionPool::id_ (never reused), 0: none
+  mutable void* cached_state_ = nullptr;
 };
 
 struct PoolOptions {
@@ -155,6 +161,7 @@ class ConnectionPool {
   std::unordered_map<std::string, std::unique_ptr<EndpointState>> eps_;
   io::Timer idle_timer_;
   std::vector<std::unique_ptr<Idle>> spare_idle_;  // recycled Idle records
+  std::uint64_t id_;                               // unique per pool, for Endpoint's cache
   Ticket next_ticket_ = 1;
   PoolCounters counters_;
 };

@@ -70,6 +70,7 @@ class Loop {
   std::vector<std::function<void()>> posted_;
   bool stop_requested_ = false;
   std::vector<std::unique_ptr<Deletable>> deferred_;
+  std::vector<std::unique_ptr<Deletable>> spare_;  // drain_deferred's second buffer
   std::unique_ptr<char[]> scratch_;
   std::thread::id thread_id_;
 };
@@ -91,6 +92,12 @@ class Timer {
   Timer& operator=(const Timer&) = delete;
 
   // Fires after `timeout`, then every `repeat` if non-zero. Restarting replaces the schedule.
+  //
+  // One-shot timers are lazy, as timeouts are restarted far more often than they expire (a
+  // server re-arms its idle timeout on every request): a start() whose deadline is not before
+  // the one libuv already waits for only records it, and stop() only forgets it (the libuv
+  // timer is unref'd so it does not keep the loop alive). When libuv fires early, the timer
+  // re-arms for what is left; a stopped one does nothing.
   void start(Duration timeout, Duration repeat = Duration::zero());
   void stop();
   bool active() const noexcept;
@@ -101,6 +108,9 @@ class Timer {
   uv_timer_t* h_;
   std::function<void()> cb_;
   bool* alive_ = nullptr;  // set while cb_ runs; the destructor clears it
+  std::uint64_t due_ms_ = 0;    // one-shot: loop time it is due at; 0 when not started
+  std::uint64_t armed_ms_ = 0;  // one-shot: loop time libuv's timer fires at; 0 when not armed
+  bool repeating_ = false;
 };
 
 // Watches POSIX signals on a loop (SIGHUP reload, SIGTERM drain, SIGINT stop).

@@ -258,7 +258,10 @@ struct Forward {
   Duration timeout = 15s;                   // request start to complete response head; 0: off
   Duration idle_timeout = 300s;             // a streaming response or tunnel with no bytes either way
   RetryPolicy retry;
-  bool allow_upgrade = true;  // WebSocket and other Upgrade requests are tunnelled
+  bool allow_upgrade = true;  // Upgrade requests of the protocols below are tunnelled
+  // Protocols an Upgrade may switch to (the first token of the Upgrade field, case-insensitive).
+  // Others are forwarded as plain requests without Upgrade (no h2c tunnel past the routes).
+  std::vector<std::string> upgrade_protocols = {"websocket"};
 };
 template <class F>
 void config_fields(F& f, Forward& w) {
@@ -270,6 +273,7 @@ void config_fields(F& f, Forward& w) {
   f.optional("idle_timeout", w.idle_timeout);
   f.optional("retry", w.retry);
   f.optional("allow_upgrade", w.allow_upgrade);
+  f.optional("upgrade_protocols", w.upgrade_protocols);
   f.validate([&](config::Validation& v) {
     if (w.prefix_rewrite && w.regex_rewrite) v.error("at most one of \"prefix_rewrite\", \"regex_rewrite\"");
   });

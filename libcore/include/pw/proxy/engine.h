@@ -99,6 +99,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
 std::string listener_change(const Config& running, const Config& next);
 
 
+class Watchdog;
+
 class Worker {
  public:
   // One listening socket per listener (from io::bind_listen_socket), in config order, and the
@@ -119,6 +121,10 @@ class Worker {
 
   std::uint64_t requests_in_flight() const noexcept;
   std::size_t open_connections(std::size_t listener) const noexcept;
+  // Upstream connections of a cluster (by index) in this worker's current pool: idle, in use
+  // and connecting. Tests use it to see that every connection handed out comes back.
+  std::size_t upstream_connections(std::size_t cluster) const;
+  std::size_t upstream_idle_connections(std::size_t cluster) const;
   io::Loop& loop() noexcept { return loop_; }
 
   struct State;  // per-snapshot per-worker: pools and load balancers
@@ -131,6 +137,7 @@ class Worker {
   std::vector<std::unique_ptr<http::Server>> servers_;
   std::mt19937_64 rng_;
   std::uint64_t in_flight_ = 0;
+  std::unique_ptr<Watchdog> watchdog_;  // request timeouts (forward.h)
 };
 
 }  // namespace pw::proxy
