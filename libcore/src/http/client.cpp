@@ -464,10 +464,14 @@ void ClientConnection::on_data(std::string_view data) {
       become_unusable();
       return;
     case State::sending:
-    case State::waiting:
+    case State::waiting: {
       response_started_ = true;
+      const std::uint64_t g = gen_;
+      ResponseHandler* h = handler_;
       process(data);
+      if (h && gen_ == g && handler_ == h) h->on_input_processed();
       return;
+    }
   }
 }
 

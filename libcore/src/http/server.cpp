@@ -102,7 +102,8 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   std::size_t index = 0;  // position in Server::conns_
 
   // From Exchange.
-  Status send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing,
+  Status flush_head();
+  Status send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing, bool hold,
                    std::string_view body);
   Status send_body(Exchange& ex, std::string_view data);
   Status send_end(Exchange& ex, std::span<const Header> trailers);
@@ -143,6 +144,9 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   TimerMode timer_mode_ = TimerMode::none;
   std::shared_ptr<Exchange> cur_;
   std::string headbuf_;
+  bool head_held_ = false;  // headbuf_ holds a serialized head not written yet (begin_response hold_head)
+  io::SockAddr peer_;
+  bool peer_known_ = false;
   std::vector<Header> fields_;
   std::string spiffe_id_;
   std::string peer_serial_;  // of a verified client certificate (with a SPIFFE ID)
@@ -280,7 +284,11 @@ std::size_t Connection::process(std::string_view input) {
       auto ex = std::shared_ptr<Exchange>(new Exchange(loop_, this));
       ex->req_.assign(h, input.substr(pos, ev.consumed));
       pos += ev.consumed;
-      ex->req_.peer_ = stream_->peer_address();
+      if (!peer_known_) {  // one getpeername per connection, not per request
+        peer_ = stream_->peer_address();
+        peer_known_ = true;
+      }
+      ex->req_.peer_ = peer_;
       ex->req_.tls_ = tls_;
       ex->req_.spiffe_id_ = spiffe_id_;
       ex->req_.peer_serial_ = peer_serial_;
@@ -388,7 +396,14 @@ Status Connection::write_slices(std::span<const std::string_view> slices) {
   return st;
 }
 
-Status Connection::send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing,
+Status Connection::flush_head() {
+  if (!head_held_) return {};
+  head_held_ = false;
+  std::string_view s = headbuf_;
+  return write_slices(std::span<const std::string_view>(&s, 1));
+}
+
+Status Connection::send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing, bool hold,
                              std::string_view body) {
   const Head& rh = ex.req_.head_;
   bool informational = status >= 100 && status < 200;
@@ -414,31 +429,43 @@ Status Connection::send_head(Exchange& ex, int status, std::span<const Header> h
   ex.chunked_ = framing.kind == BodyKind::chunked;
   ex.declared_length_ = framing.kind == BodyKind::length ? framing.length : UINT64_MAX;
   ex.head_only_ = rh.method == Method::head || framing.kind == BodyKind::none;
+  if (hold && !informational) {
+    head_held_ = true;  // written with the first body bytes, the end, or flush_head()
+    return {};
+  }
   std::string_view slices[2] = {headbuf_, ex.head_only_ ? std::string_view() : body};
   return write_slices(slices);
 }
 
 Status Connection::send_body(Exchange& ex, std::string_view data) {
-  if (ex.head_only_ || data.empty()) return {};
+  if (ex.head_only_ || data.empty()) return flush_head();
+  // A held head goes out in the same write as the first body bytes.
+  const std::string_view head = head_held_ ? std::string_view(headbuf_) : std::string_view();
   if (ex.chunked_) {
     ChunkFrame f(data);
-    std::string_view slices[3] = {f.size_line(), f.data(), f.crlf()};
-    return write_slices(slices);
+    std::string_view slices[4] = {head, f.size_line(), f.data(), f.crlf()};
+    head_held_ = false;
+    return write_slices(head.empty() ? std::span<const std::string_view>(slices + 1, 3) : std::span<const std::string_view>(slices, 4));
   }
   if (ex.declared_length_ != UINT64_MAX && ex.written_length_ + data.size() > ex.declared_length_)
     return make_error(Errc::invalid_argument, "response body longer than its Content-Length");
   ex.written_length_ += data.size();
-  return write_slices(std::span<const std::string_view>(&data, 1));
+  std::string_view slices[2] = {head, data};
+  head_held_ = false;
+  return write_slices(head.empty() ? std::span<const std::string_view>(slices + 1, 1) : std::span<const std::string_view>(slices, 2));
 }
 
 Status Connection::send_end(Exchange& ex, std::span<const Header> trailers) {
   if (ex.chunked_ && !ex.head_only_) {
-    headbuf_.clear();
+    if (!head_held_) headbuf_.clear();  // else the last chunk follows the held head
+    head_held_ = false;
     auto st = append_last_chunk(headbuf_, trailers);
     if (!st.ok()) return st;
     std::string_view s = headbuf_;
     st = write_slices(std::span<const std::string_view>(&s, 1));
     if (!st.ok()) return st;
+  } else if (Status st = flush_head(); !st.ok()) {
+    return st;
   } else if (!ex.head_only_ && ex.declared_length_ != UINT64_MAX && ex.written_length_ != ex.declared_length_) {
     // The body is shorter than announced: the client cannot frame it; end the connection.
     Error e(Errc::invalid_argument, "response body shorter than its Content-Length");
@@ -528,6 +555,7 @@ void Connection::fail_request(int status, const Error& err) {
   fields_.push_back({"Date", srv_.date_header()});
   if (!srv_.options().server_header.empty()) fields_.push_back({"Server", srv_.options().server_header});
   fields_.push_back({"Connection", "close"});
+  head_held_ = false;
   headbuf_.clear();
   if (!append_response_head(headbuf_, status, "", Version::http11, fields_, BodyFraming::length_of(body.size()))
            .ok()) {
@@ -712,7 +740,7 @@ Status Exchange::respond(int status, std::span<const Header> headers, std::strin
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   if (started_) return make_error(Errc::invalid_argument, "response already started");
   Connection* c = conn_;
-  auto st = c->send_head(*this, status, headers, BodyFraming::length_of(body.size()), body);
+  auto st = c->send_head(*this, status, headers, BodyFraming::length_of(body.size()), false, body);
   if (!st.ok()) return st;
   if (conn_ == nullptr) return {};
   written_length_ = body.size();
@@ -724,10 +752,15 @@ Status Exchange::respond(int status, std::span<const Header> headers, std::strin
   return c->send_end(*this, {});
 }
 
-Status Exchange::begin_response(int status, std::span<const Header> headers, BodyFraming framing) {
+Status Exchange::begin_response(int status, std::span<const Header> headers, BodyFraming framing, bool hold_head) {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   if (started_) return make_error(Errc::invalid_argument, "response already started");
-  return conn_->send_head(*this, status, headers, framing, {});
+  return conn_->send_head(*this, status, headers, framing, hold_head, {});
+}
+
+Status Exchange::flush_head() {
+  if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
+  return conn_->flush_head();
 }
 
 Status Exchange::write_body(std::string_view data) {

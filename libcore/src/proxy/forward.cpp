@@ -227,6 +227,9 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void on_complete(const http::HeaderList& trailers) override;
   void on_error(const Error& err) override;
   void on_body_writable() override { ex_->resume_body(); }
+  void on_input_processed() override {
+    if (downstream_started_ && !finished_) (void)ex_->flush_head();
+  }
 
   std::shared_ptr<Worker::State> st_;
   const Snapshot& snap_;
@@ -677,7 +680,9 @@ Status ProxyRequest::on_response_head(const http::Head& head) {
       break;
   }
   status_ = head.status;
-  if (Status s = ex_->begin_response(head.status, resp_fields_.span(), framing); !s) {
+  // The head is held until the first body bytes, the end, or the end of this read
+  // (on_input_processed): a small response goes out in one write, as NGINX sends it.
+  if (Status s = ex_->begin_response(head.status, resp_fields_.span(), framing, /*hold_head=*/true); !s) {
     drop_connection();
     if (!ex_->detached()) {  // a head we could not write (a filter added a framing field)
       flags_ = "UP";

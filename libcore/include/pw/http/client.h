@@ -98,6 +98,9 @@ class ResponseHandler {
   virtual void on_error(const Error& err) = 0;
   // Streamed request body: more may be written (after backpressure, or after 100 Continue).
   virtual void on_body_writable() {}
+  // The bytes of one read were all handled (called after the other callbacks of that read,
+  // while an exchange is in progress): a proxy flushes what it held back for them.
+  virtual void on_input_processed() {}
 };
 
 struct ClientOptions {

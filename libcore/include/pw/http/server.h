@@ -123,7 +123,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // A complete response. Content-Length comes from body.size(); for HEAD the body is not sent.
   Status respond(int status, std::span<const Header> headers = {}, std::string_view body = {});
   // A streamed response: framing says chunked or a length; then write_body() and end_response().
-  Status begin_response(int status, std::span<const Header> headers, BodyFraming framing);
+  // hold_head: the head is serialized now but written with the first body bytes, at
+  // end_response(), or by flush_head(), whichever comes first: one write instead of two when
+  // the body is at hand (a proxy relaying a small response).
+  Status begin_response(int status, std::span<const Header> headers, BodyFraming framing, bool hold_head = false);
+  Status flush_head();
   Status write_body(std::string_view data);
   Status end_response(std::span<const Header> trailers = {});
   bool response_started() const noexcept { return started_; }
