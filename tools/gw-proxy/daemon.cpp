@@ -115,6 +115,12 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
       s = current_;
     }
     const auto now = std::chrono::steady_clock::now();
+    for (std::size_t l = 0; l < s->config.listeners.size(); ++l) {
+      std::size_t open = 0;
+      for (const auto& w : workers_)
+        if (w) open += w->open_connections(l);
+      metrics_.active_connections.with({s->config.listeners[l].name}).set(static_cast<double>(open));
+    }
     for (const auto& cs : s->clusters) {
       std::size_t up = 0;
       for (const auto& e : cs->endpoints()) up += e->available(now) ? 1 : 0;

@@ -200,6 +200,7 @@ Worker::Worker(io::Loop& loop, unsigned index, std::shared_ptr<const Snapshot> s
 }
 
 Worker::~Worker() {
+  stats_timer_.reset();
   servers_.clear();
   if (state_)
     for (auto& c : state_->clusters) c.pool->close_idle();
@@ -229,6 +230,13 @@ Status Worker::listen(const std::vector<int>& fds) {
     if (Status s = srv->listen_fd(fds[i]); !s) return s;
     servers_.push_back(std::move(srv));
   }
+  listeners_ = servers_.size();
+  conn_counts_ = std::make_unique<std::atomic<std::size_t>[]>(listeners_);
+  stats_timer_ = std::make_unique<io::Timer>(loop_, [this] {
+    for (std::size_t i = 0; i < servers_.size(); ++i)
+      conn_counts_[i].store(servers_[i]->stats().active_connections, std::memory_order_relaxed);
+  });
+  stats_timer_->start(std::chrono::seconds(1), std::chrono::seconds(1));
   return {};
 }
 
@@ -251,6 +259,7 @@ void Worker::drain(Duration deadline, std::function<void()> done) {
 }
 
 void Worker::shutdown() {
+  if (stats_timer_) stats_timer_->stop();
   for (auto& s : servers_) s->close_all();
   close_tunnels();
   if (state_)
@@ -276,7 +285,7 @@ std::size_t Worker::upstream_idle_connections(std::size_t cluster) const {
 }
 
 std::size_t Worker::open_connections(std::size_t listener) const noexcept {
-  return listener < servers_.size() ? servers_[listener]->stats().active_connections : 0;
+  return listener < listeners_ ? conn_counts_[listener].load(std::memory_order_relaxed) : 0;
 }
 
 }  // namespace pw::proxy

@@ -9,6 +9,7 @@
 // reload may change a listener's certificates, not its address (restart for that).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -120,6 +121,8 @@ class Worker {
   void shutdown();
 
   std::uint64_t requests_in_flight() const noexcept;
+  // Open client connections of a listener, as of the last second. Thread-safe (the worker
+  // publishes its servers' counts every second), for the metrics of the main thread.
   std::size_t open_connections(std::size_t listener) const noexcept;
   // Upstream connections of a cluster (by index) in this worker's current pool: idle, in use
   // and connecting. Tests use it to see that every connection handed out comes back.
@@ -138,6 +141,9 @@ class Worker {
   std::mt19937_64 rng_;
   std::uint64_t in_flight_ = 0;
   std::unique_ptr<Watchdog> watchdog_;  // request timeouts (forward.h)
+  std::unique_ptr<std::atomic<std::size_t>[]> conn_counts_;  // by listener, published by stats_timer_
+  std::size_t listeners_ = 0;
+  std::unique_ptr<io::Timer> stats_timer_;
 };
 
 }  // namespace pw::proxy
