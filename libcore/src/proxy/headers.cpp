@@ -201,18 +201,30 @@ bool is_hop_by_hop(std::string_view name, const http::HeaderList& all) noexcept 
   return is_connection_specific(name) || named_by_connection(name, all);
 }
 
+namespace {
+// "00".."ff": two hex digits per byte in one lookup.
+constexpr std::array<char, 512> make_hex_pairs() {
+  std::array<char, 512> t{};
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int b = 0; b < 256; ++b) {
+    t[static_cast<std::size_t>(2 * b)] = kHex[b >> 4];
+    t[static_cast<std::size_t>(2 * b + 1)] = kHex[b & 0xF];
+  }
+  return t;
+}
+constexpr std::array<char, 512> kHexPairs = make_hex_pairs();
+}  // namespace
+
 void generate_request_id(std::mt19937_64& rng, char (&out)[36]) {
   std::uint64_t hi = rng(), lo = rng();
   hi = (hi & ~0xF000ULL) | 0x4000ULL;                                 // version 4
   lo = (lo & ~(0xC000ULL << 48)) | (0x8000ULL << 48);                 // variant 10xx (RFC 4122 §4.1.1)
-  static constexpr char kHex[] = "0123456789abcdef";
   // 8-4-4-4-12: byte i of the 16 goes to these offsets (two hex digits each).
   static constexpr std::uint8_t kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
   for (int i = 0; i < 16; ++i) {
     const std::uint64_t w = i < 8 ? hi : lo;
     const unsigned b = static_cast<unsigned>(w >> (8 * (7 - (i & 7)))) & 0xFF;
-    out[kAt[i]] = kHex[b >> 4];
-    out[kAt[i] + 1] = kHex[b & 0xF];
+    std::memcpy(out + kAt[i], kHexPairs.data() + 2 * b, 2);
   }
   out[8] = out[13] = out[18] = out[23] = '-';
 }
