@@ -12,44 +12,24 @@
 #
 # Prints one "ok - NAME" / "not ok - NAME" line per check and ends with "N passed, M failed";
 # exits non-zero on any failure (77, a skip for ctest, when nginx/python3/jq/openssl is missing).
-# shellcheck disable=SC2154  # NAME_port, NAME_pid and NAME_line are set through eval
+# shellcheck disable=SC2154  # NAME_port, NAME_pid, NAME_line... are set through eval or printf -v
 set -uo pipefail
 export LC_ALL=C
 gw=${1:?usage: behaviour.sh GW_PROXY CERTCTL}
 certctl=${2:?usage: behaviour.sh GW_PROXY CERTCTL}
 here=$(cd "$(dirname "$0")" && pwd)
-for tool in nginx python3 curl jq openssl; do
-  command -v "$tool" >/dev/null || { echo "$tool not installed: skipped"; exit 77; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . "$here/../lib.sh"
+. "$here/lib-gw.sh"
+gw_need nginx python3 curl jq openssl
+gw_setup
 
 # ------------------------------------------------------------------------------------ helpers
 # Every network call is bounded, so that a failure cannot hang the run.
-c() { command curl -sS --max-time 10 "$@"; }
 code() { command curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
 # expect NAME ACTUAL EXPECTED
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected [$3], got [$2]"; fi; }
 # has NAME HAYSTACK NEEDLE: HAYSTACK contains NEEDLE.
 has() { if [[ $2 == *"$3"* ]]; then ok "$1"; else not_ok "$1" "[$3] not in [$(head -c 600 <<<"$2")]"; fi; }
-# poll SECONDS CMD...: until CMD succeeds (false after SECONDS).
-poll() {
-  local end=$((SECONDS + $1))
-  shift
-  while :; do
-    "$@" >/dev/null 2>&1 && return 0
-    [ $SECONDS -ge $end ] && return 1
-    sleep 0.05
-  done
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # hv JSON NAME: the values of header field NAME in a peers.py echo, joined by "|".
 hv() { jq -r --arg n "$2" '[.headers[] | select(.[0] | ascii_downcase == ($n | ascii_downcase)) | .[1]] | join("|")' <<<"$1"; }
 # rh FILE NAME: a response header's value from a curl -D dump (last one of that name).
@@ -81,10 +61,11 @@ ca="$work/pki/srv/ca.pem"
 head -c $((20 * 1024 * 1024)) /dev/urandom >"$work/www/static/big.bin"
 big_sha=$(sha256sum "$work/www/static/big.bin" | cut -d' ' -f1)
 
-# nginx_conf NAME PORT EXTRA [TLS_PORT]: an echo server; "location /" answers
-# "be=NAME METHOD URI host=HOST", /health "ok", /static/ files, /nc 204, /nm 304.
+# nginx_conf DIR PORT [TLS_PORT]: an echo server named after DIR (ng-NAME), plus $ng_extra;
+# "location /" answers "be=NAME METHOD URI host=HOST", /health "ok", /static/ files, /nc 204,
+# /nm 304.
 nginx_conf() {
-  local name=$1 port=$2 extra=$3 tport=${4:-} d=$work/ng-$1
+  local d=$1 port=$2 tport=${3:-} name=${1##*/ng-} extra=$ng_extra
   mkdir -p "$d/tmp"
   local tls_server=
   if [ -n "$tport" ]; then
@@ -96,6 +77,8 @@ nginx_conf() {
   }"
   fi
   cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process off;
 error_log $d/error.log notice;
 pid $d/nginx.pid;
 events { worker_connections 256; }
@@ -122,38 +105,18 @@ http {
 }
 EOF
 }
-# launch_nginx NAME PORT: runs ng-NAME/nginx.conf; sets NAME_pid once PORT answers.
-launch_nginx() {
-  local d=$work/ng-$1 pid
-  nginx -p "$d/" -c "$d/nginx.conf" -g 'daemon off; master_process off;' >>"$d/stderr.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 200); do
-    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null; return 1; fi
-    if command curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$2/health"; then
-      pids+=("$pid")
-      eval "${1}_pid=$pid"
-      return 0
-    fi
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null
-  return 1
-}
-# start_nginx NAME EXTRA [tls]: on free ports (retried: another process may win a port race).
+# start_nginx NAME EXTRA [tls]: on free ports; sets NAME_port, NAME_pid (and NAME_tls_port).
 start_nginx() {
-  local port tport=
-  for _ in 1 2 3 4 5; do
-    port=$(free_port)
-    [ -n "${3:-}" ] && tport=$(free_port)
-    nginx_conf "$1" "$port" "$2" "$tport"
-    if launch_nginx "$1" "$port"; then
-      eval "${1}_port=$port"
-      [ -n "$tport" ] && eval "${1}_tls_port=$tport"
-      return 0
-    fi
-  done
-  echo "nginx $1 did not start: $(cat "$work/ng-$1/error.log" "$work/ng-$1/stderr.log" 2>/dev/null | tail -5)"
-  exit 1
+  local n=1
+  ng_extra=$2
+  [ -n "${3:-}" ] && n=2
+  if ! nginx_start "$work/ng-$1" "$n" nginx_conf; then
+    echo "nginx $1 did not start: $(cat "$work/ng-$1/error.log" "$work/ng-$1/start.err" 2>/dev/null | tail -5)"
+    exit 1
+  fi
+  printf -v "${1}_port" %s "${nginx_ports[0]}"
+  printf -v "${1}_pid" %s "$nginx_pid"
+  if [ "$n" = 2 ]; then printf -v "${1}_tls_port" %s "${nginx_ports[1]}"; fi
 }
 # start_py NAME: peers.py serve; sets NAME_port.
 start_py() {
@@ -284,31 +247,15 @@ JSON
 cfg=$work/gw.json
 write_config "$cfg" v1
 
-# start_gw NAME CONFIG WORKERS: sets NAME_pid and NAME_line (the ready line).
-start_gw() {
-  "$gw" -c "$2" --workers "$3" --log-level info >"$work/$1.out" 2>"$work/$1.err" &
-  local pid=$!
-  pids+=("$pid")
-  eval "${1}_pid=$pid"
-  if ! poll 10 grep -q listening "$work/$1.out"; then
-    echo "gw-proxy did not start: $(head -c 2000 "$work/$1.err")"
-    exit 1
-  fi
-  eval "${1}_line=\$(head -1 \"$work/$1.out\")"
-}
-start_gw gw "$cfg" 1
+gw_start gw "$cfg" 1 info
 L0=$(jq -r '.listening[0]' <<<"$gw_line")
 L1=$(jq -r '.listening[1]' <<<"$gw_line")
 L2=$(jq -r '.listening[2]' <<<"$gw_line")
-ADMIN=http://$(jq -r '.admin' <<<"$gw_line")
+admin=$gw_admin
+ADMIN=http://$admin
 P=http://$L0
 expect "ready line: 3 listeners, 1 worker" "$(jq -c '[(.listening | length), .workers]' <<<"$gw_line")" "[3,1]"
 
-metric() {  # metric SERIES: its value in /metrics (0 when absent)
-  local v
-  v=$(c "$ADMIN/metrics" | awk -v k="$1" '$1 == k {print $2}')
-  echo "${v:-0}"
-}
 clusters() { c "$ADMIN/clusters"; }
 # ep CLUSTER ADDRESS FIELD: one endpoint's field in /clusters.
 ep() { clusters | jq -r --arg c "$1" --arg a "$2" --arg f "$3" '.clusters[] | select(.name == $c) | .endpoints[] | select(.address == $a) | .[$f]'; }
@@ -438,7 +385,7 @@ expect "health: all requests go to the healthy endpoint" "$(for _ in $(seq 10); 
 one_healthy() { [ "$(metric 'gw_upstream_healthy_endpoints{cluster="hc"}')" = 1 ]; }
 poll 3 one_healthy && ok "metrics: gw_upstream_healthy_endpoints{cluster=\"hc\"} 1 after the stop" ||
   not_ok "metrics: gw_upstream_healthy_endpoints{cluster=\"hc\"} 1 after the stop" "$(metric 'gw_upstream_healthy_endpoints{cluster="hc"}')"
-launch_nginx D "$D_port" || not_ok "health: nginx D restarted on its port" "$(tail -3 "$work/ng-D/error.log")"
+nginx_launch "$work/ng-D" "$D_port" || not_ok "health: nginx D restarted on its port" "$(tail -3 "$work/ng-D/error.log")"
 d_healthy() { [ "$(ep hc "$Daddr" healthy)" = true ]; }
 if poll 10 d_healthy; then ok "health: a restarted endpoint is healthy again"; else not_ok "health: a restarted endpoint is healthy again" "$(clusters | jq -c '.clusters[] | select(.name == "hc")')"; fi
 expect "health: requests reach both again" "$(for _ in $(seq 10); do be "$P/hc/x"; done | tally)" "C=5 D=5"
@@ -631,8 +578,8 @@ cat >"$work/gw2.json" <<JSON
  "clusters": [{"name": "py", "endpoints": [{"address": "127.0.0.1:$py_port"}]}],
  "routes": [{"match": {"prefix": "/py/"}, "forward": {"cluster": "py", "prefix_rewrite": "/"}}]}
 JSON
-start_gw gw2 "$work/gw2.json" 2
-P2=http://$(jq -r '.listening[0]' <<<"$gw2_line")
+gw_start gw2 "$work/gw2.json" 2 info
+P2=http://$gw2_proxy
 expect "server_header: ready line with 2 workers and no admin" "$(jq -c '[.workers, .admin]' <<<"$gw2_line")" "[2,null]"
 c -o /dev/null -D "$work/h.txt" "$P2/nowhere"
 expect "server_header: on a local reply" "$(rh "$work/h.txt" server)" "gw-test"

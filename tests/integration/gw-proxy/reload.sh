@@ -18,66 +18,22 @@ duration=${RELOAD_DURATION:-30}
 reloads=10
 rate=500
 here=$(cd "$(dirname "$0")" && pwd)
-for tool in nginx python3 curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not installed: skipped"; exit 77; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . "$here/../lib.sh"
-
-c() { command curl -sS --max-time 10 "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-poll() {
-  local end=$((SECONDS + $1))
-  shift
-  while :; do
-    "$@" >/dev/null 2>&1 && return 0
-    [ $SECONDS -ge $end ] && return 1
-    sleep 0.05
-  done
-}
-metric() { c "http://$admin/metrics" | awk -v m="$1" '$1 == m {v = $2} END {print v + 0}'; }
+. "$here/lib-gw.sh"
+gw_need nginx python3 curl jq
+gw_setup
 
 # ---------------------------------------------------------------------------------- backend
 # One nginx, two ports (two endpoints whose weights the configurations change). The answer
 # names the port and echoes X-Cfg, the header the configurations set to "a" or "b".
-mkdir -p "$work/nginx/tmp"
-started=
-for _ in 1 2 3 4 5; do
-  p1=$(free_port)
-  p2=$(free_port)
-  cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/tmp; proxy_temp_path $work/nginx/tmp; fastcgi_temp_path $work/nginx/tmp;
-  uwsgi_temp_path $work/nginx/tmp; scgi_temp_path $work/nginx/tmp;
-  keepalive_requests 100000;
-  server { listen 127.0.0.1:$p1; location / { return 200 "be=1 cfg=\$http_x_cfg path=\$uri\n"; } }
-  server { listen 127.0.0.1:$p2; location / { return 200 "be=2 cfg=\$http_x_cfg path=\$uri\n"; } }
+nginx_conf() {
+  nginx_conf_write "$1" 4096 'master_process off;' \
+    "server { listen 127.0.0.1:$2; location / { return 200 \"be=1 cfg=\$http_x_cfg path=\$uri\\n\"; } }
+  server { listen 127.0.0.1:$3; location / { return 200 \"be=2 cfg=\$http_x_cfg path=\$uri\\n\"; } }"
 }
-EOF
-  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" >>"$work/nginx/start.err" 2>&1 &
-  npid=$!
-  if poll 5 c -f "http://127.0.0.1:$p1/" && poll 5 c -f "http://127.0.0.1:$p2/"; then
-    pids+=("$npid")
-    started=1
-    break
-  fi
-  kill -KILL "$npid" 2>/dev/null
-  wait "$npid" 2>/dev/null
-done
-[ -n "$started" ] || { echo "nginx did not start: $(cat "$work/nginx/start.err" "$work/nginx/error.log" 2>/dev/null)"; exit 1; }
+nginx_start "$work/nginx" 2 nginx_conf ||
+  { echo "nginx did not start: $(cat "$work/nginx/start.err" "$work/nginx/error.log" 2>/dev/null)"; exit 1; }
+p1=${nginx_ports[0]} p2=${nginx_ports[1]}
 
 # ---------------------------------------------------------------------------- configurations
 # write_config a|b: the two configurations. Both answer every request with 200; they differ in
@@ -103,12 +59,9 @@ EOF
   mv "$work/gw.json.tmp" "$work/gw.json"
 }
 write_config a
-"$gw" -c "$work/gw.json" --workers 2 --log-level info >"$work/gw.out" 2>"$work/gw.err" &
-gw_pid=$!
-pids+=("$gw_pid")
-poll 10 grep -q listening "$work/gw.out" || { echo "gw-proxy did not start: $(cat "$work/gw.err")"; exit 1; }
-proxy=$(jq -r '.listening[0]' "$work/gw.out")
-admin=$(jq -r '.admin' "$work/gw.out")
+gw_pid='' gw_proxy='' gw_admin=''  # set by gw_start
+gw_start gw "$work/gw.json" 2 info
+proxy=$gw_proxy admin=$gw_admin
 # serves CFG: a request through the proxy shows X-Cfg CFG and the unchanged path.
 serves() { [[ $(c "http://$proxy/probe") == *"cfg=$1 path=/probe"* ]]; }
 if serves a; then ok "configuration a serves"; else not_ok "configuration a serves" "$(c "http://$proxy/probe" 2>&1)"; fi
@@ -116,10 +69,7 @@ if serves a; then ok "configuration a serves"; else not_ok "configuration a serv
 # ------------------------------------------------------------------------ reloads under load
 t0=$SECONDS
 start_ms=$(date +%s%3N)
-"$loadgen" -R "$rate" -c 16 -d "${duration}s" --timeout 5s --no-progress --json \
-  --results "$work/results.jsonl" "http://$proxy/load" >"$work/summary.json" 2>"$work/loadgen.err" &
-lg_pid=$!
-pids+=("$lg_pid")
+loadgen_start "http://$proxy/load"
 step_ms=$((duration * 1000 / (reloads + 1)))
 post_ok=0
 hup_sent=0
@@ -158,23 +108,11 @@ if [ "$elapsed" -le $((duration + 8)) ]; then ok "the reloads fit in the ${durat
   not_ok "the reloads fit in the ${duration}s run" "${elapsed}s"
 fi
 
-s=$work/summary.json
-if [ "$lg_rc" -ne 0 ] || ! jq -e . "$s" >/dev/null 2>&1; then
-  not_ok "loadgen ran" "exit $lg_rc: $(cat "$work/loadgen.err")"
-else
-  ok "loadgen ran (${duration}s at $rate requests/s)"
-fi
-sent=$(jq '.schedule.sent // 0' "$s")
-requests=$(jq '.requests // 0' "$s")
+loadgen_read "$lg_rc" 'select(.status < 200 or .status > 299) | {end, status, error, conn, reused}' \
+  " client=$(jq -c .client "$work/summary.json")"
 s2xx=$(jq '[.status // {} | to_entries[] | select(.key | startswith("2")) | .value] | add // 0' "$s")
-errors=$(jq '.errors.total // -1' "$s")
-failed=$(jq '.failed // -1' "$s")
-min_sent=$((duration * rate * 95 / 100))
-detail="sent=$sent requests=$requests status=$(jq -c .status "$s") errors=$(jq -c .errors "$s") client=$(jq -c .client "$s")
-first failures: $(jq -c 'select(.status < 200 or .status > 299) | {end, status, error, conn, reused}' "$work/results.jsonl" 2>/dev/null | head -5)"
-if [ "$sent" -ge "$min_sent" ]; then ok "load was sent at the schedule ($sent >= $min_sent)"; else not_ok "load was sent at the schedule" "$detail"; fi
 if [ "$errors" -eq 0 ]; then ok "no request ended in an error"; else not_ok "no request ended in an error" "$detail"; fi
-if [ "$s2xx" -eq "$sent" ] && [ "$requests" -eq "$sent" ] && [ "$failed" -eq 0 ]; then
+if [ "$s2xx" -eq "$sent" ] && [ "$requests" -eq "$sent" ] && [ "$lg_failed" -eq 0 ]; then
   ok "every request sent got a 2xx ($s2xx of $sent)"
 else
   not_ok "every request sent got a 2xx ($s2xx of $sent)" "$detail"

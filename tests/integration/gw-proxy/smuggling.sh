@@ -19,28 +19,10 @@ set -uo pipefail
 export LC_ALL=C
 gw=${1:?usage: smuggling.sh GW_PROXY}
 here=$(cd "$(dirname "$0")" && pwd)
-for tool in python3 jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not installed: skipped"; exit 77; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . "$here/../lib.sh"
-
-poll() {
-  local end=$((SECONDS + $1))
-  shift
-  while :; do
-    "$@" >/dev/null 2>&1 && return 0
-    [ $SECONDS -ge $end ] && return 1
-    sleep 0.05
-  done
-}
+. "$here/lib-gw.sh"
+gw_need python3 jq
+gw_setup
 
 # --------------------------------------------------------------------------- backend, proxy
 blog=$work/backend.jsonl
@@ -66,11 +48,9 @@ cat >"$work/gw.json" <<EOF
   "clusters": [{"name": "b", "endpoints": [{"address": "127.0.0.1:$bport"}]}]
 }
 EOF
-"$gw" -c "$work/gw.json" --workers 2 --log-level warn >"$work/gw.out" 2>"$work/gw.err" &
-gw_pid=$!
-pids+=("$gw_pid")
-poll 10 grep -q listening "$work/gw.out" || { echo "gw-proxy did not start: $(cat "$work/gw.err")"; exit 1; }
-proxy=$(jq -r '.listening[0]' "$work/gw.out")
+gw_pid='' gw_proxy=''  # set by gw_start
+gw_start gw "$work/gw.json" 2 warn
+proxy=$gw_proxy
 
 # Every case once, in order; the checks below read the results and the backend's log.
 mkdir "$work/res"
