@@ -281,7 +281,7 @@ std::size_t Connection::process(std::string_view input) {
     }
     if (ev.kind == EventKind::head) {
       const Head& h = parser_.head();
-      auto ex = std::shared_ptr<Exchange>(new Exchange(loop_, this));
+      auto ex = std::make_shared<Exchange>(Exchange::Key(), loop_, this);
       ex->req_.assign(h, input.substr(pos, ev.consumed));
       pos += ev.consumed;
       if (!peer_known_) {  // one getpeername per connection, not per request

@@ -153,7 +153,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   friend class Connection;
-  Exchange(io::Loop& loop, Connection* c) : loop_(loop), conn_(c) {}
+  // Only a Connection can make one (the key's constructor is private), but through
+  // std::make_shared: one allocation per request instead of two.
+  class Key {
+    friend class Connection;
+    Key() = default;
+  };
+
+ public:
+  Exchange(Key, io::Loop& loop, Connection* c) : loop_(loop), conn_(c) {}
+
+ private:
   void detach(const Error& why);
   void finish_body(const Error* err);  // ends the request body once: end callback, callbacks dropped
 
