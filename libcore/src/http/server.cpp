@@ -145,6 +145,7 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   std::shared_ptr<Exchange> cur_;
   std::string headbuf_;
   bool head_held_ = false;  // headbuf_ holds a serialized head not written yet (begin_response hold_head)
+  std::shared_ptr<Exchange> spare_ex_;  // the last request's, reused when no one else holds it
   io::SockAddr peer_;
   bool peer_known_ = false;
   std::vector<Header> fields_;
@@ -281,7 +282,16 @@ std::size_t Connection::process(std::string_view input) {
     }
     if (ev.kind == EventKind::head) {
       const Head& h = parser_.head();
-      auto ex = std::make_shared<Exchange>(Exchange::Key(), loop_, this);
+      // The previous request's Exchange is reused when nobody else holds it any more (the
+      // usual case on a keep-alive connection): no allocation per request.
+      std::shared_ptr<Exchange> ex;
+      if (spare_ex_ && spare_ex_.use_count() == 1 && spare_ex_ != cur_) {
+        ex = std::move(spare_ex_);
+        ex->reuse(this);
+      } else {
+        ex = std::make_shared<Exchange>(Exchange::Key(), loop_, this);
+      }
+      spare_ex_ = ex;
       ex->req_.assign(h, input.substr(pos, ev.consumed));
       pos += ev.consumed;
       if (!peer_known_) {  // one getpeername per connection, not per request
@@ -635,6 +645,18 @@ void Connection::close(const Error* why) {
 }
 
 // ---- Exchange ----
+
+void Exchange::reuse(Connection* c) {
+  conn_ = c;
+  body_data_ = nullptr;
+  body_end_ = nullptr;
+  drain_cb_ = nullptr;
+  cancel_cb_ = nullptr;
+  started_ = finished_ = chunked_ = head_only_ = false;
+  body_requested_ = body_done_ = upgraded_ = false;
+  declared_length_ = written_length_ = 0;
+  status_ = 0;
+}
 
 void Exchange::finish_body(const Error* err) {
   if (body_done_) return;

@@ -22,19 +22,30 @@ Loop::Loop(Clock& clock) : clock_(clock), scratch_(new char[kScratchSize]), thre
   async_ = new uv_async_t;
   PW_CHECK(uv_async_init(&loop_, async_, &Loop::on_async) == 0);
   async_->data = this;
-  drain_timer_ = new uv_timer_t;
-  PW_CHECK(uv_timer_init(&loop_, drain_timer_) == 0);
-  drain_timer_->data = this;
-  // The loop's own handles must not keep run() going when nothing else is left.
+  // The deferred-delete queue is drained in the prepare phase (before the loop would block)
+  // and the check phase (right after the I/O callbacks): no callback of ours is on the stack
+  // then. Two always-running handles cost less than starting a timer for every deletion.
+  drain_prepare_ = new uv_prepare_t;
+  PW_CHECK(uv_prepare_init(&loop_, drain_prepare_) == 0);
+  drain_prepare_->data = this;
+  uv_prepare_start(drain_prepare_, [](uv_prepare_t* h) { static_cast<Loop*>(h->data)->drain_deferred(); });
+  drain_check_ = new uv_check_t;
+  PW_CHECK(uv_check_init(&loop_, drain_check_) == 0);
+  drain_check_->data = this;
+  uv_check_start(drain_check_, [](uv_check_t* h) { static_cast<Loop*>(h->data)->drain_deferred(); });
+  // The loop's own handles must not keep run() going when nothing else is left (run() drains
+  // the queue once more when it returns).
   uv_unref(reinterpret_cast<uv_handle_t*>(async_));
-  uv_unref(reinterpret_cast<uv_handle_t*>(drain_timer_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(drain_prepare_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(drain_check_));
 }
 
 Loop::~Loop() {
   thread_id_ = std::this_thread::get_id();
   drain_deferred();
   close_and_delete(async_);
-  close_and_delete(drain_timer_);
+  close_and_delete(drain_prepare_);
+  close_and_delete(drain_check_);
   // Close whatever handles remain (owners that outlived the loop are a bug, but must not hang).
   uv_walk(
       &loop_,
@@ -104,18 +115,7 @@ void Loop::on_async(uv_async_t* h) {
 
 void Loop::defer_delete(std::unique_ptr<Deletable> obj) {
   if (!obj) return;
-  deferred_.push_back(std::move(obj));
-  // A zero timeout fires on the next iteration, after the current callbacks unwind.
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(drain_timer_))) {
-    uv_timer_start(drain_timer_, &Loop::on_drain_timer, 0, 0);
-    uv_ref(reinterpret_cast<uv_handle_t*>(drain_timer_));
-  }
-}
-
-void Loop::on_drain_timer(uv_timer_t* h) {
-  auto* self = static_cast<Loop*>(h->data);
-  uv_unref(reinterpret_cast<uv_handle_t*>(h));
-  self->drain_deferred();
+  deferred_.push_back(std::move(obj));  // deleted in the next prepare or check phase
 }
 
 void Loop::drain_deferred() {
@@ -138,7 +138,7 @@ std::size_t Loop::live_handles() const noexcept {
         if (!uv_is_closing(h)) ++*static_cast<std::size_t*>(arg);
       },
       &n);
-  return n - 2;  // the loop's own async and drain timer
+  return n - 3;  // the loop's own async, prepare and check handles
 }
 
 // ---- Timer ----

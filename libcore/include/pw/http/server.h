@@ -166,6 +166,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  private:
   void detach(const Error& why);
   void finish_body(const Error* err);  // ends the request body once: end callback, callbacks dropped
+  // Makes a finished Exchange nobody else holds ready for the connection's next request; its
+  // buffers (the head copy, the field list) keep their capacity.
+  void reuse(Connection* c);
 
   io::Loop& loop_;
   Connection* conn_;

@@ -22,7 +22,8 @@
 namespace pw::io {
 
 // Objects that may die inside their own callbacks derive from this and are handed to
-// Loop::defer_delete(); they are destroyed at the start of the next loop iteration.
+// Loop::defer_delete(); they are destroyed once the current callbacks have returned (in the
+// loop's next prepare or check phase).
 class Deletable {
  public:
   virtual ~Deletable() = default;
@@ -59,13 +60,13 @@ class Loop {
 
  private:
   static void on_async(uv_async_t* h);
-  static void on_drain_timer(uv_timer_t* h);
   void drain_deferred();
 
   uv_loop_t loop_{};
   Clock& clock_;
   uv_async_t* async_;        // heap: freed in its close callback
-  uv_timer_t* drain_timer_;  // heap: freed in its close callback
+  uv_prepare_t* drain_prepare_;  // heap: freed in its close callback
+  uv_check_t* drain_check_;
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;
   bool stop_requested_ = false;
