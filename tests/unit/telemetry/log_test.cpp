@@ -123,7 +123,8 @@ TEST_CASE("a blocked writer makes log() drop and count - never block") {
     reader.join();
     auto lines = lines_of(out);
     // Drops may be reported in several notices (whenever the writer got a turn); together they
-    // account for every dropped line, and the last line is one.
+    // account for every dropped line. (A notice ends the batch it was reported in, but lines
+    // queued after the last drop may follow it: no assertion on the last line.)
     std::uint64_t reported = 0, notices = 0;
     for (const auto& l : lines) {
       if (!l.contains("dropped")) continue;
@@ -132,7 +133,7 @@ TEST_CASE("a blocked writer makes log() drop and count - never block") {
       ++notices;
     }
     CHECK(reported == dropped);
-    CHECK(lines.back().contains("dropped"));
+    CHECK(notices > 0);
     CHECK(lines.size() == 5000 - dropped + notices);
   }
   ::close(p[0]);
