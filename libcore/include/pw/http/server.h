@@ -7,7 +7,10 @@
 // the kernel cannot take it at once).
 //
 // Lifetime: the handler may keep the shared_ptr<Exchange> and answer later (after a backend
-// call). If the client goes away first, the Exchange is detached: its on_cancel callback runs
+// call). Once its response has ended and nobody holds a shared_ptr to it any more, the
+// connection reuses the Exchange object for its next request (no allocation per keep-alive
+// request): do not keep a raw pointer or a weak_ptr to an Exchange past its response (a
+// held shared_ptr is never reused). If the client goes away first, the Exchange is detached: its on_cancel callback runs
 // once, and respond()/write_body() return Errc::closed. A client that half-closes (FIN) while
 // its response is pending is taken as gone, as NGINX does by default, so upstream work stops.
 // Callbacks must not destroy the Server; stop it with drain() or close_all().
