@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../http/client_util.h"
 #include "pw/http/pool.h"
 #include "pw/io/loop.h"
 #include "pw/proxy/admin.h"
@@ -25,44 +26,26 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A real AdminServer on 127.0.0.1:0 and a pw::http::Client, on one loop driven by the test.
-struct Env {
-  io::Loop loop;
+// A real AdminServer on 127.0.0.1:0 in front of the http tests' loop + pool + client bundle.
+struct Env : http::testing::Env {
   std::unique_ptr<AdminServer> admin;
-  std::unique_ptr<http::ConnectionPool> pool;
-  std::unique_ptr<http::Client> client;
-  std::unique_ptr<io::Timer> guard;  // fails a test that would hang; never a synchronisation point
 
   explicit Env(AdminHooks hooks) {
     admin = std::make_unique<AdminServer>(loop, std::move(hooks));
     REQUIRE(admin->listen(*io::SockAddr::parse("127.0.0.1:0")).ok());
-    pool = std::make_unique<http::ConnectionPool>(loop, http::PoolOptions{});
-    client = std::make_unique<http::Client>(*pool);
-    guard = std::make_unique<io::Timer>(loop, [this] {
-      FAIL_CHECK("test guard timer fired");
-      loop.stop();
-    });
   }
 
   http::Endpoint endpoint() const { return http::Endpoint::plain(admin->local_address()); }
 
   static http::Request request(http::Method m, std::string target) {
-    http::Request r;
+    http::Request r = http::testing::get(std::move(target));
     r.method = m;
-    r.target = std::move(target);
-    r.host = "localhost";
     return r;
   }
 
   // Sends one request and runs the loop until its answer.
   Result<http::Response> fetch(http::Method m, std::string target) {
-    Result<http::Response> out = make_error(Errc::internal, "no callback");
-    client->request(endpoint(), request(m, std::move(target)), [&](Result<http::Response> r) {
-      out = std::move(r);
-      loop.stop();
-    });
-    run();
-    return out;
+    return http::testing::Env::fetch(endpoint(), request(m, std::move(target)));
   }
   http::Response get(std::string target) {
     auto r = fetch(http::Method::get, std::move(target));
@@ -75,29 +58,10 @@ struct Env {
     return std::move(*r);
   }
 
-  void run() {
-    guard->start(20s);
-    loop.run();
-    guard->stop();
-  }
-  // Runs the loop until pred() holds (checked every 10ms), for states only the server changes.
-  void run_until(const std::function<bool()>& pred) {
-    io::Timer check(loop, [&] {
-      if (pred()) loop.stop();
-    });
-    check.start(10ms, 10ms);
-    run();
-  }
-
-  // Tears down and checks that nothing is left on the loop (libuv's rule).
+  // Tears down (the admin server too) and checks that nothing is left on the loop.
   void finish() {
-    client.reset();
-    if (pool) pool->close_idle();
-    pool.reset();
     admin.reset();
-    guard.reset();
-    loop.run();
-    CHECK(loop.live_handles() == 0);
+    http::testing::Env::finish();
   }
 };
 
