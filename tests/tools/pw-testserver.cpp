@@ -120,19 +120,10 @@ int serve(const Options& o) {
   auto addr = io::SockAddr::parse(o.listen);
   if (!addr) throw cli::Failure(cli::exit_usage, "--listen: " + addr.error().message);
   io::ListenOptions lopt;
-  std::vector<int> fds;
-  auto first = io::bind_listen_socket(*addr, lopt);
-  if (!first) throw cli::Failure(cli::exit_io, first.error().message);
-  fds.push_back(*first);
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(*first, reinterpret_cast<sockaddr*>(&ss), &len);
-  auto bound = io::SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
-  for (unsigned i = 1; i < o.workers; ++i) {
-    auto fd = io::bind_listen_socket(bound, lopt);
-    if (!fd) throw cli::Failure(cli::exit_io, fd.error().message);
-    fds.push_back(*fd);
-  }
+  auto group = io::bind_listen_group(*addr, lopt, o.workers);
+  if (!group) throw cli::Failure(cli::exit_io, group.error().message);
+  std::vector<int> fds = std::move(group->fds);
+  auto bound = group->address;
 
   io::WorkerPool pool(o.workers);
   std::vector<std::unique_ptr<http::Server>> servers(o.workers);

@@ -475,19 +475,10 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   auto addr = io::SockAddr::parse(cfg.listen);
   if (!addr) throw Failure(cli::exit_config, "listen: " + addr.error().message);
   io::ListenOptions lopt;
-  std::vector<int> fds;
-  auto first = io::bind_listen_socket(*addr, lopt);
-  if (!first) throw Failure(cli::exit_io, cfg.listen + ": " + first.error().message);
-  fds.push_back(*first);
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(*first, reinterpret_cast<sockaddr*>(&ss), &len);
-  auto bound = io::SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
-  for (unsigned i = 1; i < cfg.workers; ++i) {
-    auto fd = io::bind_listen_socket(bound, lopt);
-    if (!fd) throw Failure(cli::exit_io, fd.error().message);
-    fds.push_back(*fd);
-  }
+  auto group = io::bind_listen_group(*addr, lopt, cfg.workers);
+  if (!group) throw Failure(cli::exit_io, group.error().message);
+  std::vector<int> fds = std::move(group->fds);
+  auto bound = group->address;
 
   unsigned workers = cfg.workers;
   io::WorkerPool pool(workers);

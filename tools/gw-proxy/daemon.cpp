@@ -74,18 +74,10 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
     const proxy::Listener& l = c.listeners[i];
     auto addr = pw::io::SockAddr::from_ip_port(l.address, l.port);
     if (!addr) return with_prefix("/listeners/" + std::to_string(i) + "/address: ", addr.error());
-    auto first = pw::io::bind_listen_socket(*addr, lopt);
-    if (!first) return with_prefix("listener " + l.name + ": ", first.error());
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(*first, reinterpret_cast<sockaddr*>(&ss), &len);
-    bound_.push_back(pw::io::SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)));
-    fds_[0].push_back(*first);
-    for (unsigned w = 1; w < n; ++w) {
-      auto fd = pw::io::bind_listen_socket(bound_.back(), lopt);
-      if (!fd) return with_prefix("listener " + l.name + ": ", fd.error());
-      fds_[w].push_back(*fd);
-    }
+    auto group = pw::io::bind_listen_group(*addr, lopt, n);
+    if (!group) return with_prefix("listener " + l.name + ": ", group.error());
+    bound_.push_back(group->address);
+    for (unsigned w = 0; w < n; ++w) fds_[w].push_back(group->fds[w]);
   }
 
   health_ = std::make_unique<proxy::HealthChecker>(main_loop);

@@ -66,7 +66,6 @@ int serve(const Options& o, const pw::cli::Common& common) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);
   Options o;
   pw::cli::ManInfo info;
   info.summary = "the API gateway at the edge: routing, load balancing, health checks, retries, TLS termination";

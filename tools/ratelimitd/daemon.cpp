@@ -42,19 +42,10 @@ pw::Status Daemon::start() {
   auto addr = pw::io::SockAddr::parse(opt_.listen);
   if (!addr.ok()) return std::move(addr).error();
   pw::io::ListenOptions lopt;
-  std::vector<int> fds;
-  auto first = pw::io::bind_listen_socket(*addr, lopt);
-  if (!first.ok()) return std::move(first).error();
-  fds.push_back(*first);
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(*first, reinterpret_cast<sockaddr*>(&ss), &len);
-  bound_ = pw::io::SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
-  for (unsigned i = 1; i < n; ++i) {
-    auto fd = pw::io::bind_listen_socket(bound_, lopt);
-    if (!fd.ok()) return std::move(fd).error();
-    fds.push_back(*fd);
-  }
+  auto group = pw::io::bind_listen_group(*addr, lopt, n);
+  if (!group.ok()) return std::move(group).error();
+  std::vector<int> fds = std::move(group->fds);
+  bound_ = group->address;
 
   http::ServerOptions sopt;
   sopt.max_body_bytes = opt_.max_body;

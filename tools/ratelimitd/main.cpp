@@ -84,7 +84,6 @@ int serve(Options& o, const pw::cli::Common& common) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);
   Options o;
   pw::cli::ManInfo info;
   info.summary = "rate-limit decisions, envoyproxy/ratelimit-compatible, in memory or shared through Redis";

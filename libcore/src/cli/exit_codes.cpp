@@ -18,6 +18,9 @@ constexpr std::array kDocs{
     ExitCodeDoc{exit_io, "io", "An I/O error: a file could not be read or written, or a network operation failed."},
     ExitCodeDoc{exit_tls, "tls", "A TLS or certificate error."},
     ExitCodeDoc{exit_internal, "internal", "An internal error: a bug in pipeworks. Please report it."},
+    ExitCodeDoc{exit_broken_pipe, "broken_pipe",
+                "Standard output or error was closed by the program reading it (as in 'tool | head -1'); "
+                "the tool stops quietly. A shell reports the same status for a program killed by SIGPIPE."},
 };
 
 }  // namespace

@@ -3,7 +3,11 @@
 #include "doc_request.h"
 #include "pw/cli/docs.h"
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -16,7 +20,27 @@ int fail(const App& app, std::ostream& err, int code, const std::string& message
   return code;
 }
 
+// SIGPIPE is raised in the thread whose write found no reader. A pipe whose reader has gone
+// polls POLLERR on its write end (a reset socket POLLERR or POLLHUP): if standard output or
+// error is such a descriptor, the write was most likely to it and the reader is gone for good.
+// Only async-signal-safe calls here (poll, _exit).
+void on_sigpipe(int) {
+  for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    pollfd p{fd, 0, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0) ::_exit(exit_broken_pipe);
+  }
+  // Otherwise a socket: the write returns EPIPE to its caller, which handles it.
+}
+
 }  // namespace
+
+void install_sigpipe_policy() noexcept {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigpipe;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGPIPE, &sa, nullptr);
+}
 
 int run(App& app, const std::vector<std::string>& args, const std::function<int()>& body, std::ostream& out,
         std::ostream& err) {
@@ -51,6 +75,7 @@ int run(App& app, const std::vector<std::string>& args, const std::function<int(
 }
 
 int run(App& app, int argc, const char* const* argv, const std::function<int()>& body) {
+  install_sigpipe_policy();
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   return run(app, args, body, std::cout, std::cerr);

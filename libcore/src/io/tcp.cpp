@@ -178,7 +178,19 @@ void TcpStream::shutdown(std::function<void()> flushed) {
   // outlives this request: libuv cancels it before the handle's close callback frees the Impl.
   int rc = uv_shutdown(&r->req, reinterpret_cast<uv_stream_t*>(&impl_->tcp), [](uv_shutdown_t* req, int status) {
     std::unique_ptr<ShutdownReq> r(static_cast<ShutdownReq*>(req->data));
-    if (status == 0 && !r->impl->closed && r->flushed) r->flushed();
+    Impl* impl = r->impl;
+    if (impl->closed) return;
+    if (status == 0) {
+      if (r->flushed) r->flushed();
+      return;
+    }
+    // The FIN could not be sent (ENOTCONN, EPIPE: the peer reset the connection, often while
+    // reading had stopped, so no read reports it). A failure must reach the handler: an owner
+    // waiting for `flushed` would otherwise wait for ever.
+    if (status == UV_ECANCELED || impl->handler == nullptr) return;
+    auto* h = impl->handler;
+    impl->handler = nullptr;
+    h->on_error(uv_error(status, "shutdown"));
   });
   if (rc < 0) delete r;
 }
@@ -230,23 +242,78 @@ void free_unstarted(uv_tcp_t* h) {
 
 // ---- listener ----
 
-Result<int> bind_listen_socket(const SockAddr& addr, const ListenOptions& opt) {
+namespace {
+
+Error listen_error(const SockAddr& addr, int e) {
+  if (e == EADDRINUSE)
+    return make_error(Errc::io_error, "listen on " + addr.to_string() + ": address already in use", e);
+  return make_error(Errc::io_error, "listen on " + addr.to_string() + ": " + std::strerror(e), e);
+}
+
+// One socket; with reuse_port others may join it on the same port.
+Result<int> bind_one(const SockAddr& addr, const ListenOptions& opt, bool reuse_port, bool listen) {
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return make_error(Errc::io_error, std::string("socket: ") + std::strerror(errno), errno);
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (opt.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT remnants do not block a restart
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     int e = errno;
     ::close(fd);
     return make_error(Errc::io_error, std::string("SO_REUSEPORT: ") + std::strerror(e), e);
   }
   if (addr.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (::bind(fd, addr.get(), addr.size()) != 0 || ::listen(fd, opt.backlog) != 0) {
+  if (::bind(fd, addr.get(), addr.size()) != 0 || (listen && ::listen(fd, opt.backlog) != 0)) {
     int e = errno;
     ::close(fd);
-    return make_error(Errc::io_error, "listen on " + addr.to_string() + ": " + std::strerror(e), e);
+    return listen_error(addr, e);
   }
   return fd;
+}
+
+}  // namespace
+
+Result<ListenGroup> bind_listen_group(const SockAddr& addr, const ListenOptions& opt, unsigned count) {
+  if (count == 0) count = 1;
+  const bool reuse = opt.reuse_port || count > 1;
+  // Linux lets any socket of the same user join a SO_REUSEPORT group, so a second instance
+  // would start "successfully" and steal part of the traffic. A socket without SO_REUSEPORT
+  // cannot bind where another one listens: bind one first, as a probe. (A second process that
+  // binds in the instant between the probe's close and our bind is not caught.)
+  if (reuse && addr.port() != 0) {
+    auto probe = bind_one(addr, opt, false, false);
+    if (!probe) return std::move(probe).error();
+    ::close(*probe);
+  }
+  ListenGroup g;
+  auto close_all = [&g] {
+    for (int fd : g.fds) ::close(fd);
+  };
+  auto first = bind_one(addr, opt, reuse, true);
+  if (!first) return std::move(first).error();
+  g.fds.push_back(*first);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(*first, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    int e = errno;
+    close_all();
+    return make_error(Errc::io_error, std::string("getsockname: ") + std::strerror(e), e);
+  }
+  g.address = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  for (unsigned i = 1; i < count; ++i) {
+    auto fd = bind_one(g.address, opt, true, true);
+    if (!fd) {
+      close_all();
+      return std::move(fd).error();
+    }
+    g.fds.push_back(*fd);
+  }
+  return g;
+}
+
+Result<int> bind_listen_socket(const SockAddr& addr, const ListenOptions& opt) {
+  auto g = bind_listen_group(addr, opt, 1);
+  if (!g) return std::move(g).error();
+  return g->fds.front();
 }
 
 TcpListener::TcpListener(Loop& loop, const ListenOptions& opt, AcceptCb cb)

@@ -6,6 +6,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -186,9 +192,10 @@ TEST_CASE("exit codes: stable values - documented in order - and in pipeworks(7)
   CHECK(pw::cli::exit_io == 5);
   CHECK(pw::cli::exit_tls == 6);
   CHECK(pw::cli::exit_internal == 70);
+  CHECK(pw::cli::exit_broken_pipe == 141);
 
   const auto docs = pw::cli::exit_code_docs();
-  REQUIRE(docs.size() == 8);
+  REQUIRE(docs.size() == 9);
   for (std::size_t i = 1; i < docs.size(); ++i) CHECK(docs[i - 1].code < docs[i].code);
 
   std::ifstream in(std::string(PW_TEST_DATA) + "/../../man/pipeworks.7");
@@ -201,4 +208,58 @@ TEST_CASE("exit codes: stable values - documented in order - and in pipeworks(7)
     INFO("pipeworks.7 should document exit status " << d.code << ": " << roff);
     CHECK(page.str().find(".B " + std::to_string(d.code) + "\n" + roff + "\n") != std::string::npos);
   }
+}
+
+namespace {
+
+// Runs `child` in a forked process after install_sigpipe_policy() (with SIGPIPE's default
+// disposition first, as a fresh process has it) and returns its wait status.
+int in_child(const std::function<int()>& child) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
+    pw::cli::install_sigpipe_policy();
+    ::_exit(child());
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("SIGPIPE - a socket whose peer has gone is an EPIPE error the writer handles") {
+  int status = in_child([] {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 10;
+    ::close(sv[1]);
+    ssize_t n = ::write(sv[0], "x", 1);
+    return n == -1 && errno == EPIPE ? 0 : 11;  // still alive, and told why
+  });
+  INFO("a process killed by SIGPIPE has WIFSIGNALED; status " << status);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("SIGPIPE - standard output closed by its reader ends the process quietly with exit_broken_pipe") {
+  int err_pipe[2];
+  REQUIRE(::pipe(err_pipe) == 0);
+  int status = in_child([&] {
+    int out[2];
+    if (::pipe(out) != 0) return 10;
+    ::close(out[0]);  // the reader (head -1) has gone
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::close(err_pipe[0]);
+    (void)!::write(STDOUT_FILENO, "line\n", 5);
+    return 12;  // not reached: the write ends the process
+  });
+  ::close(err_pipe[1]);
+  char buf[256];
+  ssize_t n = ::read(err_pipe[0], buf, sizeof buf);
+  ::close(err_pipe[0]);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == pw::cli::exit_broken_pipe);
+  CHECK(n == 0);  // nothing on stderr
 }

@@ -1,6 +1,9 @@
 #include "pw/io/tcp.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -214,14 +217,13 @@ TEST_CASE("Hard write limit refuses a writer that ignores the watermark") {
 
 TEST_CASE("Workers share one port through SO_REUSEPORT") {
   ListenOptions opt;
-  auto fd0 = bind_listen_socket(*SockAddr::parse("127.0.0.1:0"), opt);
-  REQUIRE(fd0.ok());
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  REQUIRE(getsockname(*fd0, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
-  auto port = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).port();
-  auto fd1 = bind_listen_socket(*SockAddr::parse("127.0.0.1:" + std::to_string(port)), opt);
-  REQUIRE(fd1.ok());
+  auto group = bind_listen_group(*SockAddr::parse("127.0.0.1:0"), opt, 2);
+  REQUIRE(group.ok());
+  REQUIRE(group->fds.size() == 2);
+  auto port = group->address.port();
+  REQUIRE(port != 0);
+  auto fd0 = Result<int>(group->fds[0]);
+  auto fd1 = Result<int>(group->fds[1]);
 
   std::atomic<int> accepted{0};
   WorkerPool pool(2);
@@ -261,4 +263,28 @@ TEST_CASE("Workers share one port through SO_REUSEPORT") {
   });
   pool.join();
   CHECK(accepted.load() == 20);
+}
+
+TEST_CASE("A port another socket listens on is not shared - address already in use") {
+  ListenOptions opt;
+  auto first = bind_listen_group(*SockAddr::parse("127.0.0.1:0"), opt, 2);
+  REQUIRE(first.ok());
+  const std::string addr = first->address.to_string();
+  // What a second process does at start: the same port, with SO_REUSEPORT as ours. Before, the
+  // kernel let it join the group and take part of the connections.
+  for (unsigned n : {1u, 2u}) {
+    auto second = bind_listen_group(first->address, opt, n);
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.error().code == Errc::io_error);
+    CHECK(second.error().sys == EADDRINUSE);
+    CHECK(second.error().message == "listen on " + addr + ": address already in use");
+  }
+  auto single = bind_listen_socket(first->address, opt);
+  REQUIRE_FALSE(single.ok());
+  CHECK(single.error().sys == EADDRINUSE);
+  for (int fd : first->fds) ::close(fd);
+  // Once the first group is gone the port is free again.
+  auto again = bind_listen_group(first->address, opt, 2);
+  REQUIRE(again.ok());
+  for (int fd : again->fds) ::close(fd);
 }

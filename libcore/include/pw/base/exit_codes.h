@@ -15,6 +15,9 @@ enum ExitCode : int {
   exit_io = 5,            // a file or network operation failed
   exit_tls = 6,           // TLS or certificate error
   exit_internal = 70,     // a bug (EX_SOFTWARE in sysexits.h)
+  // Standard output or error was closed by its reader (`tool | head -1`): what a shell reports
+  // for a process killed by SIGPIPE (128 + 13), so `set -o pipefail` sees what it sees of others.
+  exit_broken_pipe = 141,
 };
 
 }  // namespace pw

@@ -20,6 +20,7 @@ using ::pw::exit_config;
 using ::pw::exit_io;
 using ::pw::exit_tls;
 using ::pw::exit_internal;
+using ::pw::exit_broken_pipe;
 
 // Tools may define their own codes in this range and document them in ManInfo::exit_codes.
 inline constexpr int kFirstToolExitCode = 10;

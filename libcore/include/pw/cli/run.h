@@ -19,7 +19,14 @@ namespace pw::cli {
 //   std::filesystem::filesystem_error -> exit_io (5)
 //   other std::exception              -> exit_failure (1)
 //   anything else                     -> exit_internal (70)
+// It first installs the SIGPIPE policy below.
 int run(App& app, int argc, const char* const* argv, const std::function<int()>& body);
+
+// SIGPIPE for every pipeworks binary: a write to a socket whose peer has gone fails with EPIPE
+// and is handled as an error where it happened (daemons survive clients that reset mid-response),
+// while a write to a closed standard output or error ends the process at once and quietly with
+// exit_broken_pipe, as the default disposition would. Idempotent; run() calls it.
+void install_sigpipe_policy() noexcept;
 
 // The same with the arguments after the program name and explicit streams (for tests).
 int run(App& app, const std::vector<std::string>& args, const std::function<int()>& body, std::ostream& out,

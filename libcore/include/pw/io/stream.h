@@ -55,7 +55,8 @@ class Stream {
   Status write(std::string_view data) { return write(std::span<const std::string_view>(&data, 1)); }
   // Half-close after pending writes (TCP shutdown / TLS close_notify). `flushed`, if given, runs
   // once every byte written before the call has been handed to the kernel and the FIN is sent;
-  // it does not run if the stream is closed first (or fails).
+  // it does not run if the stream is closed first, and when the FIN cannot be sent (the peer
+  // reset the connection) the handler's on_error() runs instead, even while not reading.
   virtual void shutdown(std::function<void()> flushed = {}) = 0;
   // Closes now; pending writes are dropped; no callback follows. Safe to call twice.
   virtual void close() = 0;

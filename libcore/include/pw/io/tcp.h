@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "pw/io/loop.h"
 #include "pw/io/stream.h"
@@ -50,8 +51,22 @@ struct ListenOptions {
   WriteLimits write_limits{};
 };
 
-// Binds a listening socket (not yet attached to a loop). With reuse_port, call it once per
-// worker with the port the first call got (port 0 picks a free port on the first call).
+// The listening sockets of one address for a process's workers, bound and listening but not
+// yet attached to a loop, and the address they got (the port chosen for port 0).
+struct ListenGroup {
+  std::vector<int> fds;
+  SockAddr address;
+};
+
+// Binds `count` sockets (at least one) on `addr` with SO_REUSEPORT, so the kernel spreads
+// accepts over the workers. Sharing stays inside this process: when another socket (of any
+// process) already listens on the address, it fails with Errc::io_error, errno EADDRINUSE and
+// "address already in use", instead of silently taking part of that port's connections.
+// The check is a bind without SO_REUSEPORT just before the real one; port 0 needs none (the
+// kernel never hands out a port another socket listens on).
+Result<ListenGroup> bind_listen_group(const SockAddr& addr, const ListenOptions& opt, unsigned count);
+
+// One socket of bind_listen_group().
 Result<int> bind_listen_socket(const SockAddr& addr, const ListenOptions& opt);
 
 class TcpListener {
