@@ -16,7 +16,7 @@
 namespace ratelimitd {
 
 struct BackendItem {
-  std::string key;  // counter_key()
+  std::string key;  // counter_key(); binary: every byte counts (NUL too), in both backends
   pw::limit::Policy policy;
   std::uint64_t hits = 1;
 };

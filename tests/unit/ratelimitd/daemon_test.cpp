@@ -5,6 +5,8 @@
 // sequential run of the algorithm gives, whatever the interleaving.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "daemon.h"
 #include "pw/limit/algorithm.h"
 #include "support.h"
@@ -224,4 +226,34 @@ TEST_CASE("a bad config keeps the rules in force - a good one replaces them", "[
   rltest::Tally u;
   rltest::hammer(inst.port(), rltest::body_for("acc", "yearly", "y"), 1, 5, u);
   CHECK(u.ok == 3);
+}
+
+// JSON strings may hold NUL (\u0000): "a\0b" and "a" are two counters, on either backend.
+void binary_values(Instance& inst) {
+  const std::string a = rltest::body_for("acc", "yearly", "a");
+  const std::string a0b = rltest::body_for("acc", "yearly", "a\\u0000b");
+  const std::string a0c = rltest::body_for("acc", "yearly", "a\\u0000c");
+  auto st = rltest::post_each(inst.port(), std::vector<std::string>(20, a0b));
+  CHECK(std::count(st.begin(), st.end(), 200) == 20);
+  CHECK(rltest::post_each(inst.port(), {a0b})[0] == 429);
+  CHECK(rltest::post_each(inst.port(), {a})[0] == 200);    // not the counter of "a\0b"
+  CHECK(rltest::post_each(inst.port(), {a0c})[0] == 200);  // nor is "a\0c"
+}
+
+TEST_CASE("binary values over JSON: a NUL does not alias keys - memory", "[ratelimitd]") {
+  pw::ManualClock clock;
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec)));
+  Instance inst(clock, BackendKind::memory);
+  binary_values(inst);
+}
+
+TEST_CASE("binary values over JSON: a NUL does not alias keys - redis", "[ratelimitd][redis]") {
+  rltest::Redis::require_or_skip();
+  rltest::Redis redis;
+  REQUIRE(redis.start());
+  pw::ManualClock clock;
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec)));
+  Instance inst(clock, BackendKind::redis, redis.port());
+  REQUIRE(inst.wait_backend_up());
+  binary_values(inst);
 }
