@@ -145,7 +145,9 @@ int main(int argc, char** argv) {
   serve_cmd.option("--near-limit-ratio", o.d.near_limit_ratio, "Fraction of a limit past which hits count as near the limit")
       .metavar("RATIO");
   serve_cmd.option("--max-body", o.d.max_body, "Largest request body accepted, in bytes (413 past it)").metavar("BYTES");
-  serve_cmd.option("--max-keys", o.d.max_keys, "Most counters the memory backend holds (past it: the failure mode)")
+  serve_cmd
+      .option("--max-keys", o.d.max_keys,
+              "Most counters the memory backend holds (past it: expired, then least recently used counters are dropped)")
       .metavar("N");
   serve_cmd.option("--poll-interval", o.poll_interval, "Also poll the config directory at this interval (0: events only)")
       .metavar("DURATION");

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <functional>
 
 #include "daemon.h"
 #include "pw/limit/algorithm.h"
@@ -42,7 +43,7 @@ struct Instance {
   std::string dir;
   std::unique_ptr<Daemon> d;
   Instance(pw::Clock& clock, BackendKind kind, std::uint16_t redis_port = 0, FailureMode mode = FailureMode::allow,
-           const std::string& rules = kRules) {
+           const std::string& rules = kRules, const std::function<void(DaemonOptions&)>& tweak = {}) {
     dir = rltest::make_temp_dir();
     rltest::write_text(dir + "/rules.yaml", rules);
     DaemonOptions o;
@@ -53,6 +54,7 @@ struct Instance {
     o.redis_port = redis_port;
     o.redis_timeout = 500ms;
     o.failure_mode = mode;
+    if (tweak) tweak(o);
     auto rs = load_rules(dir);
     REQUIRE(rs.ok());
     d = std::make_unique<Daemon>(o, std::move(*rs), quiet_log(), clock);
@@ -68,6 +70,24 @@ struct Instance {
       if (f.name == name && !f.children.empty())
         return f.type == pw::telemetry::MetricType::gauge ? f.children[0].gauge : double(f.children[0].counter);
     return -1;
+  }
+  // The value of one labelled child (-1: none).
+  double metric(const std::string& name, const std::vector<std::string>& labels) {
+    for (const auto& f : d->registry().snapshot())
+      if (f.name == name)
+        for (const auto& c : f.children)
+          if (c.label_values == labels)
+            return f.type == pw::telemetry::MetricType::gauge ? c.gauge : double(c.counter);
+    return -1;
+  }
+  // How many children of a family have label values accepted by `pred`.
+  template <class Pred>
+  std::size_t series(const std::string& name, Pred pred) {
+    std::size_t n = 0;
+    for (const auto& f : d->registry().snapshot())
+      if (f.name == name)
+        for (const auto& c : f.children) n += pred(c.label_values) ? 1 : 0;
+    return n;
   }
   // Waits (bounded) until every worker is connected to Redis.
   bool wait_backend_up() {
@@ -226,6 +246,39 @@ TEST_CASE("a bad config keeps the rules in force - a good one replaces them", "[
   rltest::Tally u;
   rltest::hammer(inst.port(), rltest::body_for("acc", "yearly", "y"), 1, 5, u);
   CHECK(u.ok == 3);
+}
+
+// A full memory table (--max-keys) drops expired counters first, then the least recently used:
+// a new key is limited by its rule (not answered by the failure mode), the table stays bounded,
+// and each eviction is counted.
+TEST_CASE("a full memory table evicts - new keys are still limited", "[ratelimitd]") {
+  pw::ManualClock clock;
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec)));
+  Instance inst(clock, BackendKind::memory, 0, FailureMode::allow, kRules,
+                [](DaemonOptions& o) { o.max_keys = 640; });  // 10 per shard
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 3000; ++i) bodies.push_back(rltest::body_for("acc", "yearly", "fill" + std::to_string(i)));
+  for (int st : rltest::post_each(inst.port(), bodies)) REQUIRE(st == 200);
+  const double keys = inst.metric("ratelimitd_memory_keys");
+  CHECK(keys == 640);  // 3000 keys over 64 shards: every shard got more than its 10
+  CHECK(inst.metric("ratelimitd_memory_evictions_total", {"lru"}) == 3000 - keys);
+  CHECK(inst.metric("ratelimitd_memory_evictions_total", {"expired"}) == 0);
+
+  // A new key over its limit (20 a year) is refused although the table is full.
+  auto st = rltest::post_each(inst.port(), std::vector<std::string>(25, rltest::body_for("acc", "yearly", "new")));
+  CHECK(std::count(st.begin(), st.end(), 200) == 20);
+  CHECK(std::count(st.begin(), st.end(), 429) == 5);
+  CHECK(inst.metric("ratelimitd_memory_keys") <= 640);
+
+  // A year later every counter has expired: new keys drop expired ones, no live one.
+  const double lru_before = inst.metric("ratelimitd_memory_evictions_total", {"lru"});
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec + 2 * 366 * 86400)));
+  bodies.clear();
+  for (int i = 0; i < 100; ++i) bodies.push_back(rltest::body_for("acc", "yearly", "later" + std::to_string(i)));
+  for (int s : rltest::post_each(inst.port(), bodies)) REQUIRE(s == 200);
+  CHECK(inst.metric("ratelimitd_memory_evictions_total", {"lru"}) == lru_before);
+  CHECK(inst.metric("ratelimitd_memory_evictions_total", {"expired"}) >= 100);
+  CHECK(inst.metric("ratelimitd_memory_keys") <= 640);
 }
 
 // JSON strings may hold NUL (\u0000): "a\0b" and "a" are two counters, on either backend.
