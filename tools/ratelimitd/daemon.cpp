@@ -24,7 +24,7 @@ Daemon::Daemon(DaemonOptions opt, RuleSet initial, pw::telemetry::Logger& log, p
       log_(log),
       clock_(clock),
       shared_(std::make_unique<Shared>(std::move(initial), registry_,
-                                       ServiceOptions{opt_.near_limit_ratio, opt_.failure_mode})),
+                                       ServiceOptions{opt_.near_limit_ratio, opt_.failure_mode, opt_.max_metric_series})),
       memory_evictions_(registry_.counter_family(
           "ratelimitd_memory_evictions_total",
           "Counters the memory backend dropped to make room for new keys: expired ones first, then (table full) "

@@ -44,6 +44,7 @@ struct DaemonOptions {
   double near_limit_ratio = 0.8;
   std::size_t max_body = 64 * 1024;
   std::size_t max_keys = 1 << 20;          // memory backend (full: expired, then LRU counters dropped)
+  std::size_t max_metric_series = 100;     // per-value series per rule (detailed_metric), and for per-request limits
   pw::Duration poll_interval = pw::Duration::zero();  // also poll the config directory
   pw::Duration debounce = std::chrono::milliseconds(100);
 };

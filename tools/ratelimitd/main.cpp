@@ -149,6 +149,11 @@ int main(int argc, char** argv) {
       .option("--max-keys", o.d.max_keys,
               "Most counters the memory backend holds (past it: expired, then least recently used counters are dropped)")
       .metavar("N");
+  serve_cmd
+      .option("--max-metric-series", o.d.max_metric_series,
+              "Most per-value metric series per detailed_metric rule, and for all per-request limits together (past "
+              "it: counted in an overflow series)")
+      .metavar("N");
   serve_cmd.option("--poll-interval", o.poll_interval, "Also poll the config directory at this interval (0: events only)")
       .metavar("DURATION");
   serve_cmd.option("--drain-timeout", o.drain_timeout, "Deadline of the graceful stop on SIGTERM").metavar("DURATION");

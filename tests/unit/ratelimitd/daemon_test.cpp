@@ -248,6 +248,69 @@ TEST_CASE("a bad config keeps the rules in force - a good one replaces them", "[
   CHECK(u.ok == 3);
 }
 
+// Series named after request values are bounded (--max-metric-series, default 100): a rule with
+// detailed_metric gets 100 series of its own values, later values are counted in the rule's own
+// series; per-request limits (any domain) share one budget of 100, then {domain="",rule="other"}.
+TEST_CASE("metric series per request value stay at the cap - the overflow is counted", "[ratelimitd]") {
+  pw::ManualClock clock;
+  clock.set_wall(pw::WallTime(std::chrono::seconds(kBaseSec)));
+  Instance inst(clock, BackendKind::memory, 0, FailureMode::allow,
+                "domain: dm\ndescriptors:\n  - key: user\n    detailed_metric: true\n"
+                "    rate_limit: {unit: minute, requests_per_unit: 5}\n");
+  const std::string hits = "ratelimitd_rule_total_hits_total";
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 300; ++i) bodies.push_back(rltest::body_for("dm", "user", "u" + std::to_string(i)));
+  for (int st : rltest::post_each(inst.port(), bodies)) REQUIRE(st == 200);
+  auto per_value = [](const std::vector<std::string>& l) { return l[0] == "dm" && l[1].starts_with("dm.user_"); };
+  CHECK(inst.series(hits, per_value) == 100);
+  CHECK(inst.metric(hits, {"dm", "dm.user"}) == 200);  // the 200 values past the cap
+  CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == 200);
+  // A value that got its series keeps it; one past the cap is still limited by its rule.
+  CHECK(rltest::post_each(inst.port(), {rltest::body_for("dm", "user", "u0")})[0] == 200);
+  CHECK(inst.metric(hits, {"dm", "dm.user_u0"}) == 2);
+  auto late = rltest::post_each(inst.port(), std::vector<std::string>(5, rltest::body_for("dm", "user", "u250")));
+  CHECK(late == std::vector<int>{200, 200, 200, 200, 429});  // its 6th hit this minute
+  CHECK(inst.series(hits, per_value) == 100);
+  CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == 205);
+
+  // Per-request limits: the domain and every value come from the request.
+  bodies.clear();
+  for (int i = 0; i < 300; ++i)
+    bodies.push_back(R"({"domain":"o)" + std::to_string(i) +
+                     R"(","descriptors":[{"entries":[{"key":"k","value":"v"}],"limit":{"requests_per_unit":1,"unit":"HOUR"}}]})");
+  for (int st : rltest::post_each(inst.port(), bodies)) REQUIRE(st == 200);
+  CHECK(inst.series(hits, [](const auto& l) { return l[0].starts_with("o"); }) == 100);
+  CHECK(inst.metric(hits, {"", "other"}) == 200);
+  CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == 405);
+  // Every family stays bounded, the histogram included: 100 + 1 + 100 + 1 series, plus the rule's.
+  for (const char* fam : {"ratelimitd_rule_total_hits_total", "ratelimitd_rule_decision_seconds"})
+    CHECK(inst.series(fam, [](const auto&) { return true; }) == 202);
+  CHECK(rltest::http_get(inst.port(), "/metrics").find("u299") == std::string::npos);
+}
+
+TEST_CASE("metric series cap follows --max-metric-series - long values never get a series", "[ratelimitd]") {
+  const std::string rules = "domain: dm\ndescriptors:\n  - key: user\n    detailed_metric: true\n"
+                            "    rate_limit: {unit: minute, requests_per_unit: 5}\n";
+  for (std::size_t cap : {std::size_t{0}, std::size_t{3}}) {
+    pw::ManualClock clock;
+    Instance inst(clock, BackendKind::memory, 0, FailureMode::allow, rules,
+                  [cap](DaemonOptions& o) { o.max_metric_series = cap; });
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 10; ++i) bodies.push_back(rltest::body_for("dm", "user", "u" + std::to_string(i)));
+    for (int st : rltest::post_each(inst.port(), bodies)) REQUIRE(st == 200);
+    INFO("cap " << cap);
+    CHECK(inst.series("ratelimitd_rule_total_hits_total", [](const auto& l) { return l[1].starts_with("dm.user_"); }) == cap);
+    CHECK(inst.metric("ratelimitd_rule_total_hits_total", {"dm", "dm.user"}) == double(10 - cap));
+    CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == double(10 - cap));
+  }
+  // A value too long for a label (over 256 bytes) never gets a series of its own.
+  pw::ManualClock clock;
+  Instance inst(clock, BackendKind::memory, 0, FailureMode::allow, rules);
+  CHECK(rltest::post_each(inst.port(), {rltest::body_for("dm", "user", std::string(300, 'x'))})[0] == 200);
+  CHECK(inst.series("ratelimitd_rule_total_hits_total", [](const auto& l) { return l[1].starts_with("dm.user_"); }) == 0);
+  CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == 1);
+}
+
 // A full memory table (--max-keys) drops expired counters first, then the least recently used:
 // a new key is limited by its rule (not answered by the failure mode), the table stays bounded,
 // and each eviction is counted.
