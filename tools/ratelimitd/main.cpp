@@ -102,6 +102,13 @@ int main(int argc, char** argv) {
       "/healthcheck, GET /rlconfig (the rules in force), GET /metrics (Prometheus text: per rule "
       "total hits, within limit, near limit, over limit, shadow mode, backend errors and decision "
       "latency).",
+      "Everything a client can name is bounded. The memory backend holds at most --max-keys counters: "
+      "a new key first drops counters whose time has passed, then, when none has, the least recently "
+      "used one (which starts afresh if it comes back; ratelimitd_memory_evictions_total{reason=\"lru\"} "
+      "says the table is too small). Metric series named after request values (detailed_metric rules, "
+      "per-request limits) are capped by --max-metric-series, see ratelimitd.conf(5); "
+      "ratelimitd_metric_series_overflow_total counts what went to an overflow series. Descriptor values "
+      "are binary: a NUL byte (\\u0000 in JSON) is part of the value, in memory and in Redis alike.",
       "The config directory is watched: when a file changes, every file is read again and the new "
       "rules replace the old ones only if all of them are valid; otherwise the old rules stay and the "
       "error is logged and counted (ratelimitd_config_load_error_total). SIGHUP reloads too; SIGTERM "
