@@ -276,8 +276,8 @@ TEST_CASE("metric series per request value stay at the cap - the overflow is cou
   // Per-request limits: the domain and every value come from the request.
   bodies.clear();
   for (int i = 0; i < 300; ++i)
-    bodies.push_back(R"({"domain":"o)" + std::to_string(i) +
-                     R"(","descriptors":[{"entries":[{"key":"k","value":"v"}],"limit":{"requests_per_unit":1,"unit":"HOUR"}}]})");
+    bodies.push_back(R"({"domain":"o)" + std::to_string(i) + R"(","descriptors":[{"entries":[{"key":"k","value":"v"}],)" +
+                     R"("limit":{"requests_per_unit":1,"unit":"HOUR"}}]})");
   for (int st : rltest::post_each(inst.port(), bodies)) REQUIRE(st == 200);
   CHECK(inst.series(hits, [](const auto& l) { return l[0].starts_with("o"); }) == 100);
   CHECK(inst.metric(hits, {"", "other"}) == 200);
@@ -291,6 +291,7 @@ TEST_CASE("metric series per request value stay at the cap - the overflow is cou
 TEST_CASE("metric series cap follows --max-metric-series - long values never get a series", "[ratelimitd]") {
   const std::string rules = "domain: dm\ndescriptors:\n  - key: user\n    detailed_metric: true\n"
                             "    rate_limit: {unit: minute, requests_per_unit: 5}\n";
+  auto per_value = [](const std::vector<std::string>& l) { return l[1].starts_with("dm.user_"); };
   for (std::size_t cap : {std::size_t{0}, std::size_t{3}}) {
     pw::ManualClock clock;
     Instance inst(clock, BackendKind::memory, 0, FailureMode::allow, rules,
@@ -299,7 +300,7 @@ TEST_CASE("metric series cap follows --max-metric-series - long values never get
     for (int i = 0; i < 10; ++i) bodies.push_back(rltest::body_for("dm", "user", "u" + std::to_string(i)));
     for (int st : rltest::post_each(inst.port(), bodies)) REQUIRE(st == 200);
     INFO("cap " << cap);
-    CHECK(inst.series("ratelimitd_rule_total_hits_total", [](const auto& l) { return l[1].starts_with("dm.user_"); }) == cap);
+    CHECK(inst.series("ratelimitd_rule_total_hits_total", per_value) == cap);
     CHECK(inst.metric("ratelimitd_rule_total_hits_total", {"dm", "dm.user"}) == double(10 - cap));
     CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == double(10 - cap));
   }
@@ -307,7 +308,7 @@ TEST_CASE("metric series cap follows --max-metric-series - long values never get
   pw::ManualClock clock;
   Instance inst(clock, BackendKind::memory, 0, FailureMode::allow, rules);
   CHECK(rltest::post_each(inst.port(), {rltest::body_for("dm", "user", std::string(300, 'x'))})[0] == 200);
-  CHECK(inst.series("ratelimitd_rule_total_hits_total", [](const auto& l) { return l[1].starts_with("dm.user_"); }) == 0);
+  CHECK(inst.series("ratelimitd_rule_total_hits_total", per_value) == 0);
   CHECK(inst.metric("ratelimitd_metric_series_overflow_total") == 1);
 }
 

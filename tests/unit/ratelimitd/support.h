@@ -214,7 +214,8 @@ inline std::vector<int> post_each(std::uint16_t port, const std::vector<std::str
 inline std::string http_get(std::uint16_t port, const std::string& path) {
   int fd = connect_loopback(port);
   std::string buf, body;
-  if (fd >= 0 && write_all(fd, "GET " + path + " HTTP/1.1\r\nHost: ratelimitd\r\n\r\n")) (void)read_response(fd, buf, &body);
+  if (fd >= 0 && write_all(fd, "GET " + path + " HTTP/1.1\r\nHost: ratelimitd\r\n\r\n"))
+    (void)read_response(fd, buf, &body);
   if (fd >= 0) ::close(fd);
   return body;
 }
