@@ -21,7 +21,7 @@ function __ratelimitd_using
                 set cmd ratelimitd_explain
             case 'ratelimitd -c' 'ratelimitd --config' 'ratelimitd --log-level'
                 set skip 1
-            case 'ratelimitd_serve -l' 'ratelimitd_serve --listen' 'ratelimitd_serve -w' 'ratelimitd_serve --workers' 'ratelimitd_serve --backend' 'ratelimitd_serve --redis' 'ratelimitd_serve --redis-timeout' 'ratelimitd_serve --failure-mode' 'ratelimitd_serve --near-limit-ratio' 'ratelimitd_serve --max-body' 'ratelimitd_serve --max-keys' 'ratelimitd_serve --poll-interval' 'ratelimitd_serve --drain-timeout' 'ratelimitd_serve -c' 'ratelimitd_serve --config' 'ratelimitd_serve --log-level'
+            case 'ratelimitd_serve -l' 'ratelimitd_serve --listen' 'ratelimitd_serve -w' 'ratelimitd_serve --workers' 'ratelimitd_serve --backend' 'ratelimitd_serve --redis' 'ratelimitd_serve --redis-timeout' 'ratelimitd_serve --failure-mode' 'ratelimitd_serve --near-limit-ratio' 'ratelimitd_serve --max-body' 'ratelimitd_serve --max-keys' 'ratelimitd_serve --max-metric-series' 'ratelimitd_serve --poll-interval' 'ratelimitd_serve --drain-timeout' 'ratelimitd_serve -c' 'ratelimitd_serve --config' 'ratelimitd_serve --log-level'
                 set skip 1
             case 'ratelimitd_check -c' 'ratelimitd_check --config' 'ratelimitd_check --log-level'
                 set skip 1
@@ -52,7 +52,8 @@ complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l redis-timeout
 complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l failure-mode -x -a 'allow deny' -d 'Answer when the backend fails: allow (OK) or deny (OVER_LIMIT)'
 complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l near-limit-ratio -x -d 'Fraction of a limit past which hits count as near the limit'
 complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l max-body -x -d 'Largest request body accepted, in bytes (413 past it)'
-complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l max-keys -x -d 'Most counters the memory backend holds (past it: the failure mode)'
+complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l max-keys -x -d 'Most counters the memory backend holds (past it: expired, then least recently used counters are dropped)'
+complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l max-metric-series -x -d 'Most per-value metric series per detailed_metric rule, and for all per-request limits together (past it: counted in an overflow series)'
 complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l poll-interval -x -d 'Also poll the config directory at this interval (0: events only)'
 complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -l drain-timeout -x -d 'Deadline of the graceful stop on SIGTERM'
 complete -c ratelimitd -n '__ratelimitd_using ratelimitd_serve' -s c -l config -r -F -d 'Read the configuration from FILE'

@@ -16,7 +16,7 @@
 namespace ratelimitd {
 
 struct BackendItem {
-  std::string key;  // counter_key()
+  std::string key;  // counter_key(); binary: every byte counts (NUL too), in both backends
   pw::limit::Policy policy;
   std::uint64_t hits = 1;
 };
@@ -34,17 +34,15 @@ class Backend {
 };
 
 // The in-memory backend: one shared pw::limit::Limiter for every worker, exact across threads.
+// Its table is bounded by --max-keys; a full table drops expired, then least recently used
+// counters (see limiter.h), so every key is decided by its rule, never by the failure mode.
 class MemoryBackend final : public Backend {
  public:
   explicit MemoryBackend(pw::limit::Limiter& limiter) : limiter_(limiter) {}
   void decide(std::vector<BackendItem> items, std::int64_t now_ns, BackendDone done) override {
     std::vector<BackendResult> out;
     out.reserve(items.size());
-    for (const auto& it : items) {
-      auto d = limiter_.check_at(it.key, it.policy, it.hits, now_ns);
-      if (d) out.emplace_back(*d);
-      else out.emplace_back(pw::make_error(pw::Errc::limit_exceeded, "memory backend: key table full"));
-    }
+    for (const auto& it : items) out.emplace_back(limiter_.check_at(it.key, it.policy, it.hits, now_ns));
     done(std::move(out));
   }
 

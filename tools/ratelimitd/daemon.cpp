@@ -23,9 +23,18 @@ Daemon::Daemon(DaemonOptions opt, RuleSet initial, pw::telemetry::Logger& log, p
     : opt_(std::move(opt)),
       log_(log),
       clock_(clock),
-      shared_(std::make_unique<Shared>(std::move(initial), registry_,
-                                       ServiceOptions{opt_.near_limit_ratio, opt_.failure_mode})),
-      limiter_(clock, pw::limit::LimiterOptions{64, opt_.max_keys}),
+      shared_(std::make_unique<Shared>(
+          std::move(initial), registry_,
+          ServiceOptions{opt_.near_limit_ratio, opt_.failure_mode, opt_.max_metric_series})),
+      memory_evictions_(registry_.counter_family(
+          "ratelimitd_memory_evictions_total",
+          "Counters the memory backend dropped to make room for new keys: expired ones first, then (table full) "
+          "the least recently used live ones.",
+          {"reason"})),
+      memory_keys_(
+          registry_.gauge("ratelimitd_memory_keys", "Counters the memory backend holds (at most --max-keys).")),
+      limiter_(clock, pw::limit::LimiterOptions{64, opt_.max_keys, &memory_evictions_.with({"expired"}),
+                                                &memory_evictions_.with({"lru"}), &memory_keys_}),
       redis_reconnects_(registry_.counter("ratelimitd_redis_reconnects_total",
                                           "Connection attempts to Redis after a failure.")),
       redis_timeouts_(registry_.counter("ratelimitd_redis_timeouts_total",

@@ -43,7 +43,8 @@ struct DaemonOptions {
   FailureMode failure_mode = FailureMode::allow;
   double near_limit_ratio = 0.8;
   std::size_t max_body = 64 * 1024;
-  std::size_t max_keys = 1 << 20;          // memory backend
+  std::size_t max_keys = 1 << 20;          // memory backend (full: expired, then LRU counters dropped)
+  std::size_t max_metric_series = 100;     // per-value series per rule (detailed_metric), and for per-request limits
   pw::Duration poll_interval = pw::Duration::zero();  // also poll the config directory
   pw::Duration debounce = std::chrono::milliseconds(100);
 };
@@ -73,6 +74,8 @@ class Daemon {
   pw::Clock& clock_;
   pw::telemetry::Registry registry_;
   std::unique_ptr<Shared> shared_;
+  pw::telemetry::Family<pw::telemetry::Counter>& memory_evictions_;
+  pw::telemetry::Gauge& memory_keys_;
   pw::limit::Limiter limiter_;
   pw::telemetry::Counter& redis_reconnects_;
   pw::telemetry::Counter& redis_timeouts_;

@@ -101,6 +101,13 @@ int main(int argc, char** argv) {
       "/healthcheck, GET /rlconfig (the rules in force), GET /metrics (Prometheus text: per rule "
       "total hits, within limit, near limit, over limit, shadow mode, backend errors and decision "
       "latency).",
+      "Everything a client can name is bounded. The memory backend holds at most --max-keys counters: "
+      "a new key first drops counters whose time has passed, then, when none has, the least recently "
+      "used one (which starts afresh if it comes back; ratelimitd_memory_evictions_total{reason=\"lru\"} "
+      "says the table is too small). Metric series named after request values (detailed_metric rules, "
+      "per-request limits) are capped by --max-metric-series, see ratelimitd.conf(5); "
+      "ratelimitd_metric_series_overflow_total counts what went to an overflow series. Descriptor values "
+      "are binary: a NUL byte (\\u0000 in JSON) is part of the value, in memory and in Redis alike.",
       "The config directory is watched: when a file changes, every file is read again and the new "
       "rules replace the old ones only if all of them are valid; otherwise the old rules stay and the "
       "error is logged and counted (ratelimitd_config_load_error_total). SIGHUP reloads too; SIGTERM "
@@ -144,7 +151,14 @@ int main(int argc, char** argv) {
   serve_cmd.option("--near-limit-ratio", o.d.near_limit_ratio, "Fraction of a limit past which hits count as near the limit")
       .metavar("RATIO");
   serve_cmd.option("--max-body", o.d.max_body, "Largest request body accepted, in bytes (413 past it)").metavar("BYTES");
-  serve_cmd.option("--max-keys", o.d.max_keys, "Most counters the memory backend holds (past it: the failure mode)")
+  serve_cmd
+      .option("--max-keys", o.d.max_keys,
+              "Most counters the memory backend holds (past it: expired, then least recently used counters are dropped)")
+      .metavar("N");
+  serve_cmd
+      .option("--max-metric-series", o.d.max_metric_series,
+              "Most per-value metric series per detailed_metric rule, and for all per-request limits together (past "
+              "it: counted in an overflow series)")
       .metavar("N");
   serve_cmd.option("--poll-interval", o.poll_interval, "Also poll the config directory at this interval (0: events only)")
       .metavar("DURATION");

@@ -349,11 +349,15 @@ bool RedisBackend::send(Command* cmd, bool full_script) {
     std::string k = key + ":" + std::to_string(w);
     std::string hits = std::to_string(cmd->item.hits);
     std::string ttl = std::to_string(P / 1'000'000 + 1000);
-    const char* a1[] = {"INCRBY", k.c_str(), hits.c_str()};
-    const char* a2[] = {"PEXPIRE", k.c_str(), ttl.c_str()};
-    if (redisAsyncCommandArgv(ac_, &RedisBackend::on_reply, cmd, 3, a1, nullptr) != REDIS_OK) return false;
+    // Explicit lengths: keys are binary (a NUL in a value must not cut the key short, or "a\0b"
+    // would count as "a"), as in the memory backend.
+    const char* a1[] = {"INCRBY", k.data(), hits.data()};
+    const std::size_t l1[] = {6, k.size(), hits.size()};
+    const char* a2[] = {"PEXPIRE", k.data(), ttl.data()};
+    const std::size_t l2[] = {7, k.size(), ttl.size()};
+    if (redisAsyncCommandArgv(ac_, &RedisBackend::on_reply, cmd, 3, a1, l1) != REDIS_OK) return false;
     ++pending_;
-    (void)redisAsyncCommandArgv(ac_, nullptr, nullptr, 3, a2, nullptr);
+    (void)redisAsyncCommandArgv(ac_, nullptr, nullptr, 3, a2, l2);
     return true;
   }
   if (cmd->args.empty()) {
@@ -378,9 +382,13 @@ bool RedisBackend::send(Command* cmd, bool full_script) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
   argv.push_back(full_script ? "EVAL" : "EVALSHA");
+  lens.push_back(std::strlen(argv.back()));
   argv.push_back(full_script ? s.text : s.sha.c_str());
-  for (const auto& x : cmd->args) argv.push_back(x.c_str());
-  for (const char* x : argv) lens.push_back(std::strlen(x));
+  lens.push_back(std::strlen(argv.back()));
+  for (const auto& x : cmd->args) {  // keys are binary: their whole length, NUL bytes included
+    argv.push_back(x.data());
+    lens.push_back(x.size());
+  }
   if (redisAsyncCommandArgv(ac_, &RedisBackend::on_reply, cmd, static_cast<int>(argv.size()), argv.data(),
                             lens.data()) != REDIS_OK)
     return false;

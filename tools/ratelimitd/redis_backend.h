@@ -6,7 +6,8 @@
 // is INCRBY + PEXPIRE (as envoyproxy/ratelimit); sliding_window, token_bucket and gcra are Lua
 // scripts (EVALSHA, falling back to EVAL once on NOSCRIPT), atomic on the server. Times are
 // passed by ratelimitd (microseconds since the epoch), so instances agree as far as their clocks
-// do and tests can inject a clock.
+// do and tests can inject a clock. Keys are binary: every argument goes with its length, so a
+// NUL byte is part of the key (as in the memory backend).
 //
 // Failures: while disconnected every decision fails at once (the service applies its failure
 // mode); a command not answered within `timeout` fails; at most `max_pending` commands wait on a

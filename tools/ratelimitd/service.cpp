@@ -18,7 +18,7 @@ const std::vector<double>& decision_buckets() {
 }
 }  // namespace
 
-Metrics::Metrics(pw::telemetry::Registry& reg)
+Metrics::Metrics(pw::telemetry::Registry& reg, std::size_t max_series)
     : requests(reg.counter("ratelimitd_requests_total", "Rate-limit requests answered (POST /json).")),
       bad_requests(reg.counter("ratelimitd_bad_requests_total", "Requests refused as malformed (400).")),
       backend_errors(reg.counter("ratelimitd_backend_errors_total",
@@ -28,6 +28,10 @@ Metrics::Metrics(pw::telemetry::Registry& reg)
                                     "Reloads refused (the previous rules stay in force).")),
       config_generation(reg.gauge("ratelimitd_config_generation", "Generation of the rules in force (1 at start).")),
       backend_up(reg.gauge("ratelimitd_backend_up", "1 while the backend is reachable (redis: connected).")),
+      series_overflow(reg.counter("ratelimitd_metric_series_overflow_total",
+                                  "Descriptors counted in an overflow series: a detailed_metric rule or the "
+                                  "per-request limits had --max-metric-series series already (or the value was too "
+                                  "long for a label).")),
       reg_(reg),
       total_hits_(reg.counter_family("ratelimitd_rule_total_hits_total", "Hits per rule.", {"domain", "rule"})),
       within_(reg.counter_family("ratelimitd_rule_within_limit_total", "Hits within the limit.", {"domain", "rule"})),
@@ -40,18 +44,47 @@ Metrics::Metrics(pw::telemetry::Registry& reg)
                                  "Hits decided by the failure mode (backend unreachable or failing).", {"domain", "rule"})),
       latency_(reg.histogram_family("ratelimitd_rule_decision_seconds",
                                     "Time from the request to the decision, per rule (backend included).",
-                                    {"domain", "rule"}, decision_buckets())) {}
+                                    {"domain", "rule"}, decision_buckets())),
+      max_series_(max_series) {}
+
+RuleMetrics* Metrics::make(const std::string& domain, const std::string& label) {
+  auto& slot = rules_[domain + '\0' + label];
+  if (!slot) {
+    slot = std::make_unique<RuleMetrics>(RuleMetrics{
+        &total_hits_.with({domain, label}), &within_.with({domain, label}), &near_.with({domain, label}),
+        &over_.with({domain, label}), &shadow_.with({domain, label}), &errors_.with({domain, label}),
+        &latency_.with({domain, label})});
+  }
+  return slot.get();
+}
 
 RuleMetrics* Metrics::for_rule(const std::string& domain, const std::string& full_key) {
   std::lock_guard lock(mu_);
-  auto& slot = rules_[full_key];
-  if (!slot) {
-    slot = std::make_unique<RuleMetrics>(RuleMetrics{
-        &total_hits_.with({domain, full_key}), &within_.with({domain, full_key}), &near_.with({domain, full_key}),
-        &over_.with({domain, full_key}), &shadow_.with({domain, full_key}), &errors_.with({domain, full_key}),
-        &latency_.with({domain, full_key})});
+  return make(domain, full_key);
+}
+
+RuleMetrics* Metrics::for_value(const Rule& rule, std::string_view value) {
+  std::string label = rule.full_key + "_" + std::string(value);
+  std::lock_guard lock(mu_);
+  if (auto it = rules_.find(rule.domain + '\0' + label); it != rules_.end()) return it->second.get();
+  std::size_t& n = value_series_[rule.full_key];
+  if (n >= max_series_ || label.size() > kMaxSeriesLabel) {
+    series_overflow.inc();
+    return make(rule.domain, rule.full_key);
   }
-  return slot.get();
+  ++n;
+  return make(rule.domain, label);
+}
+
+RuleMetrics* Metrics::for_override(const std::string& domain, const std::string& full_key) {
+  std::lock_guard lock(mu_);
+  if (auto it = rules_.find(domain + '\0' + full_key); it != rules_.end()) return it->second.get();
+  if (override_series_ >= max_series_ || full_key.size() > kMaxSeriesLabel) {
+    series_overflow.inc();
+    return make("", "other");
+  }
+  ++override_series_;
+  return make(domain, full_key);
 }
 
 RuleSet& Shared::attach_metrics(RuleSet& rs) {
@@ -120,7 +153,7 @@ void Service::decide(const pw::limit::Request& req, Done done) {
       o.policy.period = pw::limit::unit_duration(o.unit);
       if (o.unit == pw::limit::Unit::unknown)
         return done(pw::make_error(pw::Errc::invalid_argument, "descriptor limit needs a unit"));
-      o.metrics = shared_.metrics.for_rule(o.domain, o.full_key);
+      o.metrics = shared_.metrics.for_override(o.domain, o.full_key);
       p->rule[i] = &o;
       p->metrics[i] = o.metrics;
       continue;
@@ -128,9 +161,8 @@ void Service::decide(const pw::limit::Request& req, Done done) {
     const Rule* r = p->rules->match(req.domain, d.entries).rule;
     p->rule[i] = r;
     if (r != nullptr) {
-      p->metrics[i] = r->detailed_metric && !d.entries.empty()
-                          ? shared_.metrics.for_rule(r->domain, r->full_key + "_" + d.entries.back().value)
-                          : r->metrics;
+      p->metrics[i] = r->detailed_metric && !d.entries.empty() ? shared_.metrics.for_value(*r, d.entries.back().value)
+                                                               : r->metrics;
     }
   }
 
