@@ -52,10 +52,44 @@ std::string_view request_host(const http::ServerRequest& req) {
 class Tunnel;
 thread_local std::vector<Tunnel*> tl_tunnels;
 
+// What a tunnel holds until it closes, so that an upgraded connection keeps counting where the
+// request did: the client connection under the listener's max_connections, the listener's
+// tunnel slot (max_tunnels), the cluster's active request (circuit_breakers.max_requests), the
+// upstream connection's lease in its pool (circuit_breakers.max_connections) and the
+// endpoint's active request (least_request).
+struct TunnelHolds {
+  http::ConnectionSlot downstream;
+  std::shared_ptr<TunnelSlots> slots;  // with a slot taken for `listener`
+  std::size_t listener = 0;
+  telemetry::Gauge* open = nullptr;
+  std::shared_ptr<Worker::State> st;  // keeps the cluster state and the pool alive
+  ClusterState* cluster = nullptr;    // with an active request taken
+  EndpointState* endpoint = nullptr;  // with an active request started
+  std::shared_ptr<http::ConnectionPool> pool;
+  http::Endpoint pool_endpoint;
+  std::unique_ptr<http::ClientConnection> leased;  // the husk whose stream the tunnel took
+
+  void release() {
+    downstream.release();
+    if (slots) slots->give_back(listener);
+    slots.reset();
+    if (open) open->dec();
+    open = nullptr;
+    if (cluster) cluster->release_request();
+    cluster = nullptr;
+    if (endpoint) endpoint->request_finished();
+    endpoint = nullptr;
+    if (pool && leased) pool->release(pool_endpoint, std::move(leased));  // not reusable: closed, lease ended
+    pool.reset();
+    st.reset();
+  }
+};
+
 class Tunnel final : public io::Deletable {
  public:
-  Tunnel(io::Loop& loop, std::unique_ptr<io::Stream> a, std::unique_ptr<io::Stream> b, Duration idle)
-      : loop_(loop), idle_(idle), timer_(loop, [this] { close(); }) {
+  Tunnel(io::Loop& loop, std::unique_ptr<io::Stream> a, std::unique_ptr<io::Stream> b, Duration idle, TunnelHolds holds)
+      : loop_(loop), idle_(idle), timer_(loop, [this] { close(); }), holds_(std::move(holds)) {
+    if (holds_.open) holds_.open->inc();
     s_[0] = std::move(a);
     s_[1] = std::move(b);
     for (int i = 0; i < 2; ++i) {
@@ -65,7 +99,10 @@ class Tunnel final : public io::Deletable {
     }
     tl_tunnels.push_back(this);
   }
-  ~Tunnel() override { std::erase(tl_tunnels, this); }
+  ~Tunnel() override {
+    holds_.release();
+    std::erase(tl_tunnels, this);
+  }
   void start(std::string_view to_b, std::string_view to_a) {
     if (!to_b.empty() && !s_[1]->write(to_b)) return close();
     if (!to_a.empty() && !s_[0]->write(to_a)) return close();
@@ -79,6 +116,7 @@ class Tunnel final : public io::Deletable {
     timer_.stop();
     s_[0]->close();
     s_[1]->close();
+    holds_.release();
     loop_.defer_delete(std::unique_ptr<io::Deletable>(this));
   }
 
@@ -121,6 +159,7 @@ class Tunnel final : public io::Deletable {
   bool eof_[2] = {false, false};
   bool flushed_[2] = {false, false};
   bool closed_ = false;
+  TunnelHolds holds_;
 };
 
 // Per-thread recycling of what every request allocates: the request object's memory and the
@@ -261,6 +300,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   bool acquiring_ = false, body_reading_ = false, body_ended_ = false;
   bool counted_request_ = false, counted_retry_ = false, counted_pending_ = false, on_endpoint_ = false;
   bool conn_reused_ = false;
+  bool tunnel_slot_ = false;  // a slot of snap_.tunnel_slots taken (an upgrade request)
   bool downstream_started_ = false, responded_ = false, finished_ = false;
   std::uint32_t attempts_ = 0;
   std::uint64_t body_in_ = 0, body_out_ = 0;
@@ -373,6 +413,11 @@ void ProxyRequest::forward() {
       if (!allowed) u.reset();
     }
     if (u) {
+      // Tunnels hold connections for as long as they stay open: a capped number per listener.
+      const std::uint32_t cap = snap_.config.listeners[listener_].limits.max_tunnels;
+      if (!snap_.tunnel_slots->try_take(listener_, cap))
+        return local_error(503, "tunnel_limit", "the listener is at its max_tunnels limit", "TL");
+      tunnel_slot_ = true;
       up_.upgrade = true;
       fields_.add_view("Connection", "upgrade");
       fields_.add_view("Upgrade", *u);
@@ -771,19 +816,35 @@ void ProxyRequest::start_tunnel(const http::Head& head) {
   status_ = 101;
   std::string up_left, down_left;
   std::unique_ptr<io::Stream> up = conn_->take_stream(up_left);
-  drop_connection();
   if (Status s = ex_->respond(101, resp_fields_.span()); !s || !up) {
+    drop_connection();
     if (up) up->close();
     on_client_gone();
     return;
   }
   downstream_started_ = true;
-  std::unique_ptr<io::Stream> down = ex_->take_stream(down_left);
+  TunnelHolds holds;
+  std::unique_ptr<io::Stream> down = ex_->take_stream(down_left, holds.downstream);
   if (!down) {
+    drop_connection();
     up->close();
     return finish();
   }
-  auto* t = new Tunnel(*st_->loop, std::move(down), std::move(up), fw().idle_timeout);
+  // The request's counts and the upstream connection's lease pass to the tunnel (TunnelHolds).
+  conn_->cancel();
+  holds.leased = std::move(conn_);
+  holds.pool = wc_->pool;
+  holds.pool_endpoint = *ep_;
+  holds.st = st_;
+  holds.slots = snap_.tunnel_slots;
+  holds.listener = listener_;
+  holds.open = snap_.open_tunnels[listener_];
+  tunnel_slot_ = false;
+  holds.cluster = &cs();
+  counted_request_ = false;
+  endpoint_->request_started();
+  holds.endpoint = endpoint_;
+  auto* t = new Tunnel(*st_->loop, std::move(down), std::move(up), fw().idle_timeout, std::move(holds));
   t->start(down_left, up_left);
   flags_ = "UPG";
   finish();
@@ -888,6 +949,8 @@ void ProxyRequest::finish() {
   if (on_endpoint_ && endpoint_) endpoint_->request_finished();
   if (counted_retry_) cs().release_retry();
   if (counted_request_) cs().release_request();
+  if (tunnel_slot_) snap_.tunnel_slots->give_back(listener_);
+  tunnel_slot_ = false;
   if (backoff_) backoff_->stop();
   if (request_timer_) request_timer_->stop();
   if (watched_) {

@@ -83,6 +83,9 @@ struct ListenerLimits {
   Duration request_timeout = 0s;              // whole request, head to last response byte; 0: off
   Duration handshake_timeout = 10s;           // TLS handshake
   std::uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  // Open upgrade tunnels (WebSocket and other 101 switches) of this listener, all workers
+  // together; an upgrade request past it gets 503 tunnel_limit. 0: no upgrades.
+  std::uint32_t max_tunnels = 1024;
 };
 template <class F>
 void config_fields(F& f, ListenerLimits& l) {
@@ -96,6 +99,7 @@ void config_fields(F& f, ListenerLimits& l) {
   f.optional("request_timeout", l.request_timeout);
   f.optional("handshake_timeout", l.handshake_timeout);
   f.optional("max_requests_per_connection", l.max_requests_per_connection);
+  f.optional("max_tunnels", l.max_tunnels, config::range(0, 1000000));
 }
 
 struct Listener {
