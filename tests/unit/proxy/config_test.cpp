@@ -393,3 +393,12 @@ TEST_CASE("limits.max_tunnels defaults to 1024 and is checked with its JSON path
   CHECK(errors_of(patched({{"/listeners/0/limits", Json{{"max_tunnels", 2000000}}}})).rfind(
             "gw.json: /listeners/0/limits/max_tunnels: ", 0) == 0);
 }
+
+TEST_CASE("forward.request_buffering defaults to 64k, 0 streams, and is bounded with its JSON path", "[proxy-config]") {
+  CHECK(load_ok(base_doc()).routes[0].forward->request_buffering.bytes == 64 * 1024);
+  CHECK(load_ok(patched({{"/routes/0/forward/request_buffering", "0"}})).routes[0].forward->request_buffering.bytes == 0);
+  CHECK(load_ok(patched({{"/routes/0/forward/request_buffering", "1m"}})).routes[0].forward->request_buffering.bytes ==
+        1024 * 1024);
+  CHECK(errors_of(patched({{"/routes/0/forward/request_buffering", "65m"}})) ==
+        "gw.json: /routes/0/forward/request_buffering: at most 64m (bytes held in memory per request)");
+}

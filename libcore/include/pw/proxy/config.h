@@ -253,6 +253,8 @@ void config_fields(F& f, HeaderEdits& h) {
   f.optional("remove", h.remove);
 }
 
+inline constexpr std::uint64_t kMaxRequestBuffering = 64ull << 20;  // Forward::request_buffering
+
 struct Forward {
   std::string cluster;
   // The matched prefix (route match "prefix") is replaced by this.
@@ -266,6 +268,10 @@ struct Forward {
   // Protocols an Upgrade may switch to (the first token of the Upgrade field, case-insensitive).
   // Others are forwarded as plain requests without Upgrade (no h2c tunnel past the routes).
   std::vector<std::string> upgrade_protocols = {"websocket"};
+  // A request body is read (and its framing checked) up to this many bytes before any upstream
+  // is contacted: a request refused within it never reaches an upstream, and a body that ends
+  // within it can be retried. Longer bodies stream on from there. 0: stream from the first byte.
+  ByteSize request_buffering{64 * 1024};
 };
 template <class F>
 void config_fields(F& f, Forward& w) {
@@ -278,6 +284,9 @@ void config_fields(F& f, Forward& w) {
   f.optional("retry", w.retry);
   f.optional("allow_upgrade", w.allow_upgrade);
   f.optional("upgrade_protocols", w.upgrade_protocols);
+  f.optional("request_buffering", w.request_buffering, config::check([](const ByteSize& b) -> std::string {
+    return b.bytes <= kMaxRequestBuffering ? "" : "at most 64m (bytes held in memory per request)";
+  }));
   f.validate([&](config::Validation& v) {
     if (w.prefix_rewrite && w.regex_rewrite) v.error("at most one of \"prefix_rewrite\", \"regex_rewrite\"");
   });
