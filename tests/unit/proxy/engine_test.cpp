@@ -694,3 +694,34 @@ TEST_CASE("upgrade tunnels count against max_tunnels, max_connections and the cl
   for (auto& e : echoes) e->s->close();
   env.finish();
 }
+
+TEST_CASE("a request body being buffered is covered by request_timeout - no upstream contacted", "[proxy-engine]") {
+  Env env;
+  env.start(route("/"), "", "", R"("limits":{"request_timeout":"200ms"})");
+  // Head and the first chunk, then the client stalls inside the window.
+  RawClient c(env.loop, env.gw,
+              "PUT /stall HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  REQUIRE(env.run_until([&] { return c.got.find("\r\n\r\n") != std::string::npos || c.closed; }));
+  CHECK(c.got.rfind("HTTP/1.1 504 ", 0) == 0);
+  CHECK(c.got.find("\"error\":\"request_timeout\"") != std::string::npos);
+  CHECK(env.seen.empty());
+  CHECK(env.upstream_conns() == 0);  // not even a connection was opened
+  c.close();
+  REQUIRE(env.run_until([&] { return env.worker->requests_in_flight() == 0; }));
+  env.finish();
+}
+
+TEST_CASE("request_buffering 0 streams the body as before - the head goes upstream first", "[proxy-engine]") {
+  Env env;
+  env.start(route("/", R"("request_buffering":"0")"));
+  std::shared_ptr<http::Exchange> held;
+  env.handler = [&](std::shared_ptr<http::Exchange> ex) { held = std::move(ex); };
+  RawClient c(env.loop, env.gw,
+              "PUT /stream HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  REQUIRE(env.run_until([&] { return !env.seen.empty(); }));
+  CHECK(env.seen[0].path == "/stream");
+  c.close();
+  REQUIRE(env.run_until([&] { return env.worker->requests_in_flight() == 0; }));
+  held.reset();
+  env.finish();
+}
