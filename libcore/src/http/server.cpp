@@ -111,6 +111,7 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   void set_body_paused(bool paused);
   bool write_blocked() const noexcept { return stream_ && stream_->write_blocked(); }
   std::unique_ptr<io::Stream> take_stream(std::string& leftover);
+  const std::shared_ptr<std::size_t>& upgraded_count() const noexcept { return srv_.upgraded_; }
 
  private:
   enum class TimerMode { none, handshake, header, idle, body, send, linger };
@@ -817,6 +818,14 @@ std::unique_ptr<io::Stream> Exchange::take_stream(std::string& leftover) {
   return c->take_stream(leftover);
 }
 
+std::unique_ptr<io::Stream> Exchange::take_stream(std::string& leftover, ConnectionSlot& slot) {
+  if (conn_ == nullptr) return nullptr;
+  std::shared_ptr<std::size_t> count = conn_->upgraded_count();
+  auto s = take_stream(leftover);
+  if (s) slot = ConnectionSlot(std::move(count));
+  return s;
+}
+
 // ---- Server ----
 
 Server::Server(io::Loop& loop, ServerOptions opt, RequestHandler handler)
@@ -844,7 +853,7 @@ io::SockAddr Server::local_address() const {
 }
 
 void Server::on_accept(std::unique_ptr<io::TcpStream> s) {
-  if (draining_ || conns_.size() >= opt_.max_connections) {
+  if (draining_ || conns_.size() + *upgraded_ >= opt_.max_connections) {
     ++stats_.connections_refused;
     s->close();
     return;

@@ -47,6 +47,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       healthy_endpoints(reg.gauge_family(p + "_upstream_healthy_endpoints", "Endpoints available (healthy, not ejected).", {"cluster"})),
       active_requests(reg.gauge_family(p + "_upstream_active_requests", "Requests in flight, by cluster.", {"cluster"})),
       active_connections(reg.gauge_family(p + "_downstream_connections", "Open client connections, by listener.", {"listener"})),
+      tunnels(reg.gauge_family(p + "_tunnels", "Open upgrade tunnels (WebSocket and other protocol switches), by listener.",
+                               {"listener"})),
       local_replies(reg.counter(p + "_local_replies_total", "Error responses the proxy made itself (no route, upstream failures).")),
       reloads(reg.counter(p + "_config_reloads_total", "Configuration reloads applied.")),
       reload_failures(reg.counter(p + "_config_reload_failures_total", "Configuration reloads refused (the old one kept running).")),
@@ -120,7 +122,31 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
                         source + ": /listeners/" + std::to_string(i) + "/trusted_proxies: " + set.error().message);
     snap->trusted.push_back(std::move(*set));
   }
+  // listener_change() refuses a reload that changes the listeners: the slots carry over.
+  const bool carry = previous && previous->tunnel_slots && previous->config.listeners.size() == c.listeners.size();
+  snap->tunnel_slots = carry ? previous->tunnel_slots : std::make_shared<TunnelSlots>(c.listeners.size());
+  for (const auto& l : c.listeners) snap->open_tunnels.push_back(&metrics.tunnels.with({l.name}));
   return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+TunnelSlots::TunnelSlots(std::size_t listeners)
+    : n_(std::make_unique<std::atomic<std::uint32_t>[]>(listeners)), size_(listeners) {}
+
+bool TunnelSlots::try_take(std::size_t listener, std::uint32_t limit) noexcept {
+  if (listener >= size_) return false;
+  std::uint32_t cur = n_[listener].load(std::memory_order_relaxed);
+  do {
+    if (cur >= limit) return false;
+  } while (!n_[listener].compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed, std::memory_order_relaxed));
+  return true;
+}
+
+void TunnelSlots::give_back(std::size_t listener) noexcept {
+  if (listener < size_) n_[listener].fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::uint32_t TunnelSlots::in_use(std::size_t listener) const noexcept {
+  return listener < size_ ? n_[listener].load(std::memory_order_relaxed) : 0;
 }
 
 std::string listener_change(const Config& running, const Config& next) {
@@ -234,7 +260,8 @@ Status Worker::listen(const std::vector<int>& fds) {
   conn_counts_ = std::make_unique<std::atomic<std::size_t>[]>(listeners_);
   stats_timer_ = std::make_unique<io::Timer>(loop_, [this] {
     for (std::size_t i = 0; i < servers_.size(); ++i)
-      conn_counts_[i].store(servers_[i]->stats().active_connections, std::memory_order_relaxed);
+      conn_counts_[i].store(servers_[i]->stats().active_connections + servers_[i]->upgraded_connections(),
+                            std::memory_order_relaxed);
   });
   stats_timer_->start(std::chrono::seconds(1), std::chrono::seconds(1));
   return {};

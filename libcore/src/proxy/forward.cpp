@@ -52,10 +52,44 @@ std::string_view request_host(const http::ServerRequest& req) {
 class Tunnel;
 thread_local std::vector<Tunnel*> tl_tunnels;
 
+// What a tunnel holds until it closes, so that an upgraded connection keeps counting where the
+// request did: the client connection under the listener's max_connections, the listener's
+// tunnel slot (max_tunnels), the cluster's active request (circuit_breakers.max_requests), the
+// upstream connection's lease in its pool (circuit_breakers.max_connections) and the
+// endpoint's active request (least_request).
+struct TunnelHolds {
+  http::ConnectionSlot downstream;
+  std::shared_ptr<TunnelSlots> slots;  // with a slot taken for `listener`
+  std::size_t listener = 0;
+  telemetry::Gauge* open = nullptr;
+  std::shared_ptr<Worker::State> st;  // keeps the cluster state and the pool alive
+  ClusterState* cluster = nullptr;    // with an active request taken
+  EndpointState* endpoint = nullptr;  // with an active request started
+  std::shared_ptr<http::ConnectionPool> pool;
+  http::Endpoint pool_endpoint;
+  std::unique_ptr<http::ClientConnection> leased;  // the husk whose stream the tunnel took
+
+  void release() {
+    downstream.release();
+    if (slots) slots->give_back(listener);
+    slots.reset();
+    if (open) open->dec();
+    open = nullptr;
+    if (cluster) cluster->release_request();
+    cluster = nullptr;
+    if (endpoint) endpoint->request_finished();
+    endpoint = nullptr;
+    if (pool && leased) pool->release(pool_endpoint, std::move(leased));  // not reusable: closed, lease ended
+    pool.reset();
+    st.reset();
+  }
+};
+
 class Tunnel final : public io::Deletable {
  public:
-  Tunnel(io::Loop& loop, std::unique_ptr<io::Stream> a, std::unique_ptr<io::Stream> b, Duration idle)
-      : loop_(loop), idle_(idle), timer_(loop, [this] { close(); }) {
+  Tunnel(io::Loop& loop, std::unique_ptr<io::Stream> a, std::unique_ptr<io::Stream> b, Duration idle, TunnelHolds holds)
+      : loop_(loop), idle_(idle), timer_(loop, [this] { close(); }), holds_(std::move(holds)) {
+    if (holds_.open) holds_.open->inc();
     s_[0] = std::move(a);
     s_[1] = std::move(b);
     for (int i = 0; i < 2; ++i) {
@@ -65,7 +99,10 @@ class Tunnel final : public io::Deletable {
     }
     tl_tunnels.push_back(this);
   }
-  ~Tunnel() override { std::erase(tl_tunnels, this); }
+  ~Tunnel() override {
+    holds_.release();
+    std::erase(tl_tunnels, this);
+  }
   void start(std::string_view to_b, std::string_view to_a) {
     if (!to_b.empty() && !s_[1]->write(to_b)) return close();
     if (!to_a.empty() && !s_[0]->write(to_a)) return close();
@@ -79,6 +116,7 @@ class Tunnel final : public io::Deletable {
     timer_.stop();
     s_[0]->close();
     s_[1]->close();
+    holds_.release();
     loop_.defer_delete(std::unique_ptr<io::Deletable>(this));
   }
 
@@ -121,6 +159,7 @@ class Tunnel final : public io::Deletable {
   bool eof_[2] = {false, false};
   bool flushed_[2] = {false, false};
   bool closed_ = false;
+  TunnelHolds holds_;
 };
 
 // Per-thread recycling of what every request allocates: the request object's memory and the
@@ -193,7 +232,9 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::string_view request_id() const override { return request_id_; }
 
  private:
-  enum class BodyMode : std::uint8_t { none, buffered, streamed };
+  // buffering: the body is read up to the window before any upstream is contacted; it becomes
+  // buffered (ended within the window) or streamed (the window filled first).
+  enum class BodyMode : std::uint8_t { none, buffering, buffered, streamed };
   enum class Failure : std::uint8_t { connect, reset, timeout, status };
 
   const Forward& fw() const { return *route_->config().forward; }
@@ -207,6 +248,8 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void start_body_stream();
   void on_client_data(std::string_view d);
   void on_client_body_end(const Error* err);
+  void on_buffering_data(std::string_view d);
+  MonoTime timeout_from() const { return body_end_at_ != MonoTime{} ? body_end_at_ : start_; }
   bool can_retry(Failure f, int status);
   void schedule_retry();
   void try_failed(Failure f, const Error* err, int status);
@@ -252,15 +295,19 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::unique_ptr<http::ClientConnection> conn_;
   http::ConnectionPool::Ticket ticket_ = 0;
   std::unique_ptr<io::Timer> backoff_, request_timer_;
-  // The route's timeout (request start, or the end of a streamed upload, to the response head,
+  // The route's timeout (request start, or the end of an upload, to the response head,
   // covering the wait for a connection) and its idle_timeout (no body byte either way while a
-  // body streams): one timer whose deadline is checked when it fires.
+  // body streams or is buffered): one timer whose deadline is checked when it fires.
+  // body_end_at_: the end of the body, or of its buffered window when the rest streams.
   bool watched_ = false;
   MonoTime last_io_{}, body_end_at_{};
   BodyMode body_ = BodyMode::none;
   bool acquiring_ = false, body_reading_ = false, body_ended_ = false;
+  bool stream_begun_ = false;  // a streamed body's head went upstream: its bytes cannot be resent
+  std::uint64_t window_ = 0;   // body bytes read before an upstream is contacted
   bool counted_request_ = false, counted_retry_ = false, counted_pending_ = false, on_endpoint_ = false;
   bool conn_reused_ = false;
+  bool tunnel_slot_ = false;  // a slot of snap_.tunnel_slots taken (an upgrade request)
   bool downstream_started_ = false, responded_ = false, finished_ = false;
   std::uint32_t attempts_ = 0;
   std::uint64_t body_in_ = 0, body_out_ = 0;
@@ -373,6 +420,11 @@ void ProxyRequest::forward() {
       if (!allowed) u.reset();
     }
     if (u) {
+      // Tunnels hold connections for as long as they stay open: a capped number per listener.
+      const std::uint32_t cap = snap_.config.listeners[listener_].limits.max_tunnels;
+      if (!snap_.tunnel_slots->try_take(listener_, cap))
+        return local_error(503, "tunnel_limit", "the listener is at its max_tunnels limit", "TL");
+      tunnel_slot_ = true;
       up_.upgrade = true;
       fields_.add_view("Connection", "upgrade");
       fields_.add_view("Upgrade", *u);
@@ -385,6 +437,21 @@ void ProxyRequest::forward() {
     return attempt();
   }
   const RetryPolicy& rp = f.retry;
+  // Request buffering (as NGINX's proxy_request_buffering): the body is read, and so its framing
+  // checked (RFC 9112 §7.1), up to the window before any upstream is contacted. A request the
+  // server refuses within it (a bad chunk, a body over max_body_bytes, a client that leaves)
+  // never reaches an upstream, and a body that ends within it can be sent again by a retry.
+  // The window is also the retry buffer: a route that retries keeps buffer_body_bytes.
+  window_ = f.request_buffering.bytes;
+  if (window_ > 0 && rp.max_retries > 0) window_ = std::max(window_, rp.buffer_body_bytes.bytes);
+  if (window_ > 0) {
+    body_ = BodyMode::buffering;
+    if (head.body == BodyKind::length) {
+      up_.stream_length = head.content_length;  // if it streams on
+      up_.body.reserve(static_cast<std::size_t>(std::min(head.content_length, window_)));
+    }
+    return start_body_stream();  // answers Expect: 100-continue (the proxy reads the body)
+  }
   if (head.body == BodyKind::length && rp.max_retries > 0 && head.content_length <= rp.buffer_body_bytes.bytes) {
     // Small bodies are kept so a retry can send them again.
     body_ = BodyMode::buffered;
@@ -409,7 +476,7 @@ void ProxyRequest::attempt() {
   const Forward& f = fw();
   Duration head_timeout = f.timeout;
   if (f.timeout > Duration::zero()) {
-    head_timeout = f.timeout - (now - start_);
+    head_timeout = f.timeout - (now - timeout_from());
     if (head_timeout <= Duration::zero())
       return local_error(504, "upstream_timeout", "no response within the route's timeout", "UT");
   }
@@ -473,7 +540,21 @@ void ProxyRequest::on_acquired(Result<std::unique_ptr<http::ClientConnection>> r
     drop_connection();
     return try_failed(Failure::reset, &e, 0);
   }
-  if (body_ == BodyMode::streamed) start_body_stream();
+  if (body_ != BodyMode::streamed) return;
+  stream_begun_ = true;
+  if (!up_.body.empty()) {
+    // The window read before the switch to streaming goes first (write_body copies what the
+    // socket does not take at once).
+    if (Status w = conn_->write_body(up_.body); !w) {
+      Error e = w.error();
+      drop_connection();
+      return try_failed(Failure::reset, &e, 0);
+    }
+    up_.body.clear();
+    up_.body.shrink_to_fit();
+  }
+  if (!body_reading_) return start_body_stream();
+  if (!conn_->body_write_blocked()) ex_->resume_body();  // paused when the window filled
 }
 
 void ProxyRequest::start_body_stream() {
@@ -483,8 +564,25 @@ void ProxyRequest::start_body_stream() {
                  [this](const Error* err) { on_client_body_end(err); });
 }
 
+void ProxyRequest::on_buffering_data(std::string_view d) {
+  body_in_ += d.size();
+  last_io_ = std::chrono::steady_clock::now();
+  for (auto& f : filters_) f->on_request_data(*this, d);
+  if (finished_ || responded_) return;
+  // Within the window plus one read's bytes (the parser hands over at most what one read got).
+  up_.body.append(d);
+  if (up_.body.size() <= window_) return;
+  // The window is full: stream from here. Reading waits for the upstream connection; what was
+  // read goes first (on_acquired). The server answered a framing error before this point.
+  ex_->pause_body();
+  body_ = BodyMode::streamed;
+  body_end_at_ = last_io_;
+  attempt();
+}
+
 void ProxyRequest::on_client_data(std::string_view d) {
   if (finished_) return;
+  if (body_ == BodyMode::buffering) return on_buffering_data(d);
   body_in_ += d.size();
   last_io_ = std::chrono::steady_clock::now();
   for (auto& f : filters_) f->on_request_data(*this, d);
@@ -505,6 +603,12 @@ void ProxyRequest::on_client_body_end(const Error* err) {
   }
   body_ended_ = true;
   body_end_at_ = std::chrono::steady_clock::now();
+  if (body_ == BodyMode::buffering) {
+    // The whole body within the window: sent with Content-Length, kept for retries.
+    body_ = BodyMode::buffered;
+    up_.stream_length.reset();
+    return attempt();
+  }
   if (!conn_) return;
   if (Status s = conn_->end_body(); !s) {
     Error e = s.error();
@@ -516,7 +620,7 @@ void ProxyRequest::on_client_body_end(const Error* err) {
 bool ProxyRequest::can_retry(Failure f, int status) {
   const RetryPolicy& p = fw().retry;
   if (attempts_ > p.max_retries) return false;
-  if (body_ == BodyMode::streamed && body_reading_) return false;  // body bytes are gone
+  if (body_ == BodyMode::streamed && stream_begun_) return false;  // body bytes are gone
   const std::uint32_t on = rrt_->retry_on;
   bool wanted = false;
   switch (f) {
@@ -530,7 +634,7 @@ bool ProxyRequest::can_retry(Failure f, int status) {
       wanted = on & (bit(RetryOn::per_try_timeout) | bit(RetryOn::status_5xx) | bit(RetryOn::gateway_error));
       // the route's own timeout is final: only a per-try timeout may be retried
       if (fw().retry.per_try_timeout == Duration::zero() ||
-          (fw().timeout > Duration::zero() && std::chrono::steady_clock::now() - start_ >= fw().timeout))
+          (fw().timeout > Duration::zero() && std::chrono::steady_clock::now() - timeout_from() >= fw().timeout))
         wanted = false;
       break;
     case Failure::status:
@@ -771,19 +875,35 @@ void ProxyRequest::start_tunnel(const http::Head& head) {
   status_ = 101;
   std::string up_left, down_left;
   std::unique_ptr<io::Stream> up = conn_->take_stream(up_left);
-  drop_connection();
   if (Status s = ex_->respond(101, resp_fields_.span()); !s || !up) {
+    drop_connection();
     if (up) up->close();
     on_client_gone();
     return;
   }
   downstream_started_ = true;
-  std::unique_ptr<io::Stream> down = ex_->take_stream(down_left);
+  TunnelHolds holds;
+  std::unique_ptr<io::Stream> down = ex_->take_stream(down_left, holds.downstream);
   if (!down) {
+    drop_connection();
     up->close();
     return finish();
   }
-  auto* t = new Tunnel(*st_->loop, std::move(down), std::move(up), fw().idle_timeout);
+  // The request's counts and the upstream connection's lease pass to the tunnel (TunnelHolds).
+  conn_->cancel();
+  holds.leased = std::move(conn_);
+  holds.pool = wc_->pool;
+  holds.pool_endpoint = *ep_;
+  holds.st = st_;
+  holds.slots = snap_.tunnel_slots;
+  holds.listener = listener_;
+  holds.open = snap_.open_tunnels[listener_];
+  tunnel_slot_ = false;
+  holds.cluster = &cs();
+  counted_request_ = false;
+  endpoint_->request_started();
+  holds.endpoint = endpoint_;
+  auto* t = new Tunnel(*st_->loop, std::move(down), std::move(up), fw().idle_timeout, std::move(holds));
   t->start(down_left, up_left);
   flags_ = "UPG";
   finish();
@@ -838,11 +958,11 @@ void ProxyRequest::arm_watchdog() {
 void ProxyRequest::check(MonoTime now) {
   if (finished_) return;
   const Forward& f = fw();
-  const bool streaming_up = body_ == BodyMode::streamed && body_reading_ && !body_ended_;
+  const bool streaming_up =
+      (body_ == BodyMode::streamed && stream_begun_ && !body_ended_) || body_ == BodyMode::buffering;
   Duration left = Duration::max();
   if (!downstream_started_ && !streaming_up && f.timeout > Duration::zero()) {
-    const MonoTime from = body_end_at_ != MonoTime{} ? body_end_at_ : start_;
-    left = std::min(left, from + f.timeout - now);
+    left = std::min(left, timeout_from() + f.timeout - now);
     if (left <= Duration::zero()) {
       if (conn_ && endpoint_) end_try(Outcome::timeout, 0);
       return local_error(504, "upstream_timeout", "no response within the route's timeout", "UT");
@@ -888,6 +1008,8 @@ void ProxyRequest::finish() {
   if (on_endpoint_ && endpoint_) endpoint_->request_finished();
   if (counted_retry_) cs().release_retry();
   if (counted_request_) cs().release_request();
+  if (tunnel_slot_) snap_.tunnel_slots->give_back(listener_);
+  tunnel_slot_ = false;
   if (backoff_) backoff_->stop();
   if (request_timer_) request_timer_->stop();
   if (watched_) {

@@ -279,6 +279,52 @@ TEST_CASE("upgrade: the handler takes the stream after 101") {
   tunnel->close();
 }
 
+TEST_CASE("upgrade: a stream taken with a ConnectionSlot counts against max_connections until released") {
+  std::unique_ptr<io::Stream> tunnel;
+  ConnectionSlot slot;
+  ServerOptions opt;
+  opt.max_connections = 2;
+  Fixture f(
+      [&](std::shared_ptr<Exchange> ex) {
+        if (!ex->request().head().upgrade) {
+          (void)ex->respond(200, {}, "plain\n");
+          return;
+        }
+        Header h[] = {{"Upgrade", "echo"}, {"Connection", "upgrade"}};
+        REQUIRE(ex->respond(101, h).ok());
+        std::string leftover;
+        tunnel = ex->take_stream(leftover, slot);
+        REQUIRE(tunnel);
+      },
+      opt);
+  RawClient up(f.loop, f.addr());
+  up.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\n");
+  up.run_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; });
+  REQUIRE(tunnel);
+  CHECK(slot);
+  CHECK(f.server->upgraded_connections() == 1);
+  CHECK(f.server->stats().active_connections == 0);  // no longer an HTTP connection of the server
+  // One HTTP connection and the upgraded one fill max_connections 2: a third is refused.
+  RawClient second(f.loop, f.addr());
+  second.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  second.run_until(has_responses(1));
+  CHECK(second.got.find("plain\n") != std::string::npos);
+  RawClient third(f.loop, f.addr());
+  third.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  third.run_until_closed();
+  CHECK(third.got.empty());
+  CHECK(f.server->stats().connections_refused == 1);
+  // Released (the tunnel closed): the place is free again.
+  tunnel->close();
+  slot.release();
+  CHECK_FALSE(slot);
+  CHECK(f.server->upgraded_connections() == 0);
+  RawClient fourth(f.loop, f.addr());
+  fourth.send("GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  fourth.run_until(has_responses(1));
+  CHECK(fourth.got.find("plain\n") != std::string::npos);
+}
+
 TEST_CASE("drain finishes in-flight requests - closes idle ones and refuses new connections") {
   std::shared_ptr<Exchange> held;
   Fixture f([&](std::shared_ptr<Exchange> ex) { held = ex; });

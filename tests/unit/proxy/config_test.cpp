@@ -386,3 +386,19 @@ TEST_CASE("the shipped examples/gw-proxy/*.json load", "[proxy-config]") {
   CHECK(basic->clusters.at(0).health_check.has_value());
   CHECK(basic->clusters.at(0).outlier_detection.has_value());
 }
+
+TEST_CASE("limits.max_tunnels defaults to 1024 and is checked with its JSON path", "[proxy-config]") {
+  CHECK(load_ok(base_doc()).listeners[0].limits.max_tunnels == 1024);
+  CHECK(load_ok(patched({{"/listeners/0/limits", Json{{"max_tunnels", 0}}}})).listeners[0].limits.max_tunnels == 0);
+  CHECK(errors_of(patched({{"/listeners/0/limits", Json{{"max_tunnels", 2000000}}}})).rfind(
+            "gw.json: /listeners/0/limits/max_tunnels: ", 0) == 0);
+}
+
+TEST_CASE("forward.request_buffering defaults to 64k, 0 streams, and is bounded with its JSON path", "[proxy-config]") {
+  CHECK(load_ok(base_doc()).routes[0].forward->request_buffering.bytes == 64 * 1024);
+  CHECK(load_ok(patched({{"/routes/0/forward/request_buffering", "0"}})).routes[0].forward->request_buffering.bytes == 0);
+  CHECK(load_ok(patched({{"/routes/0/forward/request_buffering", "1m"}})).routes[0].forward->request_buffering.bytes ==
+        1024 * 1024);
+  CHECK(errors_of(patched({{"/routes/0/forward/request_buffering", "65m"}})) ==
+        "gw.json: /routes/0/forward/request_buffering: at most 64m (bytes held in memory per request)");
+}

@@ -169,11 +169,13 @@ struct Env {
 
   // Builds the snapshot and the worker. `routes`: the routes array's members; `cluster`: extra
   // members of the cluster "be"; `endpoints`: its endpoints array's members (default: the
-  // upstream above).
-  void start(std::string_view routes, std::string_view cluster = "", std::string endpoints = "") {
+  // upstream above); `listener`: extra members of the listener "main".
+  void start(std::string_view routes, std::string_view cluster = "", std::string endpoints = "",
+             std::string_view listener = "") {
     if (endpoints.empty()) endpoints = backend_endpoint();
-    std::string text = R"({"listeners":[{"name":"main","address":"127.0.0.1","port":8080}],)"
-                       R"("admin":{"enabled":false},"routes":[)" +
+    std::string text = R"({"listeners":[{"name":"main","address":"127.0.0.1","port":8080)" +
+                       (listener.empty() ? std::string() : "," + std::string(listener)) +
+                       R"(}],"admin":{"enabled":false},"routes":[)" +
                        std::string(routes) + R"(],"clusters":[{"name":"be","endpoints":[)" + endpoints +
                        R"(],"outlier_detection":{"consecutive_5xx":0,"consecutive_gateway_errors":0})";
     if (!cluster.empty()) text += "," + std::string(cluster);
@@ -575,6 +577,9 @@ TEST_CASE("only upgrade_protocols become tunnels - h2c is forwarded without Upgr
   REQUIRE(env.run_until([&] { return ws.got.size() >= head_end + 24 || ws.closed; }));
   CHECK(ws.got.substr(head_end) == "hello through the tunnel");
   ws.close();
+  // The tunnel holds its request under the cluster's breakers until it closes.
+  const proxy::ClusterState& cs = *env.snapshot->clusters[0];
+  CHECK(env.run_until([&] { return cs.active_requests() == 0; }));
   if (echo.s) echo.s->close();
   env.finish();
 }
@@ -596,5 +601,127 @@ TEST_CASE("max_pending_requests 0 still serves requests when an idle connection 
   CHECK(env.seen.size() == 5);
   CHECK(env.upstream_conns() == 1);  // one connection, reused by every request
   CHECK(env.upstream_idle() == 1);
+  env.finish();
+}
+
+TEST_CASE("upgrade tunnels count against max_tunnels, max_connections and the cluster's breakers until they close",
+          "[proxy-engine]") {
+  Env env;
+  // max_connections 3 (this one worker): two tunnels and one plain connection fill it.
+  env.start(route("/"), "", "", R"("limits":{"max_tunnels":2,"max_connections":3})");
+  // The upstream: a WebSocket-like 101, then an echo of every byte on that connection.
+  struct Echo final : io::Stream::Handler {
+    std::unique_ptr<io::Stream> s;
+    void on_data(std::string_view d) override { (void)s->write(d); }
+    void on_eof() override { s->shutdown(); }
+    void on_error(const Error&) override {}
+  };
+  std::vector<std::unique_ptr<Echo>> echoes;
+  env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+    if (!ex->request().header("upgrade")) return env.answer(*ex);
+    http::Header h[] = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
+    REQUIRE(ex->respond(101, h).ok());
+    auto e = std::make_unique<Echo>();
+    std::string leftover;
+    e->s = ex->take_stream(leftover);
+    REQUIRE(e->s);
+    e->s->set_handler(e.get());
+    e->s->read_start();
+    echoes.push_back(std::move(e));
+  };
+  const std::string upgrade =
+      "GET /ws HTTP/1.1\r\nHost: gw.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  auto head_done = [](const RawClient& c) { return c.got.find("\r\n\r\n") != std::string::npos || c.closed; };
+  const proxy::ClusterState& cs = *env.snapshot->clusters[0];
+  const proxy::TunnelSlots& slots = *env.snapshot->tunnel_slots;
+  telemetry::Gauge& open_gauge = env.metrics->tunnels.with({"main"});
+
+  auto ws1 = std::make_unique<RawClient>(env.loop, env.gw, upgrade);
+  REQUIRE(env.run_until([&] { return head_done(*ws1); }));
+  CHECK(ws1->got.rfind("HTTP/1.1 101 ", 0) == 0);
+  auto ws2 = std::make_unique<RawClient>(env.loop, env.gw, upgrade);
+  REQUIRE(env.run_until([&] { return head_done(*ws2); }));
+  CHECK(ws2->got.rfind("HTTP/1.1 101 ", 0) == 0);
+  const std::size_t head2 = ws2->got.find("\r\n\r\n") + 4;
+  REQUIRE(ws2->send("ping"));
+  REQUIRE(env.run_until([&] { return ws2->got.size() >= head2 + 4 || ws2->closed; }));
+  CHECK(ws2->got.substr(head2) == "ping");
+
+  // Open tunnels keep their counts: the listener's slots and gauge, the cluster's active
+  // requests (max_requests) and the upstream connections' leases (max_connections).
+  CHECK(slots.in_use(0) == 2);
+  CHECK(open_gauge.value() == 2);
+  CHECK(cs.active_requests() == 2);
+  CHECK(env.upstream_conns() - env.upstream_idle() == 2);
+
+  // A third upgrade is refused by the proxy itself: 503 tunnel_limit, nothing reaches the
+  // upstream. Its client connection stays open (keep-alive).
+  RawClient ws3(env.loop, env.gw, upgrade);
+  REQUIRE(env.run_until([&] { return ws3.got.find("\"status\":503") != std::string::npos || ws3.closed; }));
+  CHECK(ws3.got.rfind("HTTP/1.1 503 ", 0) == 0);
+  CHECK(ws3.got.find("\"error\":\"tunnel_limit\"") != std::string::npos);
+  CHECK(env.seen.size() == 2);
+  CHECK(slots.in_use(0) == 2);
+
+  // Two tunnels and ws3's connection fill max_connections 3: the next connection is closed
+  // unanswered.
+  RawClient over(env.loop, env.gw, "GET /over HTTP/1.1\r\nHost: gw.test\r\n\r\n");
+  REQUIRE(env.run_until([&] { return over.closed || !over.got.empty(); }));
+  CHECK(over.got.empty());
+  CHECK(env.seen.size() == 2);
+  over.close();
+  // The published count of open client connections includes the tunnels.
+  CHECK(env.run_until([&] { return env.worker->open_connections(0) == 3; }, 5s));
+  ws3.close();
+
+  // Closing a tunnel frees its slot: a new upgrade succeeds.
+  ws1->close();
+  REQUIRE(env.run_until([&] { return slots.in_use(0) == 1; }));
+  RawClient ws4(env.loop, env.gw, upgrade);
+  REQUIRE(env.run_until([&] { return head_done(ws4); }));
+  CHECK(ws4.got.rfind("HTTP/1.1 101 ", 0) == 0);
+  CHECK(slots.in_use(0) == 2);
+
+  // Every count returns to zero once the tunnels closed.
+  ws2->close();
+  ws4.close();
+  CHECK(env.run_until([&] {
+    return slots.in_use(0) == 0 && open_gauge.value() == 0 && cs.active_requests() == 0 &&
+           env.upstream_conns() == env.upstream_idle();
+  }));
+  CHECK(env.run_until([&] { return env.worker->open_connections(0) == 0; }, 5s));
+  for (auto& e : echoes) e->s->close();
+  env.finish();
+}
+
+TEST_CASE("a request body being buffered is covered by request_timeout - no upstream contacted", "[proxy-engine]") {
+  Env env;
+  env.start(route("/"), "", "", R"("limits":{"request_timeout":"200ms"})");
+  // Head and the first chunk, then the client stalls inside the window.
+  RawClient c(env.loop, env.gw,
+              "PUT /stall HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  REQUIRE(env.run_until([&] { return c.got.find("\r\n\r\n") != std::string::npos || c.closed; }));
+  CHECK(c.got.rfind("HTTP/1.1 504 ", 0) == 0);
+  CHECK(c.got.find("\"error\":\"request_timeout\"") != std::string::npos);
+  CHECK(env.seen.empty());
+  CHECK(env.upstream_conns() == 0);  // not even a connection was opened
+  c.close();
+  REQUIRE(env.run_until([&] { return env.worker->requests_in_flight() == 0; }));
+  env.finish();
+}
+
+TEST_CASE("request_buffering 0 streams the body as before - the head goes upstream first", "[proxy-engine]") {
+  Env env;
+  env.start(route("/", R"("request_buffering":"0")"));
+  std::shared_ptr<http::Exchange> held;
+  env.handler = [&](std::shared_ptr<http::Exchange> ex) { held = std::move(ex); };
+  RawClient c(env.loop, env.gw,
+              "PUT /stream HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  REQUIRE(env.run_until([&] { return !env.seen.empty(); }));
+  CHECK(env.seen[0].path == "/stream");
+  c.close();
+  REQUIRE(env.run_until([&] { return env.worker->requests_in_flight() == 0; }));
+  held.reset();
   env.finish();
 }

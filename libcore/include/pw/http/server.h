@@ -64,6 +64,34 @@ struct ServerOptions {
 
 class Connection;
 
+// A client connection's place under ServerOptions::max_connections, held by whoever took the
+// connection's stream (Exchange::take_stream after an upgrade) until that stream closes: an
+// upgraded connection keeps counting against the limit. Used on the server's loop thread; it
+// may outlive the Server.
+class ConnectionSlot {
+ public:
+  ConnectionSlot() = default;
+  ConnectionSlot(ConnectionSlot&& o) noexcept : n_(std::move(o.n_)) {}
+  ConnectionSlot& operator=(ConnectionSlot&& o) noexcept {
+    if (this != &o) {
+      release();
+      n_ = std::move(o.n_);
+    }
+    return *this;
+  }
+  ~ConnectionSlot() { release(); }
+  void release() noexcept {
+    if (n_) --*n_;
+    n_.reset();
+  }
+  explicit operator bool() const noexcept { return n_ != nullptr; }
+
+ private:
+  friend class Exchange;
+  explicit ConnectionSlot(std::shared_ptr<std::size_t> n) : n_(std::move(n)) { ++*n_; }
+  std::shared_ptr<std::size_t> n_;
+};
+
 // The request as received: an owned copy of the head (one copy per request into a buffer the
 // connection reuses), with views into it.
 class ServerRequest {
@@ -151,6 +179,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Protocol switch: after begin/respond with 101 (Upgrade) or 2xx (CONNECT), takes the
   // client's stream. `leftover` receives bytes the client sent after the request head.
   std::unique_ptr<io::Stream> take_stream(std::string& leftover);
+  // The same, and `slot` keeps the connection counted under max_connections until released.
+  std::unique_ptr<io::Stream> take_stream(std::string& leftover, ConnectionSlot& slot);
 
   io::Loop& loop() noexcept { return loop_; }
 
@@ -218,6 +248,9 @@ class Server {
   void close_all();
 
   const ServerStats& stats() const noexcept { return stats_; }
+  // Connections whose stream was taken with a ConnectionSlot still held: they count against
+  // max_connections besides stats().active_connections.
+  std::size_t upgraded_connections() const noexcept { return *upgraded_; }
   const ServerOptions& options() const noexcept { return opt_; }
   io::Loop& loop() noexcept { return loop_; }
 
@@ -240,6 +273,7 @@ class Server {
   std::unique_ptr<io::Timer> drain_timer_;
   std::int64_t date_second_ = -1;
   std::string date_;
+  std::shared_ptr<std::size_t> upgraded_ = std::make_shared<std::size_t>(0);  // ConnectionSlots held
 };
 
 // IMF-fixdate (RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".

@@ -83,6 +83,9 @@ struct ListenerLimits {
   Duration request_timeout = 0s;              // whole request, head to last response byte; 0: off
   Duration handshake_timeout = 10s;           // TLS handshake
   std::uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  // Open upgrade tunnels (WebSocket and other 101 switches) of this listener, all workers
+  // together; an upgrade request past it gets 503 tunnel_limit. 0: no upgrades.
+  std::uint32_t max_tunnels = 1024;
 };
 template <class F>
 void config_fields(F& f, ListenerLimits& l) {
@@ -96,6 +99,7 @@ void config_fields(F& f, ListenerLimits& l) {
   f.optional("request_timeout", l.request_timeout);
   f.optional("handshake_timeout", l.handshake_timeout);
   f.optional("max_requests_per_connection", l.max_requests_per_connection);
+  f.optional("max_tunnels", l.max_tunnels, config::range(0, 1000000));
 }
 
 struct Listener {
@@ -249,6 +253,8 @@ void config_fields(F& f, HeaderEdits& h) {
   f.optional("remove", h.remove);
 }
 
+inline constexpr std::uint64_t kMaxRequestBuffering = 64ull << 20;  // Forward::request_buffering
+
 struct Forward {
   std::string cluster;
   // The matched prefix (route match "prefix") is replaced by this.
@@ -262,6 +268,10 @@ struct Forward {
   // Protocols an Upgrade may switch to (the first token of the Upgrade field, case-insensitive).
   // Others are forwarded as plain requests without Upgrade (no h2c tunnel past the routes).
   std::vector<std::string> upgrade_protocols = {"websocket"};
+  // A request body is read (and its framing checked) up to this many bytes before any upstream
+  // is contacted: a request refused within it never reaches an upstream, and a body that ends
+  // within it can be retried. Longer bodies stream on from there. 0: stream from the first byte.
+  ByteSize request_buffering{64 * 1024};
 };
 template <class F>
 void config_fields(F& f, Forward& w) {
@@ -274,6 +284,9 @@ void config_fields(F& f, Forward& w) {
   f.optional("retry", w.retry);
   f.optional("allow_upgrade", w.allow_upgrade);
   f.optional("upgrade_protocols", w.upgrade_protocols);
+  f.optional("request_buffering", w.request_buffering, config::check([](const ByteSize& b) -> std::string {
+    return b.bytes <= kMaxRequestBuffering ? "" : "at most 64m (bytes held in memory per request)";
+  }));
   f.validate([&](config::Validation& v) {
     if (w.prefix_rewrite && w.regex_rewrite) v.error("at most one of \"prefix_rewrite\", \"regex_rewrite\"");
   });

@@ -46,6 +46,7 @@ struct Metrics {
   telemetry::Family<telemetry::Gauge>& healthy_endpoints;   // {cluster}
   telemetry::Family<telemetry::Gauge>& active_requests;     // {cluster}
   telemetry::Family<telemetry::Gauge>& active_connections;  // {listener}
+  telemetry::Family<telemetry::Gauge>& tunnels;             // {listener}: open upgrade tunnels
   telemetry::Counter& local_replies;                        // errors the proxy answered itself
   telemetry::Counter& reloads;
   telemetry::Counter& reload_failures;
@@ -74,6 +75,22 @@ struct ClusterRuntime {
   std::string pool_key;  // endpoints + TLS + pool settings: equal keys share pools across reloads
 };
 
+// Upgrade tunnels by listener index, all workers together: a slot is taken when an upgrade
+// request is forwarded and held by its tunnel until the tunnel closes (limits.max_tunnels).
+// One instance is carried from snapshot to snapshot (a reload changes neither the listeners
+// nor their limits), so the cap holds across reloads.
+class TunnelSlots {
+ public:
+  explicit TunnelSlots(std::size_t listeners);
+  bool try_take(std::size_t listener, std::uint32_t limit) noexcept;
+  void give_back(std::size_t listener) noexcept;
+  std::uint32_t in_use(std::size_t listener) const noexcept;
+
+ private:
+  std::unique_ptr<std::atomic<std::uint32_t>[]> n_;
+  std::size_t size_;
+};
+
 class Snapshot {
  public:
   Config config;
@@ -85,6 +102,8 @@ class Snapshot {
   std::vector<std::shared_ptr<ClusterState>> clusters;
   std::vector<ClusterRuntime> cluster_rt;
   std::vector<CidrSet> trusted;  // by listener index
+  std::shared_ptr<TunnelSlots> tunnel_slots;    // shared with the previous snapshot
+  std::vector<telemetry::Gauge*> open_tunnels;  // by listener index
   Metrics* metrics = nullptr;
   std::shared_ptr<AccessLog> access_log;  // may be null; kept while any request of this snapshot logs
 };
@@ -121,7 +140,7 @@ class Worker {
   void shutdown();
 
   std::uint64_t requests_in_flight() const noexcept;
-  // Open client connections of a listener, as of the last second. Thread-safe (the worker
+  // Open client connections of a listener (upgraded ones included), as of the last second. Thread-safe (the worker
   // publishes its servers' counts every second), for the metrics of the main thread.
   std::size_t open_connections(std::size_t listener) const noexcept;
   // Upstream connections of a cluster (by index) in this worker's current pool: idle, in use
