@@ -333,6 +333,39 @@ TEST_CASE("client verification: host name - IP - foreign CA - insecure") {
   CHECK(ins.s->peer_spiffe_id().empty());
 }
 
+TEST_CASE("client verification never falls back to the subject common name (RFC 9525 6.3)") {
+  // A certificate of the trusted CA whose only host-like name is its CN (no DNS SAN: an IP SAN
+  // and a SPIFFE ID, as an SVID with CN=redis would have). OpenSSL's default host check falls
+  // back to the CN when there is no DNS SAN; libcore's client must not.
+  Certs c;
+  std::string cert = c.dir.file("cn-only.pem"), key = c.dir.file("cn-only.key");
+  tc::LeafSpec spec{"cnonly.test", {}, {"127.0.0.1"}, {"spiffe://example.org/ns/default/sa/cnonly"}, 0x4001, 30};
+  REQUIRE(tc::issue(c.set.ca_cert, c.set.ca_key, spec, cert, key).ok());
+  Harness h;
+  ServerConfig scfg;
+  scfg.certificates = {{cert, key, {}}};
+  h.listen(server_ctx(scfg), [](Peer& p) { p.echo = true; });
+  auto cctx = client_ctx(c.client());
+  std::size_t ended = 0;
+  auto hooks = [&](Peer& p) {
+    p.on_conn = [&](Peer& q) { CHECK(q.s->write("x").ok()); };
+    p.on_recv = [&](Peer&) {
+      if (++ended == 2) h.finish();
+    };
+    p.on_end = [&](Peer&) {
+      if (++ended == 2) h.finish();
+    };
+  };
+  Peer& by_cn = h.connect(cctx, {"cnonly.test", 0, {}}, hooks);
+  Peer& by_ip = h.connect(cctx, {"127.0.0.1", 0, {}}, hooks);  // the chain itself is fine
+  h.run();
+  CHECK(by_ip.received == "x");
+  REQUIRE(by_cn.error.has_value());
+  INFO(by_cn.error->message);
+  CHECK(contains(by_cn.error->message, "hostname mismatch"));
+  CHECK(by_cn.received.empty());
+}
+
 TEST_CASE("client sessions resume on reconnect") {
   auto version = GENERATE(TLS1_3_VERSION, TLS1_2_VERSION);
   Certs c;
