@@ -615,6 +615,21 @@ std::string_view TlsStream::server_name() const noexcept {
 
 x509_st* TlsStream::peer_certificate() const noexcept { return ssl_ ? SSL_get0_peer_certificate(ssl_) : nullptr; }
 
+std::string TlsStream::peer_cert_sha256() const {
+  X509* peer = peer_certificate();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!peer || X509_digest(peer, EVP_sha256(), md, &len) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
 x509_st* TlsStream::local_certificate() const noexcept { return ssl_ ? SSL_get_certificate(ssl_) : nullptr; }
 
 }  // namespace pw::tls
