@@ -52,6 +52,7 @@ Ca open_ca(const std::string& dir) {
     if (!b) throw Failure(exit_bad_input, ca.path("bundle.pem") + ": " + b.error().message);
     ca.bundle = std::move(*b);
   }
+  ca.signer_key_sha256 = ca.signer.public_key().public_key_sha256();
   if (file_exists(ca.path("previous-signers.pem"))) {
     auto prev = pki::parse_certificates(read_input(ca.path("previous-signers.pem")));
     if (!prev) throw Failure(exit_bad_input, ca.path("previous-signers.pem") + ": " + prev.error().message);
@@ -82,7 +83,8 @@ void load_signer_key(Ca& ca, const std::string& passphrase) {
 
 bool is_signing_key(const Ca& ca, std::string_view key_sha256) {
   if (key_sha256.empty()) return false;
-  if (ca.signer.public_key().public_key_sha256() == key_sha256) return true;
+  if ((ca.signer_key_sha256.empty() ? ca.signer.public_key().public_key_sha256() : ca.signer_key_sha256) == key_sha256)
+    return true;
   for (const auto& c : ca.previous_signers)
     if (c.public_key().public_key_sha256() == key_sha256) return true;
   return false;

@@ -32,6 +32,7 @@ struct Ca {
   std::vector<pw::pki::Certificate> chain;       // intermediates from the signer up, root excluded
   std::vector<pw::pki::Certificate> bundle;      // trust anchors (bundle.pem, else the root)
   std::vector<pw::pki::Certificate> previous_signers;  // previous-signers.pem, if any
+  std::string signer_key_sha256;                 // of the signer's public key, set by open_ca()
   pw::pki::Key signer_key;                       // after load_signer_key()
 
   std::string path(const std::string& name) const { return join(dir, name); }

@@ -82,7 +82,7 @@ IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& asked, const pki::Key& 
   // The exact certificate (a renewal must present this one, not another CA's with the same
   // serial) and the key that signed it.
   rec["sha256"] = sha256_hex(out.cert.der());
-  rec["issuer_key"] = ca.signer.public_key().public_key_sha256();
+  rec["issuer_key"] = ca.signer_key_sha256.empty() ? ca.signer.public_key().public_key_sha256() : ca.signer_key_sha256;
   if (req.policy_max_lifetime)
     rec["max_lifetime_s"] = std::chrono::duration_cast<std::chrono::seconds>(*req.policy_max_lifetime).count();
   rec["by"] = by;
