@@ -132,6 +132,29 @@ TEST_CASE("SNI selects the certificate") {
   CHECK(b.received == "ping");
 }
 
+TEST_CASE("SNI never selects a certificate by its common name") {
+  // The second certificate names cnonly.test only in its CN: SNI cnonly.test gets the default
+  // (first) certificate, as a client checking SANs only would accept no other.
+  Certs c;
+  std::string cert = c.dir.file("cn-only.pem"), key = c.dir.file("cn-only.key");
+  tc::LeafSpec spec{"cnonly.test", {}, {}, {"spiffe://example.org/ns/default/sa/cnonly"}, 0x4002, 30};
+  REQUIRE(tc::issue(c.set.ca_cert, c.set.ca_key, spec, cert, key).ok());
+  Harness h;
+  ServerConfig scfg;
+  scfg.certificates = {{c.set.server_cert, c.set.server_key, {}}, {cert, key, {}}};
+  h.listen(server_ctx(scfg), [](Peer& p) { p.echo = true; });
+  auto icfg = c.client();
+  icfg.insecure = true;  // only which certificate the server picks matters here
+  Peer& p = h.connect(client_ctx(icfg), {"cnonly.test", 0, {}}, [&](Peer& q) {
+    q.on_conn = [&](Peer& r) { CHECK(r.s->write("ping").ok()); };
+    q.on_recv = [&](Peer&) { h.finish(); };
+    q.on_end = [&](Peer&) { h.finish(); };
+  });
+  h.run();
+  CHECK(p.received == "ping");
+  CHECK(p.s->peer_serial_hex() == "1001");
+}
+
 TEST_CASE("ALPN: server preference - no overlap fails") {
   Certs c;
   Harness h;
