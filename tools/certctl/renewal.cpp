@@ -50,8 +50,8 @@ RenewalLookup find_renewal_basis(const Ca& ca, const std::vector<Json>& db, std:
     if (ev != "issued") continue;
     serial_known = true;
     // The serial alone names a certificate only per issuer: compare the whole certificate.
-    if (!cert_sha256.empty() && r.contains("sha256") && r["sha256"].is_string() && r["sha256"].get<std::string>() == cert_sha256)
-      rec = &r;
+    const auto sha = r.find("sha256");
+    if (!cert_sha256.empty() && sha != r.end() && sha->is_string() && sha->get<std::string>() == cert_sha256) rec = &r;
   }
   if (!serial_known) return refuse("the client certificate " + serial + " was not issued by this CA");
   if (rec == nullptr)
