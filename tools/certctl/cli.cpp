@@ -216,7 +216,8 @@ Commands make_app(Options& o) {
   // ---- sign ----
   Command& sign = app.subcommand("sign", "Sign a certificate signing request");
   sign.details("Reads a PKCS#10 CSR (PEM or DER; - for standard input), checks its signature, its key (RSA of "
-               "2048 bits or more, ECDSA P-256 or P-384, or Ed25519; anything else, RSA-1024 say, is exit 21), "
+               "2048 bits or more with an odd public exponent of at least 65537, ECDSA P-256 or P-384, or "
+               "Ed25519; anything else, RSA-1024 say, is exit 21), "
                "its names (valid DNS names, X509-SVID rules, a common name that is empty or one of the "
                "subjectAltNames, the CA's name constraints) and, with --policy, a policy file (the \"policy\" "
                "object of certctl.json(5)), then signs it. Writes cert.pem, chain.pem and ca.pem into --out "

@@ -314,7 +314,7 @@ int cmd_sign(const Options& o, const cli::Common& common) {
   req.profile = profile_for(o.profile, req.names);
   req.lifetime = lifetime_for(o.validity, req.names);
   if (!o.not_before.empty()) req.not_before = parse_time_flag(o.not_before, "--not-before", now);
-  if (Status st = pki::check_subject_key(csr->public_key().info()); !st)
+  if (Status st = pki::check_subject_key(csr->public_key()); !st)
     throw Failure(exit_policy, name + ": the key: " + st.error().message);
   if (auto bad = check_request_names(req); !bad.empty()) throw Failure(exit_policy, name + ": " + join_messages(bad));
   if (!o.policy_file.empty()) {

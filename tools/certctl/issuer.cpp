@@ -31,7 +31,7 @@ IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& asked, const pki::Key& 
   if (req.profile == pki::Profile::ca) return fail(exit_policy, "certctl issues CA certificates only with `ca init`");
   // Only the key types `ca init` offers; the database records the real one.
   pki::KeyInfo key_info = subject_key.info();
-  if (Status st = pki::check_subject_key(key_info); !st) return fail(exit_policy, "the key: " + st.error().message);
+  if (Status st = pki::check_subject_key(subject_key); !st) return fail(exit_policy, "the key: " + st.error().message);
   // The common name is empty or one of the SANs (check_request_names), so the SANs are every
   // name of the certificate and the checks below see them all.
   if (auto bad = check_request_names(req); !bad.empty()) return fail(exit_policy, join_messages(bad));

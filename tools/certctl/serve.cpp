@@ -152,7 +152,7 @@ class State {
     auto csr = pki::parse_csr(csr_text);
     if (!csr) return error_reply(400, "CSR: " + csr.error().message);
     // Only the key types `ca init` offers (a weak key is a bad request, whoever authorizes it).
-    if (Status st = pki::check_subject_key(csr->public_key().info()); !st)
+    if (Status st = pki::check_subject_key(csr->public_key()); !st)
       return error_reply(400, "CSR: " + st.error().message);
 
     LeafRequest lr;

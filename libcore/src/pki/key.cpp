@@ -78,9 +78,18 @@ std::string key_label(const KeyInfo& k) {
   return to_lower(k.algorithm) + "-" + std::to_string(k.bits);
 }
 
-Status check_subject_key(const KeyInfo& k) {
+Status check_subject_key(const Key& key) {
   constexpr int kMinRsaBits = 2048, kMaxRsaBits = 16384;
+  KeyInfo k = key.info();
   if (k.algorithm == "RSA") {
+    BIGNUM* e = nullptr;
+    if (EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_RSA_E, &e) != 1 || e == nullptr)
+      return make_error(Errc::invalid_argument, "the RSA key has no public exponent");
+    bool e_ok = BN_is_odd(e) && BN_num_bits(e) >= 17 && BN_num_bits(e) <= 256;  // 65537 <= e < 2^256
+    BN_free(e);
+    if (!e_ok)
+      return make_error(Errc::invalid_argument,
+                        "the RSA key's public exponent is not an odd number from 65537 to 2^256-1");
     if (k.bits < kMinRsaBits)
       return make_error(Errc::invalid_argument, "an RSA key of " + std::to_string(k.bits) +
                                                     " bits is too weak (at least " + std::to_string(kMinRsaBits) +

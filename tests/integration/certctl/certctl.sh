@@ -327,6 +327,10 @@ stderr_has "RSA key of 1024 bits is too weak" "sign: the refusal names the key"
 tokkey=$(ptok --max-lifetime 1h)
 code=$(sign_status rsa1024.csr "$tokkey")
 [[ $code == 400 ]] && grep -q "1024 bits" sign.json && ok "serve: an RSA-1024 CSR refused (400)" || bad "serve RSA-1024: $code $(head -c 300 sign.json)"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3 -out e3.key 2>/dev/null
+openssl req -new -key e3.key -subj / -addext "subjectAltName=URI:spiffe://example.org/ns/prod/sa/web" -out e3.csr 2>/dev/null
+expect 21 "sign: an RSA-2048 CSR with public exponent 3 -> 21" $certctl sign --ca ca e3.csr
+stderr_has "public exponent" "sign: the refusal names the exponent"
 spiffe_csr p521 ec:<(openssl ecparam -name secp521r1) / URI:spiffe://example.org/ns/prod/sa/web
 code=$(sign_status p521.csr "$tokkey")
 [[ $code == 400 ]] && ok "serve: a P-521 CSR refused (400)" || bad "serve P-521: $code $(head -c 300 sign.json)"
