@@ -52,6 +52,12 @@ Ca open_ca(const std::string& dir) {
     if (!b) throw Failure(exit_bad_input, ca.path("bundle.pem") + ": " + b.error().message);
     ca.bundle = std::move(*b);
   }
+  ca.signer_key_sha256 = ca.signer.public_key().public_key_sha256();
+  if (file_exists(ca.path("previous-signers.pem"))) {
+    auto prev = pki::parse_certificates(read_input(ca.path("previous-signers.pem")));
+    if (!prev) throw Failure(exit_bad_input, ca.path("previous-signers.pem") + ": " + prev.error().message);
+    ca.previous_signers = std::move(*prev);
+  }
   ca.chain_pem_ = pki::to_pem(ca.chain);
   ca.bundle_pem_ = pki::to_pem(ca.bundle);
   return ca;
@@ -73,6 +79,15 @@ void load_signer_key(Ca& ca, const std::string& passphrase) {
   if (!key->same_public_key(ca.signer.public_key()))
     throw Failure(exit_bad_input, path + ": the key does not match the CA certificate");
   ca.signer_key = std::move(*key);
+}
+
+bool is_signing_key(const Ca& ca, std::string_view key_sha256) {
+  if (key_sha256.empty()) return false;
+  if ((ca.signer_key_sha256.empty() ? ca.signer.public_key().public_key_sha256() : ca.signer_key_sha256) == key_sha256)
+    return true;
+  for (const auto& c : ca.previous_signers)
+    if (c.public_key().public_key_sha256() == key_sha256) return true;
+  return false;
 }
 
 void check_ca_valid(const Ca& ca, WallTime now) {

@@ -8,6 +8,8 @@
 //   db.jsonl                            {"event":"issued"|"revoked"|"crl", ...} one per line
 //   crl.pem                             the last CRL written by revoke or crl
 //   tokens.jsonl  tokens-used.jsonl     certctl serve's bootstrap tokens (hashed) and their use
+//   previous-signers.pem                optional: certificates of signers this CA used before a
+//                                       rotation; their leaves may still renew through serve
 #pragma once
 
 #include <mutex>
@@ -29,6 +31,8 @@ struct Ca {
   pw::pki::Certificate signer;                   // the intermediate, or the root
   std::vector<pw::pki::Certificate> chain;       // intermediates from the signer up, root excluded
   std::vector<pw::pki::Certificate> bundle;      // trust anchors (bundle.pem, else the root)
+  std::vector<pw::pki::Certificate> previous_signers;  // previous-signers.pem, if any
+  std::string signer_key_sha256;                 // of the signer's public key, set by open_ca()
   pw::pki::Key signer_key;                       // after load_signer_key()
 
   std::string path(const std::string& name) const { return join(dir, name); }
@@ -43,6 +47,9 @@ struct Ca {
 Ca open_ca(const std::string& dir);
 // Reads and decrypts the signer's key. Failure(exit_passphrase) for a wrong or missing passphrase.
 void load_signer_key(Ca& ca, const std::string& passphrase);
+// Whether `key_sha256` (Key::public_key_sha256) is the key of this CA's signer or of one of its
+// previous signers: the keys whose leaves this CA renews.
+bool is_signing_key(const Ca& ca, std::string_view key_sha256);
 // Failure(exit_ca_expired) unless every CA certificate of the chain is valid at `now`.
 void check_ca_valid(const Ca& ca, pw::WallTime now);
 

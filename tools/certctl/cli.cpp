@@ -22,7 +22,9 @@ std::vector<pw::cli::ToolExitCode> exit_code_docs() {
       {exit_crl, "verify: a CRL is missing for an issuer, expired, or not signed by it."},
       {exit_bad_input, "An input is not what it should be: not PEM, no certificate, a CSR whose signature fails, a "
                        "key that does not match."},
-      {exit_policy, "The request asks for a name or lifetime that the CA's name constraints or the policy refuse."},
+      {exit_policy, "The request asks for something the CA's name constraints or the policy refuse: a name or "
+                    "lifetime outside them, a subject common name that is not one of the subjectAltNames, or a key "
+                    "other than RSA of 2048 bits or more, ECDSA P-256 or P-384, or Ed25519."},
       {exit_ca_expired, "The CA certificate is expired or not yet valid, so it cannot sign."},
       {exit_passphrase, "A private key is encrypted and the passphrase is wrong or was not given."},
       {exit_exists, "An output file exists and --force was not given."},
@@ -42,7 +44,8 @@ void pass_flags(Command& c, Options& o, const std::string& what) {
 }
 
 void name_flags(Command& c, NameFlags& n) {
-  c.option("--cn", n.cn, "Subject common name (default: the first DNS name, SPIFFE ID or IP)").metavar("NAME");
+  c.option("--cn", n.cn, "Subject common name: one of the names below (default: the first DNS name, SPIFFE ID or IP)")
+      .metavar("NAME");
   c.option("--org", n.org, "Subject organization").metavar("NAME");
   c.option("--dns", n.dns, "A DNS name (subjectAltName); repeatable; *.example.com for a wildcard").metavar("NAME").host();
   c.option("--ip", n.ips, "An IP address (subjectAltName); repeatable").metavar("ADDR");
@@ -107,7 +110,12 @@ Commands make_app(Options& o) {
                                                    "--intermediate."},
       {"CA/bundle.pem", "The trust bundle (roots) put into every bundle and served on GET /v1/bundle; `certctl bundle "
                         "--install` adds a new root for a rotation."},
-      {"CA/db.jsonl", "One JSON object per line: {\"event\":\"issued\"|\"revoked\"|\"crl\",\"serial\",\"ts\",...}."},
+      {"CA/db.jsonl", "One JSON object per line: {\"event\":\"issued\"|\"revoked\"|\"crl\",\"serial\",\"ts\",...}. "
+                      "An issued record also has the profile, names, validity, the key's real type "
+                      "(\"key_type\"), the SHA-256 of the certificate (\"sha256\", what a renewal must present) "
+                      "and of the signer's public key (\"issuer_key\")."},
+      {"CA/previous-signers.pem", "Optional: certificates of signers this CA used before a rotation; certctl serve "
+                                  "still renews the leaves they signed."},
       {"CA/crl.pem", "The last CRL written by revoke or crl."},
       {"CA/tokens.jsonl, CA/tokens-used.jsonl", "Bootstrap tokens (SHA-256 hashes and policies) and the record of "
                                                 "their single use."},
@@ -171,8 +179,12 @@ Commands make_app(Options& o) {
   issue.details("Makes a new key, a certificate for the names given, and writes cert.pem (the leaf), key.pem "
                 "(mode 0600), chain.pem (leaf and intermediates) and ca.pem (trust bundle) into --out DIR; "
                 "without --out, or with --json, it prints the JSON bundle. The request is checked before "
-                "signing: names must be valid, a SPIFFE ID must follow the X509-SVID rules, and every name must "
-                "be within the name constraints of each CA of the chain (exit 21 otherwise).\n\n"
+                "signing: names must be valid, a SPIFFE ID must follow the X509-SVID rules, the common name "
+                "must be empty or one of the subjectAltNames (a verifier that falls back to the CN would take it "
+                "for a host name), and every name must be within the name constraints of each CA of the chain "
+                "(exit 21 otherwise).\n\n"
+                "notBefore is set back by a minute (for clients whose clocks run behind), but by no more than a "
+                "tenth of the lifetime; notAfter is notBefore plus the lifetime.\n\n"
                 "With --count N, N certificates are issued in one run (batch mode): one JSON bundle per line, "
                 "or directories DIR/1 ... DIR/N.");
   ca_flag(issue);
@@ -182,7 +194,8 @@ Commands make_app(Options& o) {
       .choices({"server", "client", "peer"});
   issue.option("--validity", o.validity, "Lifetime: 30m, 12h, 90d, 1y (default: 1h with --spiffe-id, else 90d)")
       .metavar("DURATION");
-  issue.option("--not-before", o.not_before, "Start of the validity (RFC 3339; default: a minute ago)").metavar("TIME");
+  issue.option("--not-before", o.not_before, "Start of the validity (RFC 3339; default: a minute ago, at most a "
+                                             "tenth of the lifetime)").metavar("TIME");
   issue.option("--key-type", o.key_type, "Key type of the new key").metavar("TYPE").choices(key_type_choices());
   issue.option("--out", o.out, "Write cert.pem, key.pem, chain.pem and ca.pem into DIR").metavar("DIR").dir();
   issue.option("--count", o.count, "Issue N certificates (batch mode)").metavar("N");
@@ -202,10 +215,13 @@ Commands make_app(Options& o) {
 
   // ---- sign ----
   Command& sign = app.subcommand("sign", "Sign a certificate signing request");
-  sign.details("Reads a PKCS#10 CSR (PEM or DER; - for standard input), checks its signature, its names "
-               "(valid DNS names, X509-SVID rules, the CA's name constraints) and, with --policy, a policy "
-               "file (the \"policy\" object of certctl.json(5)), then signs it. Writes cert.pem, chain.pem "
-               "and ca.pem into --out DIR, or prints the JSON bundle (without a key).");
+  sign.details("Reads a PKCS#10 CSR (PEM or DER; - for standard input), checks its signature, its key (RSA of "
+               "2048 bits or more with an odd public exponent of at least 65537, ECDSA P-256 or P-384, or "
+               "Ed25519; anything else, RSA-1024 say, is exit 21), "
+               "its names (valid DNS names, X509-SVID rules, a common name that is empty or one of the "
+               "subjectAltNames, the CA's name constraints) and, with --policy, a policy file (the \"policy\" "
+               "object of certctl.json(5)), then signs it. Writes cert.pem, chain.pem and ca.pem into --out "
+               "DIR, or prints the JSON bundle (without a key). The database records the key's real type.");
   ca_flag(sign);
   sign.option("csr", o.csr_file, "The CSR file, or - for standard input").metavar("CSR").file().required();
   sign.option("--profile", o.profile, "server, client or peer; default: peer for a SPIFFE ID, else server")
@@ -258,7 +274,9 @@ Commands make_app(Options& o) {
   renew.details("Re-issues the certificate --cert (default DIR/cert.pem) with the same subject, names, profile "
                 "and lifetime, with a new key (or the same with --reuse-key), and writes cert.pem, key.pem, "
                 "chain.pem and ca.pem atomically (a temporary file renamed over each) into --out (default: "
-                "beside --cert).\n\n"
+                "beside --cert). A common name that is not one of the certificate's subjectAltNames (older "
+                "certctl versions issued such) is left out, with a warning. The new certificate is back-dated by at "
+                "most a tenth of its lifetime, so even a certificate of a few seconds is valid once renewed.\n\n"
                 "With --watch DIR it keeps running: it renews DIR/cert.pem when 2/3 of its lifetime has "
                 "passed, then sends --signal to --pid or runs --exec, and sleeps until the next renewal "
                 "(checking at least every --interval). --once checks once and exits (0 whether or not the "
@@ -278,8 +296,8 @@ Commands make_app(Options& o) {
   renew.option("--server", o.server, "Renew through certctl serve at URL over mTLS instead of a local --ca")
       .metavar("URL")
       .details("The current certificate and key authenticate the request (the server checks that they are "
-               "valid, not revoked, and that the CSR asks for the same SPIFFE ID); no CA key is needed on "
-               "this machine.");
+               "exactly a certificate it issued, valid and not revoked, and that the CSR asks for the same "
+               "SPIFFE ID, names and profile); no CA key is needed on this machine.");
   renew.option("--ca-bundle", o.server_ca_bundle, "With --server: trust anchors for the server (default: ca.pem "
                                                   "beside the certificate)").metavar("FILE").file();
   pass_flags(renew, o, "the CA's signing key");
@@ -363,8 +381,10 @@ Commands make_app(Options& o) {
   serve.details("Listens on --listen (or the config's \"listen\") with TLS, asking for client certificates "
                 "optionally. POST /v1/sign takes a CSR (PEM body, or JSON {\"csr\",\"profile\",\"lifetime\"}) "
                 "with \"Authorization: Bearer TOKEN\" (a one-time token from `certctl token` or the config), or "
-                "over mTLS with a valid, unrevoked certificate of this CA whose SPIFFE ID the CSR repeats "
-                "(renewal); it answers with the JSON bundle. GET /v1/bundle returns the trust bundle, GET "
+                "over mTLS with exactly a certificate this CA issued (its SHA-256 is in the database), valid "
+                "and unrevoked, whose SPIFFE ID, names and profile the CSR repeats (renewal; never longer than "
+                "the policy that first granted the identity); it answers with the JSON bundle. Weak keys and "
+                "common names that are not one of the SANs get 400. GET /v1/bundle returns the trust bundle, GET "
                 "/v1/crl a current CRL, GET /healthz \"ok\". Every issuance is appended to the issuance log. "
                 "SIGTERM and SIGINT drain and stop; SIGHUP re-reads the token file.");
   ca_flag(serve);

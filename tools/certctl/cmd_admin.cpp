@@ -37,6 +37,20 @@ pki::Certificate read_leaf(const std::string& path) {
   return certs->front();
 }
 
+// The common name a renewal asks for: the old one when it is one of the certificate's SANs, else
+// none (a CA refuses a common name that is not a SAN; certificates issued before that rule may
+// carry one, and their renewal drops it rather than fail).
+std::string renewable_common_name(const pki::Certificate& old, const std::string& cert_path) {
+  LeafRequest r;
+  r.common_name = old.common_name();
+  r.names = old.names();
+  canonicalise_common_name(r);
+  if (common_name_is_a_san(r)) return r.common_name;
+  std::cerr << "certctl: renew: " << cert_path << ": leaving out the common name \"" << escape_for_log(r.common_name)
+            << "\", which is not one of the certificate's subjectAltNames\n";
+  return {};
+}
+
 struct Renewed {
   pki::Certificate cert;
   std::vector<std::string> files;
@@ -59,7 +73,7 @@ Renewed renew_online(const Options& o, const std::string& cert_path, const std::
     key = *k;
   }
   pki::CsrSpec spec;
-  spec.common_name = old.common_name();
+  spec.common_name = renewable_common_name(old, cert_path);
   spec.organization = old.organization();
   spec.names = old.names();
   auto csr = pki::Csr::make(key, spec);
@@ -98,7 +112,7 @@ Renewed renew_once(const Options& o, Ca& ca, const std::string& cert_path, const
   auto state = find_serial(read_db(ca), old.serial_hex());
   if (state.revoked) throw Failure(exit_policy, cert_path + ": serial " + old.serial_hex() + " is revoked; not renewing it");
   LeafRequest req;
-  req.common_name = old.common_name();
+  req.common_name = renewable_common_name(old, cert_path);
   req.organization = old.organization();
   req.names = old.names();
   req.profile = profile_of(old);

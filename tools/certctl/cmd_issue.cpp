@@ -310,9 +310,12 @@ int cmd_sign(const Options& o, const cli::Common& common) {
   for (auto& d : req.names.dns) d = to_lower(d);
   req.common_name = csr->common_name();
   req.organization = csr->organization();
+  canonicalise_common_name(req);
   req.profile = profile_for(o.profile, req.names);
   req.lifetime = lifetime_for(o.validity, req.names);
   if (!o.not_before.empty()) req.not_before = parse_time_flag(o.not_before, "--not-before", now);
+  if (Status st = pki::check_subject_key(csr->public_key()); !st)
+    throw Failure(exit_policy, name + ": the key: " + st.error().message);
   if (auto bad = check_request_names(req); !bad.empty()) throw Failure(exit_policy, name + ": " + join_messages(bad));
   if (!o.policy_file.empty()) {
     auto pol = config::load_file<Policy>(o.policy_file);

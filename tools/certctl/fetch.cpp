@@ -133,6 +133,7 @@ Result<FetchedChain> fetch_chain(const TlsTarget& target, const std::string& ser
   bool is_ip = pki::parse_ip(sni).has_value();
   if (!is_ip) {
     SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
+    SSL_set_hostflags(ssl.get(), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);  // SANs only (RFC 9525 §6.3)
     SSL_set1_host(ssl.get(), sni.c_str());
   } else {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), sni.c_str());

@@ -9,7 +9,7 @@ namespace certctl {
 
 using namespace pw;
 
-IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& req, const pki::Key& subject_key, WallTime now,
+IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& asked, const pki::Key& subject_key, WallTime now,
                         const std::string& by) {
   IssueOutcome out;
   auto fail = [&](int code, std::string msg) {
@@ -26,18 +26,21 @@ IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& req, const pki::Key& su
       return fail(exit_ca_expired, "the CA certificate \"" + c.subject() + "\" expired at " + format_time(c.not_after()) +
                                        "; it cannot sign");
   }
+  LeafRequest req = asked;
+  canonicalise_common_name(req);
   if (req.profile == pki::Profile::ca) return fail(exit_policy, "certctl issues CA certificates only with `ca init`");
+  // Only the key types `ca init` offers; the database records the real one.
+  pki::KeyInfo key_info = subject_key.info();
+  if (Status st = pki::check_subject_key(subject_key); !st) return fail(exit_policy, "the key: " + st.error().message);
+  // The common name is empty or one of the SANs (check_request_names), so the SANs are every
+  // name of the certificate and the checks below see them all.
   if (auto bad = check_request_names(req); !bad.empty()) return fail(exit_policy, join_messages(bad));
   // Name constraints of every CA in the chain, checked before signing: OpenSSL would refuse the
   // certificate at verification time, so refusing now gives the precise reason.
-  pki::SubjectNames checked = req.names;
-  if (checked.dns.empty() && !req.common_name.empty() && pki::validate_dns_name(req.common_name).ok() &&
-      req.common_name.find('.') != std::string::npos)
-    checked.dns.push_back(req.common_name);  // OpenSSL checks a host-like CN when there are no DNS SANs
   std::vector<std::string> violations;
   for (const auto& c : cas) {
     auto nc = pki::name_constraints_of(c);
-    for (auto& v : pki::check_name_constraints(nc, checked))
+    for (auto& v : pki::check_name_constraints(nc, req.names))
       if (std::find(violations.begin(), violations.end(), v) == violations.end()) violations.push_back(std::move(v));
   }
   if (!violations.empty()) return fail(exit_policy, join_messages(violations));
@@ -48,8 +51,9 @@ IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& req, const pki::Key& su
   spec.names = req.names;
   spec.profile = req.profile;
   spec.encoded_public_key_only = true;  // the leaf is only written out, never verified here
-  // Backdate by a minute for clients whose clocks run a little behind.
-  spec.not_before = req.not_before.value_or(std::chrono::time_point_cast<std::chrono::seconds>(now) - std::chrono::minutes(1));
+  // Backdated for clients whose clocks run a little behind, by at most a tenth of the lifetime.
+  spec.not_before = req.not_before.value_or(std::chrono::time_point_cast<std::chrono::seconds>(now) -
+                                            std::chrono::duration_cast<std::chrono::seconds>(backdate_for(req.lifetime)));
   // The lifetime counts from notBefore, so a renewal keeps it exactly.
   spec.not_after = spec.not_before + std::chrono::duration_cast<std::chrono::seconds>(req.lifetime);
   WallTime ca_end = ca.signer.not_after();
@@ -74,7 +78,13 @@ IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& req, const pki::Key& su
   rec["uri"] = req.names.uris;
   rec["not_before"] = format_time(out.cert.not_before());
   rec["not_after"] = format_time(out.cert.not_after());
-  rec["key_type"] = std::string(pki::key_type_name(subject_key.info().type.value_or(pki::KeyType::ec_p256)));
+  rec["key_type"] = pki::key_label(key_info);
+  // The exact certificate (a renewal must present this one, not another CA's with the same
+  // serial) and the key that signed it.
+  rec["sha256"] = sha256_hex(out.cert.der());
+  rec["issuer_key"] = ca.signer_key_sha256.empty() ? ca.signer.public_key().public_key_sha256() : ca.signer_key_sha256;
+  if (req.policy_max_lifetime)
+    rec["max_lifetime_s"] = std::chrono::duration_cast<std::chrono::seconds>(*req.policy_max_lifetime).count();
   rec["by"] = by;
   try {
     append_db(ca, rec);

@@ -51,14 +51,30 @@ struct LeafRequest {
   pw::pki::Profile profile = pw::pki::Profile::server;
   pw::Duration lifetime{};
   std::optional<pw::WallTime> not_before;
+  // The longest lifetime the policy that granted this identity allows (a token's
+  // max_lifetime), recorded with the certificate so that no renewal ever outlives it.
+  std::optional<pw::Duration> policy_max_lifetime;
 };
+
+// How far not_before is set back for clients whose clocks run a little behind: a minute, but
+// never more than a tenth of the lifetime, so that a short-lived certificate (seconds) is valid
+// from now for nearly all of its lifetime. not_after stays not_before + lifetime, so a renewal
+// that repeats the lifetime keeps it exactly.
+pw::Duration backdate_for(pw::Duration lifetime);
 
 // Every way the request breaks the policy, one message each; empty when allowed.
 std::vector<std::string> check_policy(const Policy& p, const LeafRequest& r);
 
 // The names and SPIFFE rules any CA applies (X509-SVID: exactly one URI SAN; valid DNS names;
-// the common name one of the names); empty when fine.
+// the common name empty or one of the SANs); empty when fine.
 std::vector<std::string> check_request_names(const LeafRequest& r);
+
+// Whether the common name is empty or byte for byte one of the request's SANs (DNS name, URI,
+// or an IP address in its canonical text form).
+bool common_name_is_a_san(const LeafRequest& r);
+// Rewrites a common name that names a SAN in another spelling (upper-case DNS name, a long
+// IPv6 form) to that SAN's form; any other common name is left for the checks to refuse.
+void canonicalise_common_name(LeafRequest& r);
 
 std::string join_messages(const std::vector<std::string>& msgs);
 

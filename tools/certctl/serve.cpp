@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -27,6 +28,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "issuer.h"
+#include "renewal.h"
 #include "pw/base/strings.h"
 #include "pw/config/check.h"
 #include "pw/config/load.h"
@@ -43,13 +45,6 @@ using namespace pw;
 namespace {
 
 WallTime now_seconds() { return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()); }
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
-}
 
 std::string random_token() {
   unsigned char b[32];
@@ -156,12 +151,16 @@ class State {
     }
     auto csr = pki::parse_csr(csr_text);
     if (!csr) return error_reply(400, "CSR: " + csr.error().message);
+    // Only the key types `ca init` offers (a weak key is a bad request, whoever authorizes it).
+    if (Status st = pki::check_subject_key(csr->public_key()); !st)
+      return error_reply(400, "CSR: " + st.error().message);
 
     LeafRequest lr;
     lr.names = csr->names();
     for (auto& d : lr.names.dns) d = to_lower(d);
     lr.common_name = csr->common_name();
     lr.organization = csr->organization();
+    canonicalise_common_name(lr);
     bool spiffe = !lr.names.uris.empty() && lr.names.uris.front().rfind("spiffe://", 0) == 0;
     if (profile_name.empty()) lr.profile = spiffe ? pki::Profile::peer : pki::Profile::server;
     else if (auto p = pki::parse_profile(profile_name); p && *p != pki::Profile::ca) lr.profile = *p;
@@ -173,9 +172,6 @@ class State {
       lr.lifetime = *d;
     }
     if (auto bad = check_request_names(lr); !bad.empty()) return error_reply(400, join_messages(bad));
-    if (lr.lifetime > cfg_.max_lifetime)
-      return error_reply(403, "lifetime " + format_validity(lr.lifetime) + " is longer than the server's maximum " +
-                                  format_validity(cfg_.max_lifetime));
 
     WallTime now = now_seconds();
     std::string by, token_hash, token_name, renewal_of;
@@ -193,49 +189,34 @@ class State {
         auto exp = parse_time(found->expires, now);
         if (!exp || now >= *exp) return error_reply(401, "token expired at " + found->expires);
       }
+      if (lr.lifetime > cfg_.max_lifetime) return lifetime_too_long(lr.lifetime);
       if (auto bad = check_policy(found->policy, lr); !bad.empty())
         return error_reply(403, "refused by the token's policy: " + join_messages(bad));
+      // Renewals of this identity never outlive what this policy allows.
+      lr.policy_max_lifetime = found->policy.max_lifetime;
       in_flight_.insert(h);
       token_hash = h;
       token_name = found->name;
       by = "serve token " + (found->name.empty() ? h.substr(0, 12) : found->name);
     } else if (!req.peer_spiffe_id().empty() && !req.peer_cert_serial().empty()) {
-      // ---- renewal: a valid client certificate of this CA with the same SPIFFE ID ----
+      // ---- renewal: exactly a certificate this CA issued, still valid, for the same identity ----
       if (!cfg_.renewal.enabled) return error_reply(401, "renewal by client certificate is disabled; a token is needed");
-      std::string serial = normalise_serial(req.peer_cert_serial());
-      SerialState st;
+      RenewalLookup found;
       try {
-        st = find_serial(read_db(ca_), serial);
+        found = find_renewal_basis(ca_, read_db(ca_), req.peer_cert_serial(), req.peer_cert_sha256(), now);
       } catch (const std::exception& e) {
         return error_reply(500, e.what());
       }
-      if (!st.issued) return error_reply(401, "the client certificate " + serial + " was not issued by this CA");
-      if (st.revoked) return error_reply(401, "the client certificate " + serial + " is revoked");
+      if (!found.ok()) return error_reply(found.status, found.error);
       std::string peer_id(req.peer_spiffe_id());
       if (lr.names.uris.size() != 1 || lr.names.uris.front() != peer_id)
         return error_reply(403, "a renewal must ask for the client certificate's SPIFFE ID " + peer_id);
-      std::vector<std::string> bad;
-      auto had = [&](const char* key, const std::string& v) {
-        if (!st.record.contains(key)) return false;
-        for (const auto& x : st.record[key])
-          if (x.is_string() && x.get<std::string>() == v) return true;
-        return false;
-      };
-      for (const auto& d : lr.names.dns)
-        if (!had("dns", d)) bad.push_back("DNS name " + d + " is not in the certificate being renewed");
-      for (const auto& ip : lr.names.ips)
-        if (!had("ip", ip.to_string())) bad.push_back("IP address " + ip.to_string() + " is not in the certificate being renewed");
-      Duration max = cfg_.renewal.max_lifetime.value_or(Duration::zero());
-      if (!cfg_.renewal.max_lifetime) {
-        auto nb = parse_time(st.record.value("not_before", ""), now);
-        auto na = parse_time(st.record.value("not_after", ""), now);
-        if (nb && na) max = std::chrono::duration_cast<Duration>(*na - *nb);
-      }
-      if (max > Duration::zero() && lr.lifetime > max)
-        bad.push_back("lifetime " + format_validity(lr.lifetime) + " is longer than " + format_validity(max));
+      auto bad = apply_renewal(found.basis, lr, !profile_name.empty(), !lifetime_text.empty(), cfg_.renewal.max_lifetime);
       if (!bad.empty()) return error_reply(403, "renewal refused: " + join_messages(bad));
-      renewal_of = serial;
-      by = "serve renewal " + serial;
+      if (lifetime_text.empty()) lr.lifetime = std::min(lr.lifetime, cfg_.max_lifetime);
+      else if (lr.lifetime > cfg_.max_lifetime) return lifetime_too_long(lr.lifetime);
+      renewal_of = found.basis.serial;
+      by = "serve renewal " + found.basis.serial;
     } else {
       return error_reply(401, "a bootstrap token (Authorization: Bearer TOKEN) or a client certificate is required");
     }
@@ -272,6 +253,11 @@ class State {
     Json j = bundle_json(ca_, r.cert, {});
     j.erase("key");
     return {200, j.dump() + "\n", "application/json"};
+  }
+
+  Reply lifetime_too_long(Duration d) const {
+    return error_reply(403, "lifetime " + format_validity(d) + " is longer than the server's maximum " +
+                                format_validity(cfg_.max_lifetime));
   }
 
   Reply crl() {

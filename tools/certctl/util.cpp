@@ -12,6 +12,8 @@
 #include <iterator>
 #include <atomic>
 
+#include <openssl/evp.h>
+
 #include "exit_codes.h"
 #include "pw/base/strings.h"
 
@@ -272,6 +274,13 @@ std::vector<std::string> ip_strings(const pki::SubjectNames& n) {
   std::vector<std::string> out;
   for (const auto& ip : n.ips) out.push_back(ip.to_string());
   return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return hex_encode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 Json names_json(const pki::SubjectNames& n) {

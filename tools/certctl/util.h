@@ -63,6 +63,9 @@ pw::pki::SubjectNames names_from_flags(const std::vector<std::string>& dns, cons
                                        const std::vector<std::string>& uris, const std::string& spiffe_id);
 
 Json names_json(const pw::pki::SubjectNames& n);
+
+// SHA-256 of data, lower-case hex.
+std::string sha256_hex(std::string_view data);
 std::vector<std::string> ip_strings(const pw::pki::SubjectNames& n);
 
 }  // namespace certctl

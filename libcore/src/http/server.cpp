@@ -152,6 +152,7 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   std::vector<Header> fields_;
   std::string spiffe_id_;
   std::string peer_serial_;  // of a verified client certificate (with a SPIFFE ID)
+  std::string peer_sha256_;  // of the same certificate's DER
   std::string_view pending_input_;  // inside process(): the bytes after the current head
   std::uint64_t id_;
   std::uint64_t requests_ = 0;
@@ -219,7 +220,10 @@ void Connection::on_timer() {
 void Connection::on_connected() {
   spiffe_id_ = std::string(stream_->peer_spiffe_id());
   if (!spiffe_id_.empty())
-    if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) peer_serial_ = t->peer_serial_hex();
+    if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) {
+      peer_serial_ = t->peer_serial_hex();
+      peer_sha256_ = t->peer_cert_sha256();
+    }
   arm(TimerMode::header);
 }
 
@@ -303,6 +307,7 @@ std::size_t Connection::process(std::string_view input) {
       ex->req_.tls_ = tls_;
       ex->req_.spiffe_id_ = spiffe_id_;
       ex->req_.peer_serial_ = peer_serial_;
+      ex->req_.peer_sha256_ = peer_sha256_;
       ex->req_.conn_id_ = id_;
       ex->req_.index_ = requests_++;
       ++srv_.stats_.requests;

@@ -70,6 +70,43 @@ KeyInfo describe_key(evp_pkey_st* key) {
   return k;
 }
 
+std::string key_label(const KeyInfo& k) {
+  if (k.type) return std::string(key_type_name(*k.type));
+  if (k.algorithm == "RSA") return "rsa-" + std::to_string(k.bits);
+  if (k.algorithm == "ECDSA") return "ecdsa-" + (k.curve.empty() ? std::to_string(k.bits) : to_lower(k.curve));
+  if (k.algorithm.empty()) return "unknown";
+  return to_lower(k.algorithm) + "-" + std::to_string(k.bits);
+}
+
+Status check_subject_key(const Key& key) {
+  constexpr int kMinRsaBits = 2048, kMaxRsaBits = 16384;
+  KeyInfo k = key.info();
+  if (k.algorithm == "RSA") {
+    BIGNUM* e = nullptr;
+    if (EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_RSA_E, &e) != 1 || e == nullptr)
+      return make_error(Errc::invalid_argument, "the RSA key has no public exponent");
+    bool e_ok = BN_is_odd(e) && BN_num_bits(e) >= 17 && BN_num_bits(e) <= 256;  // 65537 <= e < 2^256
+    BN_free(e);
+    if (!e_ok)
+      return make_error(Errc::invalid_argument,
+                        "the RSA key's public exponent is not an odd number from 65537 to 2^256-1");
+    if (k.bits < kMinRsaBits)
+      return make_error(Errc::invalid_argument, "an RSA key of " + std::to_string(k.bits) +
+                                                    " bits is too weak (at least " + std::to_string(kMinRsaBits) +
+                                                    " bits)");
+    if (k.bits > kMaxRsaBits)
+      return make_error(Errc::invalid_argument, "an RSA key of " + std::to_string(k.bits) + " bits is larger than " +
+                                                    std::to_string(kMaxRsaBits) + " bits");
+    return {};
+  }
+  if (k.type == KeyType::ec_p256 || k.type == KeyType::ec_p384 || k.type == KeyType::ed25519) return {};
+  std::string what = k.algorithm == "ECDSA" ? "an ECDSA key on curve " + (k.curve.empty() ? "?" : k.curve)
+                                            : "a " + (k.algorithm.empty() ? std::string("unknown") : k.algorithm) +
+                                                  " key of " + std::to_string(k.bits) + " bits";
+  return make_error(Errc::invalid_argument,
+                    what + " is not accepted (RSA of 2048 bits or more, ECDSA P-256 or P-384, or Ed25519)");
+}
+
 Key::Key(evp_pkey_st* owned) : k_(owned, EVP_PKEY_free) {}
 
 Result<Key> Key::generate(KeyType type) {

@@ -81,7 +81,11 @@ VerifyResult verify(const Certificate& leaf, const VerifyOptions& opt) {
   X509_VERIFY_PARAM_set_flags(param, flags);
   if (opt.purpose == Purpose::server) X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
   if (opt.purpose == Purpose::client) X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
-  if (!opt.host.empty()) X509_VERIFY_PARAM_set1_host(param, opt.host.c_str(), opt.host.size());
+  if (!opt.host.empty()) {
+    // DNS SANs only, never the common name (RFC 9525 §6.3), as libcore's TLS client checks.
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    X509_VERIFY_PARAM_set1_host(param, opt.host.c_str(), opt.host.size());
+  }
   if (!opt.ip.empty() && X509_VERIFY_PARAM_set1_ip_asc(param, opt.ip.c_str()) != 1) {
     ERR_clear_error();
     res.failure = VerifyFailure::hostname;

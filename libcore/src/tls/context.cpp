@@ -211,7 +211,9 @@ struct ServerContext::Cert {
   explicit Cert(Loaded l) : loaded(std::move(l)) {}
   bool matches(const char* sni) const {
     if (names.empty())
-      return X509_check_host(loaded.leaf.get(), sni, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
+      // SANs only, as clients check them (RFC 9525 §6.3: never the common name).
+      return X509_check_host(loaded.leaf.get(), sni, 0,
+                             X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) == 1;
     for (const auto& n : names)
       if (OPENSSL_strcasecmp(n.c_str(), sni) == 0) return true;
     return false;

@@ -221,12 +221,15 @@ Result<std::unique_ptr<TlsStream>> TlsStream::client(std::shared_ptr<const Clien
   if (!opt.host.empty() && !is_ip_literal(opt.host) && SSL_set_tlsext_host_name(ssl, opt.host.c_str()) != 1)
     return make_error(Errc::invalid_argument, "tls client: bad server name \"" + opt.host + "\": " + take_openssl_error());
   if (!cfg.insecure) {
-    // RFC 6125 name checks: DNS SANs (wildcards only as the whole leftmost label) or IP SANs.
+    // RFC 9525 name checks: DNS SANs (wildcards only as the whole leftmost label) or IP SANs,
+    // never the subject's common name (§6.3: a client must not fall back to the CN; OpenSSL
+    // would when the certificate has no DNS SAN, so a CN-only certificate, or a SPIFFE SVID
+    // with CN=redis, would authenticate as that host).
     int ok = 0;
     if (is_ip_literal(vname)) {
       ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), vname.c_str());
     } else {
-      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       ok = SSL_set1_host(ssl, vname.c_str());
     }
     if (ok != 1)
@@ -611,6 +614,21 @@ std::string_view TlsStream::server_name() const noexcept {
 }
 
 x509_st* TlsStream::peer_certificate() const noexcept { return ssl_ ? SSL_get0_peer_certificate(ssl_) : nullptr; }
+
+std::string TlsStream::peer_cert_sha256() const {
+  X509* peer = peer_certificate();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!peer || X509_digest(peer, EVP_sha256(), md, &len) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * len);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
 
 x509_st* TlsStream::local_certificate() const noexcept { return ssl_ ? SSL_get_certificate(ssl_) : nullptr; }
 

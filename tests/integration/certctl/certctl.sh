@@ -245,14 +245,14 @@ code=$(curl -sS --cacert ca/bundle.pem -o pol.json -w '%{http_code}' -H "Authori
 # Renewal by client certificate: the certificate just issued authenticates a CSR for the same ID.
 $certctl csr --spiffe-id spiffe://example.org/ns/prod/sa/web --out w1new >/dev/null
 code=$(curl -sS --cacert ca/bundle.pem --cert w1/chain.pem --key w1/key.pem -o renew.json -w '%{http_code}' --data-binary "$(req w1new/csr.pem)" "$url/v1/sign")
-[[ $code == 200 && $(jq -r .spiffe_id renew.json) == spiffe://example.org/ns/prod/sa/web ]] && ok "renewal by client certificate (mTLS)" || bad "renewal: $code $(cat renew.json)"
+[[ $code == 200 && $(jq -r .spiffe_id renew.json) == spiffe://example.org/ns/prod/sa/web ]] && ok "renewal by client certificate (mTLS)" || bad "renewal: $code $(head -c 300 renew.json)"
 code=$(curl -sS --cacert ca/bundle.pem --cert w1/chain.pem --key w1/key.pem -o renew.json -w '%{http_code}' --data-binary "$(req w2/csr.pem)" "$url/v1/sign")
-[[ $code == 403 ]] && ok "renewal for another identity refused (403)" || bad "renewal other id: $code $(cat renew.json)"
+[[ $code == 403 ]] && ok "renewal for another identity refused (403)" || bad "renewal other id: $code $(head -c 300 renew.json)"
 code=$(curl -sS --cacert ca/bundle.pem --cert w1/chain.pem --key w1/key.pem -o renew.json -w '%{http_code}' --data-binary "$(req w1new/csr.pem 3h)" "$url/v1/sign")
-[[ $code == 403 ]] && ok "renewal longer than the original refused (403)" || bad "renewal lifetime: $code $(cat renew.json)"
+[[ $code == 403 ]] && ok "renewal longer than the original refused (403)" || bad "renewal lifetime: $code $(head -c 300 renew.json)"
 $certctl revoke --ca ca "$(openssl x509 -in w1/chain.pem -noout -serial | cut -d= -f2)" >/dev/null
 code=$(curl -sS --cacert ca/bundle.pem --cert w1/chain.pem --key w1/key.pem -o renew.json -w '%{http_code}' --data-binary "$(req w1new/csr.pem)" "$url/v1/sign")
-[[ $code == 401 ]] && grep -q revoked renew.json && ok "renewal with a revoked certificate refused (401)" || bad "revoked renewal: $code $(cat renew.json)"
+[[ $code == 401 ]] && grep -q revoked renew.json && ok "renewal with a revoked certificate refused (401)" || bad "revoked renewal: $code $(head -c 300 renew.json)"
 expect 0 "GET /v1/crl" curl -sS -f --cacert ca/bundle.pem -o served.crl "$url/v1/crl"
 openssl crl -in served.crl -noout -text 2>/dev/null | grep -qi "$(openssl x509 -in w1/chain.pem -noout -serial | cut -d= -f2)" && ok "served CRL lists the revoked serial" || bad "served CRL"
 # Concurrent signing: 20 tokens, 20 CSRs, all at once.
@@ -285,6 +285,139 @@ expect 0 "certctl renew --server over mTLS" $certctl renew --server "$url" --cer
 openssl x509 -in req/cert.pem -noout -pubkey >a.pub; openssl pkey -in req/key.pem -pubout >b.pub
 cmp -s a.pub b.pub && ok "online renewal: new key matches" || bad "online renewal key mismatch"
 grep -q '"auth":"renewal"' ca/issued.jsonl && ok "issuance log records the renewal" || bad "no renewal in issued.jsonl"
+
+# ---------------------------------------------------------------- issue 11: only what a policy granted
+# Attacker inputs are built with openssl; openssl also judges what comes back.
+spiffe_csr() {  # OUT KEYSPEC SUBJECT SAN: a CSR made by openssl (not certctl)
+  openssl req -new -newkey "$2" -nodes -keyout "$1.key" -subj "$3" -addext "subjectAltName=$4" -out "$1.csr" 2>/dev/null
+}
+sign_status() {  # CSR TOKEN [LIFETIME] [PROFILE]: POST /v1/sign with a token; body in sign.json, prints the status
+  local body
+  body=$(jq -n --rawfile csr "$1" --arg life "${3:-30m}" --arg prof "${4:-}" '{csr: $csr, lifetime: $life} + (if $prof == "" then {} else {profile: $prof} end)')
+  curl -sS --cacert ca/bundle.pem -o sign.json -w '%{http_code}' -H "Authorization: Bearer $2" --data-binary "$body" "$url/v1/sign"
+}
+renew_status() {  # CERT KEY CSR [LIFETIME] [PROFILE]: POST /v1/sign over mTLS (renewal); body in renew.json
+  local body
+  body=$(jq -n --rawfile csr "$3" --arg life "${4:-}" --arg prof "${5:-}" '{csr: $csr} + (if $life == "" then {} else {lifetime: $life} end) + (if $prof == "" then {} else {profile: $prof} end)')
+  curl -sS --cacert ca/bundle.pem --cert "$1" --key "$2" -o renew.json -w '%{http_code}' --data-binary "$body" "${6:-$url}/v1/sign"
+}
+ptok() { $certctl token --ca ca --spiffe-id 'spiffe://example.org/ns/prod/sa/*' --dns '*.internal' "$@"; }
+
+# 1. The subject CN is a name too: empty or one of the SANs the policy granted.
+expect 21 "issue: a CN that is not a SAN (--cn redis with a SPIFFE ID) -> 21" $certctl issue --ca ca --spiffe-id spiffe://example.org/ns/prod/sa/web --cn redis
+stderr_has "is not one of the certificate's subjectAltNames" "issue: the refusal names the CN rule"
+spiffe_csr cnredis ec:<(openssl ecparam -name prime256v1) /CN=redis URI:spiffe://example.org/ns/prod/sa/web
+expect 21 "sign: a CSR with CN=redis and only a SPIFFE ID -> 21" $certctl sign --ca ca cnredis.csr
+tokcn=$(ptok --max-lifetime 1h)
+code=$(sign_status cnredis.csr "$tokcn")
+[[ $code == 400 ]] && grep -q "common name" sign.json && ok "serve: CN=redis under a SPIFFE-only grant refused (400)" || bad "serve CN=redis: $code $(head -c 300 sign.json)"
+spiffe_csr cnvault ec:<(openssl ecparam -name prime256v1) /CN=VAULT.CORP.INTERNAL URI:spiffe://example.org/ns/prod/sa/web
+code=$(sign_status cnvault.csr "$tokcn")
+[[ $code == 400 ]] && ok "serve: CN=VAULT.CORP.INTERNAL under a SPIFFE-only grant refused (400)" || bad "serve CN=VAULT: $code $(head -c 300 sign.json)"
+spiffe_csr cnweb ec:<(openssl ecparam -name prime256v1) /CN=Web.Internal DNS:web.internal
+code=$(sign_status cnweb.csr "$tokcn")
+jq -r .cert sign.json >cnweb.pem 2>/dev/null
+[[ $code == 200 ]] && openssl x509 -in cnweb.pem -noout -subject | grep -q "CN *= *web.internal$" &&
+  ok "serve: a CN that is a granted SAN in other case is issued as that SAN" || bad "serve CN=Web.Internal: $code $(head -c 300 sign.json)"
+
+# 4. Key policy: only RSA >= 2048, P-256, P-384, Ed25519; the database records the real type.
+spiffe_csr rsa1024 rsa:1024 / URI:spiffe://example.org/ns/prod/sa/web
+expect 21 "sign: an RSA-1024 CSR -> 21" $certctl sign --ca ca rsa1024.csr
+stderr_has "RSA key of 1024 bits is too weak" "sign: the refusal names the key"
+tokkey=$(ptok --max-lifetime 1h)
+code=$(sign_status rsa1024.csr "$tokkey")
+[[ $code == 400 ]] && grep -q "1024 bits" sign.json && ok "serve: an RSA-1024 CSR refused (400)" || bad "serve RSA-1024: $code $(head -c 300 sign.json)"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3 -out e3.key 2>/dev/null
+openssl req -new -key e3.key -subj / -addext "subjectAltName=URI:spiffe://example.org/ns/prod/sa/web" -out e3.csr 2>/dev/null
+expect 21 "sign: an RSA-2048 CSR with public exponent 3 -> 21" $certctl sign --ca ca e3.csr
+stderr_has "public exponent" "sign: the refusal names the exponent"
+spiffe_csr p521 ec:<(openssl ecparam -name secp521r1) / URI:spiffe://example.org/ns/prod/sa/web
+code=$(sign_status p521.csr "$tokkey")
+[[ $code == 400 ]] && ok "serve: a P-521 CSR refused (400)" || bad "serve P-521: $code $(head -c 300 sign.json)"
+spiffe_csr rsa2048 rsa:2048 / URI:spiffe://example.org/ns/prod/sa/rsa
+code=$(sign_status rsa2048.csr "$tokkey")  # the token was not spent by the refusals
+rsaserial=$(jq -r .serial sign.json 2>/dev/null)
+[[ $code == 200 ]] && ok "serve: an RSA-2048 CSR is signed" || bad "serve RSA-2048: $code $(head -c 300 sign.json)"
+[[ $(jq -r --arg s "$rsaserial" 'select(.event == "issued" and .serial == $s) | .key_type' ca/db.jsonl) == rsa-2048 ]] &&
+  ok "the database records the real key type (rsa-2048)" || bad "db key_type: $(grep "$rsaserial" ca/db.jsonl)"
+
+# 3. Renewal is bound to this CA's own issuance: another CA (ca2, a rotation root in bundle.pem,
+# so the TLS layer trusts it) makes a certificate for another identity reusing a serial this CA issued.
+victim=$(jq -r .serial c1/resp.json)
+spiffe_csr foreign ec:<(openssl ecparam -name prime256v1) / URI:spiffe://example.org/ns/prod/sa/admin
+printf 'subjectAltName=URI:spiffe://example.org/ns/prod/sa/admin\nextendedKeyUsage=clientAuth,serverAuth\n' >foreign.ext
+openssl x509 -req -in foreign.csr -CA ca2/root.pem -CAkey ca2/root.key -set_serial "0x$victim" -days 1 -extfile foreign.ext -out foreign.pem 2>/dev/null
+[[ $(openssl x509 -in foreign.pem -noout -serial | cut -d= -f2 | tr A-F a-f | sed 's/^0*//') == "$victim" ]] &&
+  ok "openssl made a foreign certificate reusing serial $victim" || bad "foreign serial: $(openssl x509 -in foreign.pem -noout -serial)"
+spiffe_csr admin ec:<(openssl ecparam -name prime256v1) / URI:spiffe://example.org/ns/prod/sa/admin
+code=$(renew_status foreign.pem foreign.key admin.csr 30m)
+[[ $code == 401 ]] && grep -q "not the certificate this CA issued" renew.json && ok "renewal with a foreign certificate reusing a serial refused (401)" ||
+  bad "foreign renewal: $code $(head -c 300 renew.json)"
+
+# 2. Renewal keeps what was issued: a client-only identity stays client-only, the policy's
+# lifetime is never exceeded (this server allows renewals of up to 2h).
+cat >serve2.json <<CFG
+{"listen": "127.0.0.1:0", "ca_dir": "ca", "max_lifetime": "24h", "renewal": {"max_lifetime": "2h"}}
+CFG
+$certctl serve -c serve2.json >serve2.out 2>serve2.err &
+pids+=($!)
+s2port=$(wait_listening serve2.out) || { bad "serve2 did not start: $(cat serve2.err)"; s2port=0; }
+url2=https://localhost:$s2port
+tokcl=$($certctl token --ca ca --spiffe-id 'spiffe://example.org/ns/prod/sa/*' --profile client --max-lifetime 30m)
+spiffe_csr cl ec:<(openssl ecparam -name prime256v1) / URI:spiffe://example.org/ns/prod/sa/cl
+code=$(sign_status cl.csr "$tokcl" 30m client)
+jq -r .cert sign.json >cl.pem; jq -r .chain sign.json >cl.chain
+[[ $code == 200 ]] && ok "a client-only identity with a 30m policy" || bad "client-only: $code $(head -c 300 sign.json)"
+spiffe_csr cl2 ec:<(openssl ecparam -name prime256v1) / URI:spiffe://example.org/ns/prod/sa/cl
+code=$(renew_status cl.chain cl.key cl2.csr 30m server "$url2")
+[[ $code == 403 ]] && grep -q "profile server differs" renew.json && ok "renewal into a server profile refused (403)" || bad "renew profile: $code $(head -c 300 renew.json)"
+code=$(renew_status cl.chain cl.key cl2.csr 2h "" "$url2")
+[[ $code == 403 ]] && ok "renewal past the granting policy's 30m refused, though renewal.max_lifetime is 2h (403)" || bad "renew 2h: $code $(head -c 300 renew.json)"
+code=$(renew_status cl.chain cl.key cl2.csr "" "" "$url2")
+jq -r .cert renew.json >cl-renewed.pem 2>/dev/null
+life=$(( $(date -d "$(jq -r .not_after renew.json)" +%s) - $(date -d "$(jq -r .not_before renew.json)" +%s) ))
+[[ $code == 200 && $life == 1800 ]] && ok "renewal without a lifetime keeps 30m" || bad "renew keep: $code life=$life $(head -c 300 renew.json)"
+eku=$(openssl x509 -in cl-renewed.pem -noout -ext extendedKeyUsage 2>/dev/null | tail -1)
+[[ $eku == *"Client Authentication"* && $eku != *"Server Authentication"* ]] && ok "the renewed certificate is still client-only ($eku)" || bad "renewed EKU: $eku"
+expect 2 "openssl verify -purpose sslserver refuses the renewed client identity" openssl verify -CAfile ca/root.pem -untrusted ca/intermediate.pem -purpose sslserver cl-renewed.pem
+spiffe_csr clredis ec:<(openssl ecparam -name prime256v1) /CN=redis URI:spiffe://example.org/ns/prod/sa/cl
+code=$(renew_status cl.chain cl.key clredis.csr "" "" "$url2")
+[[ $code == 400 ]] && ok "a renewal CSR with CN=redis refused (400)" || bad "renew CN=redis: $code $(head -c 300 renew.json)"
+kill -TERM "${pids[-1]}"; wait "${pids[-1]}"; unset 'pids[-1]'
+
+# 4b. Short lifetimes: back-dating must not eat the lifetime (renew --watch would renew forever).
+expect 0 "issue a 9s certificate past 2/3 of its lifetime" $certctl issue --ca ca --dns short.internal --validity 9s \
+  --not-before "$(date -u -d '-7 sec' +%Y-%m-%dT%H:%M:%SZ)" --out short
+# No clock thresholds: t0/t1 bracket each issuance; the new certificate must be valid at t1 (when
+# the command returned), keep its lifetime L, and last until at least t0 + L - L/10 (back-dated by
+# at most a tenth). The old code back-dated by 60s: these were expired at birth. (The online
+# identity lives 30s rather than 9s so that a loaded machine still renews it before it expires.)
+valid_from_to() {  # NAME CERT T0 T1 LIFETIME
+  local nb na
+  nb=$(date -d "$(openssl x509 -in "$2" -noout -startdate | cut -d= -f2)" +%s)
+  na=$(date -d "$(openssl x509 -in "$2" -noout -enddate | cut -d= -f2)" +%s)
+  if openssl verify -attime "$4" -CAfile ca/root.pem -untrusted ca/intermediate.pem "$2" >/dev/null 2>&1 &&
+    ((nb <= $4 && na >= $3 + $5 - $5 / 10 && na - nb == $5)); then
+    ok "$1: valid when issued and for its $5s"
+  else
+    bad "$1: not_before $nb, not_after $na, renewed between $3 and $4"
+  fi
+}
+t0=$(date +%s)
+expect 0 "renew --watch --once renews the 9s certificate" $certctl renew --ca ca --watch short --once --json
+t1=$(date +%s)
+[[ $(jq -r .renewed last.out) == true ]] && ok "the 9s certificate was due" || bad "short renew: $(cat last.out last.err)"
+valid_from_to "renew --watch (local CA)" short/cert.pem "$t0" "$t1" 9
+tok9=$($certctl token --ca ca --spiffe-id 'spiffe://example.org/ns/prod/sa/*' --max-lifetime 1h)
+t0=$(date +%s)
+expect 0 "certctl request a 30s identity" $certctl request --server "$url" --token "$tok9" --ca-bundle ca/bundle.pem \
+  --spiffe-id spiffe://example.org/ns/prod/sa/nine --validity 30s --out nine
+t1=$(date +%s)
+valid_from_to "certctl serve: a 30s identity" nine/cert.pem "$t0" "$t1" 30
+t0=$(date +%s)
+expect 0 "certctl renew --server renews the 30s identity" $certctl renew --server "$url" --cert nine/cert.pem --json
+t1=$(date +%s)
+valid_from_to "renew --server" nine/cert.pem "$t0" "$t1" 30
 
 kill -TERM "${pids[-1]}"
 wait "${pids[-1]}" && ok "serve drains and exits 0 on SIGTERM" || bad "serve exit status"

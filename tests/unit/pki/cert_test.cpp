@@ -1,3 +1,7 @@
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
 #include <catch2/catch.hpp>
 
 #include "pw/pki/cert.h"
@@ -272,4 +276,71 @@ TEST_CASE("encoded_public_key_only: the bulk path writes the same kind of certif
   auto c2 = issue(s, ed, &f.inter, f.inter_key);
   REQUIRE(c2.ok());
   CHECK(parse_certificates(c2->pem())->front().public_key().same_public_key(ed));
+}
+
+TEST_CASE("subject key policy: only the key types a CA offers - the real type is named") {
+  auto gen = [](const char* alg, const char* curve_or_null, std::size_t bits = 0) {
+    EVP_PKEY* k = curve_or_null ? EVP_PKEY_Q_keygen(nullptr, nullptr, alg, curve_or_null)
+                  : bits        ? EVP_PKEY_Q_keygen(nullptr, nullptr, alg, bits)
+                                : EVP_PKEY_Q_keygen(nullptr, nullptr, alg);
+    REQUIRE(k != nullptr);
+    return Key(k);
+  };
+  for (auto t : {KeyType::ec_p256, KeyType::ec_p384, KeyType::rsa2048, KeyType::ed25519}) {
+    Key k = *Key::generate(t);
+    CHECK(check_subject_key(k).ok());
+    CHECK(key_label(k.info()) == key_type_name(t));
+  }
+  Key rsa1024 = gen("RSA", nullptr, 1024);
+  auto st = check_subject_key(rsa1024);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == Errc::invalid_argument);
+  CHECK_THAT(st.error().message, Catch::Contains("RSA key of 1024 bits is too weak"));
+  CHECK(key_label(rsa1024.info()) == "rsa-1024");  // not "ecdsa-p256", as the database said
+  Key rsa2560 = gen("RSA", nullptr, 2560);  // >= 2048 but not a KeyType: accepted, named exactly
+  CHECK(check_subject_key(rsa2560).ok());
+  CHECK(key_label(rsa2560.info()) == "rsa-2560");
+  // RSA-2048 with e = 3: odd, but below 65537 (BR 6.1.6).
+  EVP_PKEY_CTX* pc = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
+  REQUIRE(pc != nullptr);
+  EVP_PKEY* raw = nullptr;
+  BIGNUM* three = BN_new();
+  BN_set_word(three, 3);
+  CHECK(EVP_PKEY_keygen_init(pc) == 1);
+  CHECK(EVP_PKEY_CTX_set_rsa_keygen_bits(pc, 2048) == 1);
+  CHECK(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(pc, three) == 1);
+  CHECK(EVP_PKEY_generate(pc, &raw) == 1);
+  BN_free(three);
+  EVP_PKEY_CTX_free(pc);
+  REQUIRE(raw != nullptr);
+  Key e3(raw);
+  CHECK(key_label(e3.info()) == "rsa-2048");
+  CHECK_THAT(check_subject_key(e3).error().message, Catch::Contains("public exponent"));
+  Key k1 = gen("EC", "secp256k1");
+  CHECK_FALSE(check_subject_key(k1).ok());
+  CHECK(key_label(k1.info()) == "ecdsa-secp256k1");
+  Key p521 = gen("EC", "P-521");
+  CHECK_THAT(check_subject_key(p521).error().message, Catch::Contains("curve"));
+  Key ed448 = gen("ED448", nullptr);
+  CHECK_FALSE(check_subject_key(ed448).ok());
+  CHECK(key_label(ed448.info()) == "ed448-456");
+}
+
+TEST_CASE("verify --host never falls back to the subject common name (RFC 9525 6.3)") {
+  Fixture f;
+  // An X509-SVID whose CN looks like a host: no DNS SAN, so OpenSSL's default check would
+  // compare the host with the CN.
+  static Key k = *Key::generate(KeyType::ec_p256);
+  IssueSpec s;
+  s.common_name = "vault.corp.internal";
+  s.names.uris = {"spiffe://example.org/ns/prod/sa/web"};
+  s.profile = Profile::peer;
+  s.not_before = kNow - 1h;
+  s.not_after = kNow + 24h;
+  auto leaf = issue(s, k, &f.inter, f.inter_key);
+  REQUIRE(leaf.ok());
+  auto o = f.opts();
+  CHECK(verify(*leaf, o).ok());
+  o.host = "vault.corp.internal";
+  CHECK(verify(*leaf, o).failure == VerifyFailure::hostname);
 }

@@ -132,6 +132,29 @@ TEST_CASE("SNI selects the certificate") {
   CHECK(b.received == "ping");
 }
 
+TEST_CASE("SNI never selects a certificate by its common name") {
+  // The second certificate names cnonly.test only in its CN: SNI cnonly.test gets the default
+  // (first) certificate, as a client checking SANs only would accept no other.
+  Certs c;
+  std::string cert = c.dir.file("cn-only.pem"), key = c.dir.file("cn-only.key");
+  tc::LeafSpec spec{"cnonly.test", {}, {}, {"spiffe://example.org/ns/default/sa/cnonly"}, 0x4002, 30};
+  REQUIRE(tc::issue(c.set.ca_cert, c.set.ca_key, spec, cert, key).ok());
+  Harness h;
+  ServerConfig scfg;
+  scfg.certificates = {{c.set.server_cert, c.set.server_key, {}}, {cert, key, {}}};
+  h.listen(server_ctx(scfg), [](Peer& p) { p.echo = true; });
+  auto icfg = c.client();
+  icfg.insecure = true;  // only which certificate the server picks matters here
+  Peer& p = h.connect(client_ctx(icfg), {"cnonly.test", 0, {}}, [&](Peer& q) {
+    q.on_conn = [&](Peer& r) { CHECK(r.s->write("ping").ok()); };
+    q.on_recv = [&](Peer&) { h.finish(); };
+    q.on_end = [&](Peer&) { h.finish(); };
+  });
+  h.run();
+  CHECK(p.received == "ping");
+  CHECK(p.s->peer_serial_hex() == "1001");
+}
+
 TEST_CASE("ALPN: server preference - no overlap fails") {
   Certs c;
   Harness h;
@@ -331,6 +354,39 @@ TEST_CASE("client verification: host name - IP - foreign CA - insecure") {
   }
   CHECK(ins.received == "x");
   CHECK(ins.s->peer_spiffe_id().empty());
+}
+
+TEST_CASE("client verification never falls back to the subject common name (RFC 9525 6.3)") {
+  // A certificate of the trusted CA whose only host-like name is its CN (no DNS SAN: an IP SAN
+  // and a SPIFFE ID, as an SVID with CN=redis would have). OpenSSL's default host check falls
+  // back to the CN when there is no DNS SAN; libcore's client must not.
+  Certs c;
+  std::string cert = c.dir.file("cn-only.pem"), key = c.dir.file("cn-only.key");
+  tc::LeafSpec spec{"cnonly.test", {}, {"127.0.0.1"}, {"spiffe://example.org/ns/default/sa/cnonly"}, 0x4001, 30};
+  REQUIRE(tc::issue(c.set.ca_cert, c.set.ca_key, spec, cert, key).ok());
+  Harness h;
+  ServerConfig scfg;
+  scfg.certificates = {{cert, key, {}}};
+  h.listen(server_ctx(scfg), [](Peer& p) { p.echo = true; });
+  auto cctx = client_ctx(c.client());
+  std::size_t ended = 0;
+  auto hooks = [&](Peer& p) {
+    p.on_conn = [&](Peer& q) { CHECK(q.s->write("x").ok()); };
+    p.on_recv = [&](Peer&) {
+      if (++ended == 2) h.finish();
+    };
+    p.on_end = [&](Peer&) {
+      if (++ended == 2) h.finish();
+    };
+  };
+  Peer& by_cn = h.connect(cctx, {"cnonly.test", 0, {}}, hooks);
+  Peer& by_ip = h.connect(cctx, {"127.0.0.1", 0, {}}, hooks);  // the chain itself is fine
+  h.run();
+  CHECK(by_ip.received == "x");
+  REQUIRE(by_cn.error.has_value());
+  INFO(by_cn.error->message);
+  CHECK(contains(by_cn.error->message, "hostname mismatch"));
+  CHECK(by_cn.received.empty());
 }
 
 TEST_CASE("client sessions resume on reconnect") {

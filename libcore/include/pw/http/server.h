@@ -113,6 +113,9 @@ class ServerRequest {
   // The serial (upper-case hex) of the peer's certificate when its SPIFFE ID was verified, else
   // empty: lets a CA find the certificate a client authenticated with (certctl serve renewals).
   std::string_view peer_cert_serial() const noexcept { return peer_serial_; }
+  // SHA-256 (lower-case hex) of that same certificate's DER, when its SPIFFE ID was verified:
+  // the exact certificate, since another CA may reuse a serial.
+  std::string_view peer_cert_sha256() const noexcept { return peer_sha256_; }
   std::uint64_t connection_id() const noexcept { return conn_id_; }
   std::uint64_t index_on_connection() const noexcept { return index_; }  // 0 for the first request
 
@@ -125,6 +128,7 @@ class ServerRequest {
   bool tls_ = false;
   std::string spiffe_id_;
   std::string peer_serial_;
+  std::string peer_sha256_;
   std::uint64_t conn_id_ = 0, index_ = 0;
 };
 

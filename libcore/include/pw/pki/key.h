@@ -32,6 +32,10 @@ struct KeyInfo {
 };
 KeyInfo describe_key(evp_pkey_st* key);
 
+// The name of a key as a CA database records it: "ecdsa-p256", "rsa-2048", "ed25519" for the
+// KeyType keys; "rsa-2560", "ecdsa-secp256k1", "dsa-1024", ... for the others (never a guess).
+std::string key_label(const KeyInfo& info);
+
 // A public or private key (shared, immutable once made).
 class Key {
  public:
@@ -63,5 +67,13 @@ class Key {
 
 // True when the PEM text holds an encrypted private key (PKCS#8 or legacy Proc-Type).
 bool is_encrypted_pem(std::string_view pem) noexcept;
+
+// Whether a CA should certify this public key: only the kinds `certctl ca init` offers, that
+// is RSA of at least 2048 bits (NIST SP 800-131A Rev. 2 §3: RSA below 2048 bits is
+// disallowed for signatures; up to 16384 bits, OpenSSL's own limit) with an odd public
+// exponent of at least 65537 (CA/Browser Forum BR §6.1.6), ECDSA on P-256 or P-384, and
+// Ed25519. Anything else (RSA-1024, e=3, other curves, DSA, Ed448, RSA-PSS-only keys) is
+// Errc::invalid_argument with a message naming the key: "an RSA key of 1024 bits ...".
+Status check_subject_key(const Key& key);
 
 }  // namespace pw::pki

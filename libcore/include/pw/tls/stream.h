@@ -98,6 +98,9 @@ class TlsStream final : public io::Stream, private io::Stream::Handler {
   x509_st* peer_certificate() const noexcept;
   const std::string& peer_subject() const noexcept { return peer_subject_; }
   const std::string& peer_serial_hex() const noexcept { return peer_serial_; }
+  // SHA-256 of the peer leaf's DER (lower-case hex; empty when none): names the exact
+  // certificate, where a serial names one only per issuer.
+  std::string peer_cert_sha256() const;
   // The local certificate used for this connection (server: the SNI choice).
   x509_st* local_certificate() const noexcept;
   ssl_st* native() const noexcept { return ssl_; }
