@@ -98,6 +98,39 @@ void config_fields(F& f, ListenerLimits& l) {
   f.optional("max_requests_per_connection", l.max_requests_per_connection);
 }
 
+// ---- Path normalisation (issue 11 item 5) ----
+// What a listener does to a request's path before routes see it (pw/http/path.h).
+enum class PathMode : std::uint8_t {
+  normalize,  // routes match, and the upstream gets, the normal form
+  reject,     // a path that is not in normal form gets 400
+  off,        // the path as received (not decoded) is matched and forwarded
+};
+inline constexpr config::EnumName<PathMode> kPathModeNames[] = {
+    {"normalize", PathMode::normalize}, {"reject", PathMode::reject}, {"off", PathMode::off}};
+constexpr std::span<const config::EnumName<PathMode>> config_enum_names(PathMode) { return kPathModeNames; }
+
+// "%2F", "%5C" and a raw '\' (http::EscapedSlashes).
+enum class EscapedSlashesAction : std::uint8_t { reject, keep, unescape };
+inline constexpr config::EnumName<EscapedSlashesAction> kEscapedSlashesNames[] = {
+    {"reject", EscapedSlashesAction::reject}, {"keep", EscapedSlashesAction::keep},
+    {"unescape", EscapedSlashesAction::unescape}};
+constexpr std::span<const config::EnumName<EscapedSlashesAction>> config_enum_names(EscapedSlashesAction) {
+  return kEscapedSlashesNames;
+}
+
+struct PathNormalizationConfig {
+  PathMode mode = PathMode::normalize;
+  EscapedSlashesAction escaped_slashes = EscapedSlashesAction::reject;
+  bool merge_slashes = true;
+};
+template <class F>
+void config_fields(F& f, PathNormalizationConfig& p) {
+  f.optional("mode", p.mode);
+  f.optional("escaped_slashes", p.escaped_slashes);
+  f.optional("merge_slashes", p.merge_slashes);
+}
+// ---- end of path normalisation ----
+
 struct Listener {
   std::string name;               // defaults to "address:port"
   std::string address = "0.0.0.0";
@@ -107,6 +140,7 @@ struct Listener {
   // Peers (CIDRs) whose X-Forwarded-For / -Proto / -Host are believed and extended; from
   // anyone else they are replaced.
   std::vector<std::string> trusted_proxies;
+  PathNormalizationConfig path_normalization;
 };
 template <class F>
 void config_fields(F& f, Listener& l) {
@@ -116,6 +150,7 @@ void config_fields(F& f, Listener& l) {
   f.optional("tls", l.tls);
   f.optional("limits", l.limits);
   f.optional("trusted_proxies", l.trusted_proxies);
+  f.optional("path_normalization", l.path_normalization);
 }
 
 // ---------------------------------------------------------------------------------------------
