@@ -137,8 +137,8 @@ struct Listener {
   std::uint16_t port = 0;
   std::optional<ListenerTls> tls;
   ListenerLimits limits;
-  // Peers (CIDRs) whose X-Forwarded-For / -Proto / -Host are believed and extended; from
-  // anyone else they are replaced.
+  // Peers (CIDRs) whose X-Forwarded-For / -Proto / -Host, Forwarded, X-Real-IP and request id
+  // are believed and extended; from anyone else they are replaced or removed.
   std::vector<std::string> trusted_proxies;
   PathNormalizationConfig path_normalization;
 };
@@ -583,8 +583,10 @@ void config_fields(F& f, AccessLogConfig& a) {
 
 struct RequestIdConfig {
   std::string header = "x-request-id";
-  bool generate = true;        // make one when the request has none
-  bool trust_incoming = true;  // keep the client's (else always replace)
+  bool generate = true;         // make one when the request has none (or one not kept)
+  // Keep a client's id from any peer; from trusted_proxies it is kept anyway. Kept ids are
+  // 1..128 visible ASCII characters; any other is replaced.
+  bool trust_incoming = false;
 };
 template <class F>
 void config_fields(F& f, RequestIdConfig& r) {
@@ -596,6 +598,7 @@ void config_fields(F& f, RequestIdConfig& r) {
 struct ProxyBehaviour {
   std::string via = "gw-proxy";  // the Via pseudonym (RFC 9110 §7.6.3); empty: no Via
   bool x_forwarded = true;       // X-Forwarded-For / -Proto / -Host
+  bool forwarded = false;        // generate Forwarded (RFC 7239); kept from trusted_proxies either way
   RequestIdConfig request_id;
   std::string server_header;     // "Server:" on generated responses; empty: none
   Duration drain_timeout = 30s;  // SIGTERM: in-flight work gets this long
@@ -604,6 +607,7 @@ template <class F>
 void config_fields(F& f, ProxyBehaviour& p) {
   f.optional("via", p.via);
   f.optional("x_forwarded", p.x_forwarded);
+  f.optional("forwarded", p.forwarded);
   f.optional("request_id", p.request_id);
   f.optional("server_header", p.server_header);
   f.optional("drain_timeout", p.drain_timeout);
