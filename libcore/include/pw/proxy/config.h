@@ -560,12 +560,21 @@ struct Admin {
   std::string address = "127.0.0.1";  // loopback unless configured otherwise
   std::uint16_t port = 9901;           // 0: any free port (printed at start)
   bool enabled = true;
+  // ---- admin access (issue 11 item 7) ----
+  // Host values accepted besides the listening IP:port and localhost:port: "name" (any port) or
+  // "name:port". Anything else gets 421 (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // A file holding a bearer token; set: every request but GET /ready needs
+  // "Authorization: Bearer <token>". Read at start.
+  std::string token_file;
 };
 template <class F>
 void config_fields(F& f, Admin& a) {
   f.optional("address", a.address, config::non_empty);
   f.optional("port", a.port);
   f.optional("enabled", a.enabled);
+  f.optional("allowed_hosts", a.allowed_hosts);
+  f.optional("token_file", a.token_file);
 }
 
 struct AccessLogConfig {
