@@ -191,6 +191,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   }
   io::Loop& loop() override { return *st_->loop; }
   std::string_view request_id() const override { return request_id_; }
+  std::string_view path() const override { return path_; }
 
  private:
   enum class BodyMode : std::uint8_t { none, buffered, streamed };
