@@ -285,6 +285,10 @@ std::string_view build_upstream_request_fields(const http::HeaderList& in, const
   // The incoming fields are views into the request, which outlives the upstream request.
   for (const http::Header& h : in) {
     if (hop_by_hop(h.name, in, has_connection) || iequals(h.name, "Host")) continue;
+    // x_forwarded off: none are added, a trusted proxy's pass unchanged, anyone else's are
+    // removed (they would be believed upstream as if a proxy had written them).
+    if (!xf && !info.trusted_peer && (iequals(h.name, kXff) || iequals(h.name, kXfProto) || iequals(h.name, kXfHost)))
+      continue;
     if (xf && iequals(h.name, kXff)) {
       if (info.trusted_peer && !trim_ows(h.value).empty()) {
         if (!xff.empty()) xff.append(", ");  // several lines are one list (RFC 9110 §5.3)

@@ -190,6 +190,13 @@ TEST_CASE("upstream request fields: a trusted peer's X-Forwarded-* are kept and 
   FieldList off;
   (void)build_upstream_request_fields(fields({{"X-Forwarded-For", "1.2.3.4"}}), info, b, rng, off);
   CHECK(off == FieldList{{"X-Forwarded-For", "1.2.3.4"}});
+  // ... but from an untrusted peer they are removed, not passed on as if a proxy wrote them.
+  info.trusted_peer = false;
+  FieldList untrusted_off;
+  (void)build_upstream_request_fields(
+      fields({{"X-Forwarded-For", "1.2.3.4"}, {"X-Forwarded-Proto", "https"}, {"X-Forwarded-Host", "a"}, {"A", "1"}}),
+      info, b, rng, untrusted_off);
+  CHECK(untrusted_off == FieldList{{"A", "1"}});
 }
 
 TEST_CASE("request id: kept - generated - replaced - header name from the config", "[proxy-headers]") {

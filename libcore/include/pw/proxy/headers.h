@@ -104,7 +104,8 @@ struct ForwardedInfo {
 //  - Host is not included (the caller sets it, possibly rewritten);
 //  - Via: "1.1 <via>" ("1.0 <via>" for an HTTP/1.0 client) appended (RFC 9110 §7.6.3) unless
 //    via is empty;
-//  - X-Forwarded-For gets the peer appended (trusted peer) or is replaced by it;
+//  - X-Forwarded-For gets the peer appended (trusted peer) or is replaced by it (with
+//    x_forwarded off: a trusted peer's X-Forwarded-* pass unchanged, others are removed);
 //    X-Forwarded-Proto / X-Forwarded-Host kept from a trusted peer, else set from `info`;
 //  - Forwarded (RFC 7239) and X-Real-IP: kept from a trusted peer, removed from anyone else;
 //    with `forwarded`, an element "for=...;proto=...;host=..." is appended to the kept list
