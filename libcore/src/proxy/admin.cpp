@@ -145,6 +145,7 @@ AdminServer::AdminServer(io::Loop& loop, AdminHooks hooks, AdminAccess access, h
   for (const std::string& h : access.hosts) hosts_.push_back(to_lower(h));
   if (!access.token.empty()) {
     token_digest_ = sha256(access.token);
+    if (token_digest_.empty()) token_digest_.assign(1, '\0');  // no digest: nothing matches (fail closed)
     OPENSSL_cleanse(access.token.data(), access.token.size());
   }
   server_ = std::make_unique<http::Server>(loop, std::move(opt), [this](std::shared_ptr<http::Exchange> ex) {
