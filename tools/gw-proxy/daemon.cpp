@@ -93,7 +93,15 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
     hooks.clusters_json = [this] { return clusters_json(); };
     hooks.reload = [this](std::function<void(pw::Status)> done) { done(reload()); };
     hooks.metrics = &registry_;
-    admin_ = std::make_unique<proxy::AdminServer>(main_loop, std::move(hooks));
+    proxy::AdminAccess access;
+    access.hosts = c.admin.allowed_hosts;
+    if (!c.admin.token_file.empty()) {
+      auto token = proxy::read_admin_token(c.admin.token_file);
+      if (!token)
+        return with_prefix(pw::config::display_name(opt_.config_path) + ": /admin/token_file: ", token.error());
+      access.token = std::move(*token);
+    }
+    admin_ = std::make_unique<proxy::AdminServer>(main_loop, std::move(hooks), std::move(access));
     auto aaddr = pw::io::SockAddr::from_ip_port(c.admin.address, c.admin.port);
     if (!aaddr) return with_prefix("/admin/address: ", aaddr.error());
     if (pw::Status s = admin_->listen(*aaddr); !s) return with_prefix("admin listener: ", s.error());

@@ -1,10 +1,17 @@
 #include "pw/proxy/admin.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <exception>
+#include <fstream>
 #include <mutex>
 #include <string_view>
 
+#include "pw/base/strings.h"
+#include "pw/proxy/headers.h"
+#include "pw/proxy/route.h"
 #include "pw/telemetry/exposition.h"
 #include "pw/telemetry/json_text.h"
 
@@ -46,6 +53,44 @@ std::string_view query_param(std::string_view query, std::string_view key) {
   return {};
 }
 
+// ---- access checks (issue 11 item 7) ----
+
+constexpr std::size_t kMaxTokenBytes = 4096;
+
+std::string sha256(std::string_view s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr) != 1) return {};
+  return std::string(reinterpret_cast<const char*>(md), n);
+}
+
+bool is_wildcard(const io::SockAddr& a) {
+  const std::string ip = a.ip();
+  return ip == "0.0.0.0" || ip == "::";
+}
+
+// The Host field names this server (see admin.h). `bound` is the listening address.
+bool host_allowed(std::string_view host, const io::SockAddr& bound, const std::vector<std::string>& extra) {
+  if (!valid_host_port(host)) return false;
+  const std::string_view name = host_without_port(host);
+  for (const std::string& h : extra) {
+    const bool with_port = host_without_port(h).size() < h.size();
+    if (iequals(with_port ? host : name, h)) return true;
+  }
+  std::uint16_t port = 80;  // RFC 9110 §4.2.1: no port is http's default
+  if (name.size() < host.size()) {
+    auto p = parse_u64(host.substr(name.size() + 1), 65535);
+    if (!p) return false;
+    port = static_cast<std::uint16_t>(*p);
+  }
+  if (port != bound.port()) return false;
+  if (iequals(name, "localhost")) return true;
+  std::string_view ip = name;
+  if (ip.size() > 2 && ip.front() == '[') ip = ip.substr(1, ip.size() - 2);
+  auto a = io::SockAddr::from_ip_port(ip, port);
+  return a.ok() && (is_wildcard(bound) || a->ip() == bound.ip());
+}
+
 void respond_reload(http::Exchange& ex, const Status& s) {
   if (ex.detached() || ex.response_started()) return;  // the client went away, or a second call
   if (s.ok()) {
@@ -68,6 +113,23 @@ struct AdminServer::LoopRef {
   io::Loop* loop;
 };
 
+Result<std::string> read_admin_token(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return make_error(Errc::io_error, "cannot read the token file \"" + escape_for_log(path) + "\"");
+  std::string data(kMaxTokenBytes + 2, '\0');
+  f.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<std::size_t>(f.gcount()));
+  const std::string_view token = trim_ows(std::string_view(data).substr(0, data.find_first_of("\r\n")));
+  if (token.empty()) return make_error(Errc::invalid_argument, "the token file \"" + escape_for_log(path) + "\" is empty");
+  if (token.size() > kMaxTokenBytes)
+    return make_error(Errc::invalid_argument, "the token in \"" + escape_for_log(path) + "\" is longer than 4096 bytes");
+  for (char c : token)
+    if (c < 0x21 || c > 0x7e)
+      return make_error(Errc::invalid_argument,
+                        "the token in \"" + escape_for_log(path) + "\" holds a character other than visible ASCII");
+  return std::string(token);
+}
+
 http::ServerOptions default_admin_server_options() {
   http::ServerOptions o;
   o.max_connections = 64;
@@ -77,9 +139,15 @@ http::ServerOptions default_admin_server_options() {
   return o;
 }
 
-AdminServer::AdminServer(io::Loop& loop, AdminHooks hooks, http::ServerOptions opt)
+AdminServer::AdminServer(io::Loop& loop, AdminHooks hooks, AdminAccess access, http::ServerOptions opt)
     : loop_(loop), hooks_(std::move(hooks)), ref_(std::make_shared<LoopRef>()) {
   ref_->loop = &loop;
+  for (const std::string& h : access.hosts) hosts_.push_back(to_lower(h));
+  if (!access.token.empty()) {
+    token_digest_ = sha256(access.token);
+    if (token_digest_.empty()) token_digest_.assign(1, '\0');  // no digest: nothing matches (fail closed)
+    OPENSSL_cleanse(access.token.data(), access.token.size());
+  }
   server_ = std::make_unique<http::Server>(loop, std::move(opt), [this](std::shared_ptr<http::Exchange> ex) {
     try {
       handle(ex);
@@ -105,13 +173,55 @@ void AdminServer::drain(Duration deadline, std::function<void()> done) { server_
 void AdminServer::close() { server_->close_all(); }
 const http::ServerStats& AdminServer::stats() const noexcept { return server_->stats(); }
 
+bool AdminServer::allowed(http::Exchange& ex) {
+  const auto& req = ex.request();
+  const auto host = req.header("host");
+  if (host && !host_allowed(*host, server_->local_address(), hosts_)) {
+    respond_json_error(ex, 421, "the Host field does not name this admin server");  // RFC 9110 §15.5.20
+    return false;
+  }
+  // A browser names the page's origin in Origin (RFC 6454 §7; every POST and every CORS request)
+  // and Sec-Fetch-Site (Fetch Metadata): anything but the admin's own origin is refused.
+  if (auto origin = req.header("origin"); origin && !(host && iequals(*origin, "http://" + std::string(*host)))) {
+    respond_json_error(ex, 403, "cross-origin requests are refused");
+    return false;
+  }
+  if (auto site = req.header("sec-fetch-site"); site && !iequals(*site, "same-origin") && !iequals(*site, "none")) {
+    respond_json_error(ex, 403, "cross-site requests are refused");
+    return false;
+  }
+  if (!token_digest_.empty() && !(req.path() == "/ready" && is_get(req.method_id()))) {
+    // RFC 6750 §2.1: "Bearer" (case-insensitive, RFC 9110 §11.1) SP b64token.
+    std::string_view auth = trim_ows(req.header("authorization").value_or(std::string_view()));
+    bool ok = false;
+    if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer ")) {
+      const std::string digest = sha256(trim_ows(auth.substr(7)));
+      ok = digest.size() == token_digest_.size() &&
+           CRYPTO_memcmp(digest.data(), token_digest_.data(), digest.size()) == 0;  // constant time
+    }
+    if (!ok) {
+      http::Header h[] = {{"WWW-Authenticate", "Bearer realm=\"admin\""}, {"Content-Type", "application/json"}};
+      (void)ex.respond(401, h, "{\"error\":\"a valid bearer token is required\"}\n");
+      return false;
+    }
+  }
+  return true;
+}
+
 void AdminServer::handle(const std::shared_ptr<http::Exchange>& ex) {
   const auto& req = ex->request();
   const std::string_view path = req.path();
   const bool get = is_get(req.method_id());
+  if (!allowed(*ex)) return;
 
   if (path == "/reload" && hooks_.reload) {
     if (req.method_id() != http::Method::post) return method_not_allowed(*ex, "POST");
+    // Only a type no HTML form can send and no cross-origin fetch may send without a preflight;
+    // none at all only without a body (`curl -X POST`).
+    const auto ct = req.header("content-type");
+    const std::string_view media = ct ? trim_ows(ct->substr(0, ct->find(';'))) : std::string_view();
+    if (ct ? !iequals(media, "application/json") : req.has_body())
+      return respond_json_error(*ex, 415, "POST /reload takes Content-Type: application/json (or no body)");
     return handle_reload(ex);
   }
   const bool known = path == "/" || path == "/ready" || (path == "/config" && hooks_.config_json) ||

@@ -332,6 +332,15 @@ void validate_admin(Validation& v, const Config& c) {
   }
 }
 
+// Admin access (issue 11 item 7): allowed Host values parse as host[:port]; a token file is
+// named (it is read when the admin listener starts).
+void validate_admin_access(Validation& v, const Admin& a) {
+  for (std::size_t k = 0; k < a.allowed_hosts.size(); ++k)
+    if (!valid_host_port(a.allowed_hosts[k]))
+      v.error_at({"admin", "allowed_hosts", k}, "expected host[:port] (\"admin.example\", \"10.0.0.5:9901\")");
+  if (has_breaking_char(a.token_file)) v.error_at({"admin", "token_file"}, kNoBreakingChar);
+}
+
 void validate_access_log(Validation& v, const AccessLogConfig& a) {
   const auto& known = access_log_field_names();
   std::map<std::string_view, std::size_t> seen;
@@ -363,6 +372,7 @@ void validate_config(config::Validation& v, Config& c) {
   validate_clusters(v, c.clusters);
   validate_routes(v, c);
   validate_admin(v, c);
+  validate_admin_access(v, c.admin);
   validate_access_log(v, c.access_log);
   validate_behaviour(v, c.proxy);
 }

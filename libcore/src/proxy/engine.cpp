@@ -159,6 +159,9 @@ std::string listener_change(const Config& running, const Config& next) {
     if (a.tls.has_value() != b.tls.has_value()) return at + "/tls: TLS was turned on or off";
     if (config::to_json_text(a.limits) != config::to_json_text(b.limits)) return at + "/limits: limits changed";
   }
+  // The admin listener is built once too; a token_file or allowed_hosts added by a reload must
+  // not be silently ignored (issue 11 item 7).
+  if (config::to_json_text(running.admin) != config::to_json_text(next.admin)) return "/admin: the admin listener changed";
   return {};
 }
 

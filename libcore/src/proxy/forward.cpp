@@ -230,6 +230,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   }
   io::Loop& loop() override { return *st_->loop; }
   std::string_view request_id() const override { return request_id_; }
+  std::string_view path() const override { return path_; }
 
  private:
   // buffering: the body is read up to the window before any upstream is contacted; it becomes
@@ -288,6 +289,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::vector<Header> views_;
   std::string_view request_id_;  // in fields_'s arena or the request
   std::string_view host_, path_, query_;
+  std::string norm_path_;  // path_ when normalisation changed the request's path
   http::Request up_;
   const http::Endpoint* ep_ = nullptr;
   EndpointState* endpoint_ = nullptr;
@@ -333,6 +335,10 @@ void ProxyRequest::start() {
     return local_error(400, "invalid_host", "the Host field is not a valid host[:port]", "BH");
   }
   const Listener& l = snap_.config.listeners[listener_];
+  // Routes match, and the upstream gets, the path in normal form (RFC 3986 §6.2.2), so
+  // "/%61dmin" or "/x/../admin" cannot slip past a route on "/admin".
+  if (auto p = path_for_routing(l.path_normalization, path_, norm_path_); p.ok()) path_ = *p;
+  else return local_error(400, "invalid_path", p.error().message, "BP");
   RequestView v{l.name, req.method(), host_, path_, query_, &req.headers()};
   route_ = snap_.routes.match(v);
   if (route_ == nullptr) return local_error(404, "no_route", "no route matches this request", "NR");

@@ -18,6 +18,8 @@ namespace {
 constexpr std::string_view kXff = "X-Forwarded-For";
 constexpr std::string_view kXfProto = "X-Forwarded-Proto";
 constexpr std::string_view kXfHost = "X-Forwarded-Host";
+constexpr std::string_view kForwarded = "Forwarded";
+constexpr std::string_view kXRealIp = "X-Real-IP";
 
 // Fields that describe one connection (RFC 9110 §7.6.1), plus Content-Length: the serializer
 // writes the framing of the message it sends (RFC 9112 §6).
@@ -116,6 +118,30 @@ void add_via(FieldList& out, std::size_t last_via, http::Version v, std::string_
   const std::string_view value = out.keep(std::string_view(p, n));
   if (last_via < out.size()) out[last_via].value = value;
   else out.add_view("Via", value);
+}
+
+// RFC 7239 §4: forwarded-pair = token "=" value, value = token / quoted-string. A host with
+// ':' or '[' (a port, an IPv6 literal) is not a token and is quoted; valid_host_port() left no
+// '"' or '\\' in it.
+void append_forwarded_value(std::string& out, std::string_view v) {
+  const bool quote = v.find_first_of(":[]") != std::string_view::npos;
+  if (quote) out.push_back('"');
+  out.append(v);
+  if (quote) out.push_back('"');
+}
+
+// One forwarded-element for this hop: for=<client>;proto=<scheme>[;host=<Host>]. RFC 7239 §6:
+// an IPv6 node is "[...]" in a quoted-string.
+void append_forwarded_element(std::string& out, const std::string& ip, const ForwardedInfo& info) {
+  out.append("for=");
+  if (ip.empty()) out.append("unknown");  // §6.2: the client is not known
+  else if (ip.find(':') != std::string::npos) out.append("\"[").append(ip).append("]\"");
+  else out.append(ip);
+  out.append(info.tls ? ";proto=https" : ";proto=http");
+  if (!info.host.empty() && valid_host_port(info.host)) {
+    out.append(";host=");
+    append_forwarded_value(out, info.host);
+  }
 }
 
 bool parse_ip(const std::string& s, int& family, std::uint8_t (&addr)[16]) {
@@ -235,6 +261,13 @@ std::string generate_request_id(std::mt19937_64& rng) {
   return std::string(buf, sizeof buf);
 }
 
+bool valid_request_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxRequestIdBytes) return false;
+  for (char c : id)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
 std::string_view build_upstream_request_fields(const http::HeaderList& in, const ForwardedInfo& info,
                                                const ProxyBehaviour& behaviour, std::mt19937_64& rng, FieldList& out) {
   out.reserve(out.size() + in.size() + 5);
@@ -247,10 +280,15 @@ std::string_view build_upstream_request_fields(const http::HeaderList& in, const
   std::optional<std::string_view> xf_proto;  // kept from a trusted peer
   std::optional<std::string_view> xf_host;
   std::optional<std::string_view> incoming_id;
+  std::string forwarded;  // the trusted peer's Forwarded, all lines joined
 
   // The incoming fields are views into the request, which outlives the upstream request.
   for (const http::Header& h : in) {
     if (hop_by_hop(h.name, in, has_connection) || iequals(h.name, "Host")) continue;
+    // x_forwarded off: none are added, a trusted proxy's pass unchanged, anyone else's are
+    // removed (they would be believed upstream as if a proxy had written them).
+    if (!xf && !info.trusted_peer && (iequals(h.name, kXff) || iequals(h.name, kXfProto) || iequals(h.name, kXfHost)))
+      continue;
     if (xf && iequals(h.name, kXff)) {
       if (info.trusted_peer && !trim_ows(h.value).empty()) {
         if (!xff.empty()) xff.append(", ");  // several lines are one list (RFC 9110 §5.3)
@@ -264,6 +302,19 @@ std::string_view build_upstream_request_fields(const http::HeaderList& in, const
     }
     if (xf && iequals(h.name, kXfHost)) {
       if (info.trusted_peer && !xf_host) xf_host = h.value;
+      continue;
+    }
+    // Forwarded (RFC 7239) and X-Real-IP say who the client is, as X-Forwarded-For does: only
+    // a trusted proxy is believed, anyone else's are removed (RFC 7239 §8.1).
+    if (iequals(h.name, kForwarded)) {
+      if (info.trusted_peer && !trim_ows(h.value).empty()) {
+        if (!forwarded.empty()) forwarded.append(", ");  // RFC 7239 §4: one list over all lines
+        forwarded.append(trim_ows(h.value));
+      }
+      continue;
+    }
+    if (iequals(h.name, kXRealIp)) {
+      if (info.trusted_peer) out.add_view(h.name, h.value);
       continue;
     }
     if (iequals(h.name, id_name)) {
@@ -289,8 +340,16 @@ std::string_view build_upstream_request_fields(const http::HeaderList& in, const
     else if (!info.host.empty()) out.add_view(kXfHost, info.host);
   }
 
+  if (behaviour.forwarded) {
+    if (!forwarded.empty()) forwarded.append(", ");
+    append_forwarded_element(forwarded, peer_ip(info.peer), info);
+  }
+  if (!forwarded.empty()) out.add(kForwarded, forwarded);
+
+  // A client's request id is kept from a trusted proxy (or from anyone with trust_incoming),
+  // and only when it is short, visible ASCII: it goes into logs, traces and other services.
   std::string_view id;
-  if (behaviour.request_id.trust_incoming && incoming_id && !incoming_id->empty()) {
+  if ((info.trusted_peer || behaviour.request_id.trust_incoming) && incoming_id && valid_request_id(*incoming_id)) {
     id = *incoming_id;
   } else if (behaviour.request_id.generate) {
     char buf[36];

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "pw/base/strings.h"
+#include "pw/http/path.h"
 
 namespace pw::proxy {
 
@@ -405,6 +406,24 @@ const CompiledRoute* RouteTable::match(const RequestView& r) const {
   for (const CompiledRoute& cr : routes_)
     if (cr.impl_->matches(cr.cfg_.match, r, host)) return &cr;
   return nullptr;
+}
+
+Result<std::string_view> path_for_routing(const PathNormalizationConfig& cfg, std::string_view path,
+                                          std::string& storage) {
+  if (cfg.mode == PathMode::off || path.empty() || path.front() != '/') return path;
+  http::PathNormalization opt;
+  opt.merge_slashes = cfg.merge_slashes;
+  opt.escaped_slashes = cfg.escaped_slashes == EscapedSlashesAction::keep       ? http::EscapedSlashes::keep
+                        : cfg.escaped_slashes == EscapedSlashesAction::unescape ? http::EscapedSlashes::unescape
+                                                                                : http::EscapedSlashes::reject;
+  if (http::is_normal_path(path, opt)) return path;
+  auto normal = http::normalize_path(path, opt);
+  if (!normal.ok()) return std::move(normal).error();
+  if (cfg.mode == PathMode::reject)
+    return make_error(Errc::parse_error, "path \"" + escape_for_log(path, 128) + "\" is not in normal form (\"" +
+                                             escape_for_log(*normal, 128) + "\")");
+  storage = std::move(*normal);
+  return std::string_view(storage);
 }
 
 std::string_view host_without_port(std::string_view host) noexcept {

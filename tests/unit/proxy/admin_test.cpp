@@ -11,10 +11,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "../http/client_util.h"
+#include "pw/base/strings.h"
 #include "pw/http/pool.h"
 #include "pw/io/loop.h"
 #include "pw/proxy/admin.h"
@@ -30,18 +32,21 @@ namespace {
 struct Env : http::testing::Env {
   std::unique_ptr<AdminServer> admin;
 
-  explicit Env(AdminHooks hooks) {
-    admin = std::make_unique<AdminServer>(loop, std::move(hooks));
+  explicit Env(AdminHooks hooks, AdminAccess access = {}) {
+    admin = std::make_unique<AdminServer>(loop, std::move(hooks), std::move(access));
     REQUIRE(admin->listen(*io::SockAddr::parse("127.0.0.1:0")).ok());
   }
 
   http::Endpoint endpoint() const { return http::Endpoint::plain(admin->local_address()); }
+  std::string port() const { return std::to_string(admin->local_address().port()); }
 
-  static http::Request request(http::Method m, std::string target) {
-    http::Request r = http::testing::get(std::move(target));
+  // Host: the listening address, as curl sends it.
+  http::Request request(http::Method m, std::string target) const {
+    http::Request r = http::testing::get(std::move(target), admin->local_address().to_string());
     r.method = m;
     return r;
   }
+  Result<http::Response> fetch(http::Request r) { return http::testing::Env::fetch(endpoint(), std::move(r)); }
 
   // Sends one request and runs the loop until its answer.
   Result<http::Response> fetch(http::Method m, std::string target) {
@@ -278,7 +283,7 @@ TEST_CASE("a reload result for a client that has gone is dropped", "[proxy-admin
   Env env(std::move(hooks));
   envp = &env;
   bool answered = false;
-  auto id = env.client->request(env.endpoint(), Env::request(http::Method::post, "/reload"),
+  auto id = env.client->request(env.endpoint(), env.request(http::Method::post, "/reload"),
                                 [&](Result<http::Response>) { answered = true; });
   env.run();  // until the hook has the callback
   REQUIRE(pending);
@@ -344,4 +349,172 @@ TEST_CASE("drain stops the admin server", "[proxy-admin]") {
   auto refused = env.fetch(http::Method::get, "/ready");
   CHECK_FALSE(refused.ok());  // no listener any more
   env.finish();
+}
+
+// ---- access checks (issue 11 item 7) ----
+
+namespace {
+
+// The status of one request with extra fields (and a body).
+int status_of(Env& env, http::Method m, std::string target, std::string host,
+              std::vector<std::pair<std::string, std::string>> fields = {}, std::string body = {}) {
+  http::Request r = env.request(m, std::move(target));
+  r.host = std::move(host);
+  r.headers = std::move(fields);
+  r.body = std::move(body);
+  auto resp = env.fetch(std::move(r));
+  if (!resp.ok()) FAIL(resp.error().to_string());
+  return resp->status;
+}
+
+std::string temp_file(const std::string& contents) {
+  char path[] = "/tmp/pw_admin_token_XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()));
+  ::close(fd);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("admin: a Host that does not name the admin server gets 421 (DNS rebinding)", "[proxy-admin]") {
+  int reloads = 0;
+  AdminHooks hooks;
+  hooks.config_json = [] { return std::string("{}"); };
+  hooks.reload = [&](std::function<void(Status)> done) {
+    ++reloads;
+    done({});
+  };
+  AdminAccess access;
+  access.hosts = {"Admin.Internal", "ops.example:8443"};
+  Env env(std::move(hooks), std::move(access));
+  const std::string port = env.port();
+  for (const std::string& ok : std::vector<std::string>{"127.0.0.1:" + port, "localhost:" + port, "LocalHost:" + port, "admin.internal:" + port,
+                         "admin.internal", "admin.internal:1", "ops.example:8443"}) {
+    INFO(ok);
+    CHECK(status_of(env, http::Method::get, "/config", ok) == 200);
+  }
+  for (const std::string& bad : std::vector<std::string>{"evil.example:" + port, "evil.example", "127.0.0.1", "localhost", "127.0.0.2:" + port,
+                          "[::1]:" + port, "127.0.0.1:1", "ops.example", "ops.example:" + port,
+                          "localhost.evil.example:" + port, "127.0.0.1:" + port + "0"}) {
+    INFO(bad);
+    CHECK(status_of(env, http::Method::get, "/config", bad) == 421);
+    CHECK(status_of(env, http::Method::post, "/reload", bad) == 421);
+  }
+  CHECK(reloads == 0);
+  CHECK(status_of(env, http::Method::post, "/reload", "127.0.0.1:" + port) == 200);
+  CHECK(reloads == 1);
+  env.finish();
+}
+
+TEST_CASE("admin: cross-origin and cross-site requests get 403", "[proxy-admin]") {
+  int reloads = 0;
+  AdminHooks hooks;
+  hooks.config_json = [] { return std::string("{}"); };
+  hooks.reload = [&](std::function<void(Status)> done) {
+    ++reloads;
+    done({});
+  };
+  Env env(std::move(hooks));
+  const std::string host = "127.0.0.1:" + env.port();
+  for (std::pair<std::string, std::string> bad :
+       std::vector<std::pair<std::string, std::string>>{{"Origin", "http://evil.example"},
+                                                        {"Origin", "null"},
+                                                        {"Origin", "http://localhost:" + env.port()},
+                                                        {"Origin", "https://" + host},
+                                                        {"Sec-Fetch-Site", "cross-site"},
+                                                        {"Sec-Fetch-Site", "same-site"}}) {
+    INFO(bad.first << ": " << bad.second);
+    CHECK(status_of(env, http::Method::post, "/reload", host, {bad}) == 403);
+    CHECK(status_of(env, http::Method::get, "/config", host, {bad}) == 403);
+  }
+  CHECK(reloads == 0);
+  CHECK(status_of(env, http::Method::post, "/reload", host, {{"Origin", "http://" + host}}) == 200);
+  CHECK(status_of(env, http::Method::post, "/reload", host, {{"Sec-Fetch-Site", "same-origin"}}) == 200);
+  CHECK(status_of(env, http::Method::get, "/config", host, {{"Sec-Fetch-Site", "none"}}) == 200);
+  CHECK(reloads == 2);
+  env.finish();
+}
+
+TEST_CASE("admin: POST /reload takes application/json or no body at all", "[proxy-admin]") {
+  int reloads = 0;
+  AdminHooks hooks;
+  hooks.reload = [&](std::function<void(Status)> done) {
+    ++reloads;
+    done({});
+  };
+  Env env(std::move(hooks));
+  const std::string host = "127.0.0.1:" + env.port();
+  for (std::string simple : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                             "Text/Plain;charset=utf-8", "application/jsonx"}) {
+    INFO(simple);
+    CHECK(status_of(env, http::Method::post, "/reload", host, {{"Content-Type", simple}}, "a=1") == 415);
+  }
+  CHECK(status_of(env, http::Method::post, "/reload", host, {}, "a=1") == 415);  // a body without a type
+  CHECK(reloads == 0);
+  CHECK(status_of(env, http::Method::post, "/reload", host) == 200);  // curl -X POST
+  CHECK(status_of(env, http::Method::post, "/reload", host, {{"Content-Type", "application/json"}}, "{}") == 200);
+  CHECK(status_of(env, http::Method::post, "/reload", host, {{"Content-Type", "Application/JSON; charset=utf-8"}}) ==
+        200);
+  CHECK(reloads == 3);
+  env.finish();
+}
+
+TEST_CASE("admin: a bearer token from a file guards everything but /ready", "[proxy-admin]") {
+  const std::string file = temp_file("  s3cr3t-T0ken_~+/=\n");
+  auto token = read_admin_token(file);
+  ::unlink(file.c_str());
+  REQUIRE(token.ok());
+  CHECK(*token == "s3cr3t-T0ken_~+/=");
+
+  int reloads = 0;
+  AdminHooks hooks;
+  hooks.config_json = [] { return std::string("{}"); };
+  hooks.reload = [&](std::function<void(Status)> done) {
+    ++reloads;
+    done({});
+  };
+  AdminAccess access;
+  access.token = *token;
+  Env env(std::move(hooks), std::move(access));
+  const std::string host = "127.0.0.1:" + env.port();
+
+  for (std::string bad : {"", "Bearer", "Bearer s3cr3t", "Bearer s3cr3t-T0ken_~+/=x",
+                          "Basic czNjcjN0LVQwa2VuX34rLz0=", "s3cr3t-T0ken_~+/="}) {
+    INFO("Authorization: " << bad);
+    std::vector<std::pair<std::string, std::string>> f;
+    if (!bad.empty()) f.emplace_back("Authorization", bad);
+    http::Request r = env.request(http::Method::get, "/config");
+    r.headers = f;
+    auto resp = env.fetch(std::move(r));
+    REQUIRE(resp.ok());
+    CHECK(resp->status == 401);
+    CHECK(header(*resp, "www-authenticate") == "Bearer realm=\"admin\"");
+    CHECK(resp->body.find("s3cr3t") == std::string::npos);
+    CHECK(status_of(env, http::Method::post, "/reload", host, f) == 401);
+  }
+  CHECK(reloads == 0);
+  CHECK(status_of(env, http::Method::get, "/ready", host) == 200);  // probes need no token
+  CHECK(status_of(env, http::Method::get, "/config", host, {{"Authorization", "Bearer s3cr3t-T0ken_~+/="}}) == 200);
+  CHECK(status_of(env, http::Method::get, "/config", host, {{"Authorization", "bearer  s3cr3t-T0ken_~+/="}}) == 200);
+  CHECK(status_of(env, http::Method::post, "/reload", host, {{"Authorization", "Bearer s3cr3t-T0ken_~+/="}}) == 200);
+  CHECK(reloads == 1);
+  env.finish();
+}
+
+TEST_CASE("admin: read_admin_token refuses empty, unreadable and odd files", "[proxy-admin]") {
+  CHECK_FALSE(read_admin_token("/nonexistent/pw-admin-token").ok());
+  for (std::string bad : {std::string(""), std::string("\n"), std::string("   \n"), std::string("a b\n"),
+                          std::string("tok\x01"), std::string(5000, 'a')}) {
+    INFO(pw::escape_for_log(bad));
+    const std::string file = temp_file(bad);
+    auto t = read_admin_token(file);
+    ::unlink(file.c_str());
+    CHECK_FALSE(t.ok());
+    if (!t.ok()) CHECK(t.error().message.find(file) != std::string::npos);
+  }
+  const std::string crlf = temp_file("abc\r\nsecond line\n");
+  CHECK(*read_admin_token(crlf) == "abc");
+  ::unlink(crlf.c_str());
 }

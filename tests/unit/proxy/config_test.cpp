@@ -401,4 +401,36 @@ TEST_CASE("forward.request_buffering defaults to 64k, 0 streams, and is bounded 
         1024 * 1024);
   CHECK(errors_of(patched({{"/routes/0/forward/request_buffering", "65m"}})) ==
         "gw.json: /routes/0/forward/request_buffering: at most 64m (bytes held in memory per request)");
+
+TEST_CASE("issue 11: path_normalization, forwarded, request ids, admin access - defaults and errors",
+          "[proxy-config]") {
+  Config c = load_ok(base_doc());
+  const auto& pn = c.listeners[0].path_normalization;
+  CHECK(pn.mode == pw::proxy::PathMode::normalize);
+  CHECK(pn.escaped_slashes == pw::proxy::EscapedSlashesAction::reject);
+  CHECK(pn.merge_slashes);
+  CHECK_FALSE(c.proxy.forwarded);
+  CHECK_FALSE(c.proxy.request_id.trust_incoming);
+  CHECK(c.admin.allowed_hosts.empty());
+  CHECK(c.admin.token_file.empty());
+
+  Config set = load_ok(patched({{"/listeners/0/path_normalization",
+                                 {{"mode", "reject"}, {"escaped_slashes", "keep"}, {"merge_slashes", false}}},
+                                {"/proxy/forwarded", true},
+                                {"/admin/allowed_hosts", Json::array({"admin.example", "[::1]:9901"})},
+                                {"/admin/token_file", "/etc/gw/admin.token"}}));
+  CHECK(set.listeners[0].path_normalization.mode == pw::proxy::PathMode::reject);
+  CHECK(set.listeners[0].path_normalization.escaped_slashes == pw::proxy::EscapedSlashesAction::keep);
+  CHECK_FALSE(set.listeners[0].path_normalization.merge_slashes);
+  CHECK(set.proxy.forwarded);
+  CHECK(set.admin.allowed_hosts == std::vector<std::string>{"admin.example", "[::1]:9901"});
+
+  CHECK(errors_of(patched({{"/listeners/0/path_normalization", {{"mode", "normalise"}}}})).find(
+            "gw.json: /listeners/0/path_normalization/mode: expected one of") == 0);
+  CHECK(errors_of(patched({{"/listeners/0/path_normalization", {{"escaped_slashes", "decode"}}}})).find(
+            "gw.json: /listeners/0/path_normalization/escaped_slashes: expected one of") == 0);
+  CHECK(errors_of(patched({{"/admin/allowed_hosts", Json::array({"ok.example", "evil.example/x"})}})) ==
+        "gw.json: /admin/allowed_hosts/1: expected host[:port] (\"admin.example\", \"10.0.0.5:9901\")");
+  CHECK(errors_of(patched({{"/admin/token_file", "a\nb"}})) ==
+        "gw.json: /admin/token_file: must not contain CR, LF, NUL or other control characters");
 }

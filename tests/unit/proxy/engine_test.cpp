@@ -724,4 +724,19 @@ TEST_CASE("request_buffering 0 streams the body as before - the head goes upstre
   REQUIRE(env.run_until([&] { return env.worker->requests_in_flight() == 0; }));
   held.reset();
   env.finish();
+
+TEST_CASE("a reload that changes the admin listener is refused", "[proxy-engine]") {
+  auto load = [](const std::string& admin) {
+    auto c = config::load_text<proxy::Config>(
+        R"({"listeners":[{"port":0}],"routes":[{"direct_response":{"status":200}}],"admin":)" + admin + "}", "gw.json");
+    REQUIRE(c.ok());
+    return std::move(*c);
+  };
+  const proxy::Config running = load(R"({"port":0})");
+  CHECK(proxy::listener_change(running, load(R"({"port":0})")).empty());
+  // The admin server is built once: a token or a Host name added by a reload would be ignored.
+  CHECK(proxy::listener_change(running, load(R"({"port":0,"token_file":"/etc/gw/token"})")) ==
+        "/admin: the admin listener changed");
+  CHECK(proxy::listener_change(running, load(R"({"port":0,"allowed_hosts":["ops.example"]})")) ==
+        "/admin: the admin listener changed");
 }

@@ -343,3 +343,73 @@ TEST_CASE("host_without_port and regex_error", "[proxy-route]") {
   CHECK(*too_large == "pattern too large - compile failed");
   CHECK_FALSE(regex_error(".{1000}").has_value());
 }
+
+TEST_CASE("path_for_routing: tricks reach the /admin route - the upstream gets the normal form - modes",
+          "[proxy-route]") {
+  const RouteTable t = table(R"([
+    {"name":"deny","match":{"prefix":"/admin"},"direct_response":{"status":403}},
+    {"name":"api","match":{"prefix":"/api/"},"forward":{"cluster":"c","prefix_rewrite":"/v1/"}},
+    {"name":"rest","forward":{"cluster":"c"}}])");
+  PathNormalizationConfig cfg;  // the defaults: normalize, reject escaped slashes, merge
+  std::string storage;
+  auto route_of = [&](std::string_view raw) {
+    auto p = path_for_routing(cfg, raw, storage);
+    if (!p.ok()) return std::string("400");
+    return routed(t, at("example.com", std::string(*p)));
+  };
+  for (const char* trick : {"/%61dmin", "/./admin", "/x/../admin", "//admin", "/api/../admin", "/%2e%2e/admin",
+                            "/api/%2E%2E/admin/users", "/api/.%2e/%61dmin", "/api//..//admin", "/.%2E/admin"}) {
+    INFO(trick);
+    CHECK(route_of(trick) == "deny");
+  }
+  // Escaped slashes and backslashes are refused by default; kept encoded they stay in one segment.
+  CHECK(route_of("/api/..%2Fadmin") == "400");
+  CHECK(route_of("/api\\..\\admin") == "400");
+  CHECK(route_of("/%zz") == "400");
+  CHECK(route_of("/a%00") == "400");
+
+  // The upstream target is built from the normal form.
+  auto p = path_for_routing(cfg, "/api/x/../%7Eu/./list", storage);
+  REQUIRE(p.ok());
+  CHECK(*p == "/api/~u/list");
+  CHECK(t.match(at("example.com", std::string(*p)).view())->upstream_target(*p, "q=%2e") == "/v1/~u/list?q=%2e");
+
+  // Already normal: the request's own bytes, nothing copied.
+  const std::string_view normal = "/api/users/%C3%A9";
+  auto same = path_for_routing(cfg, normal, storage);
+  REQUIRE(same.ok());
+  CHECK(same->data() == normal.data());
+  // Not origin-form ("*", CONNECT's authority): untouched.
+  CHECK(*path_for_routing(cfg, "*", storage) == "*");
+
+  SECTION("keep: encoded slashes stay, upper-cased, a raw backslash is encoded") {
+    cfg.escaped_slashes = EscapedSlashesAction::keep;
+    CHECK(*path_for_routing(cfg, "/api/..%2fadmin", storage) == "/api/..%2Fadmin");
+    CHECK(*path_for_routing(cfg, "/api\\x", storage) == "/api%5Cx");
+  }
+  SECTION("unescape: encoded slashes are separators") {
+    cfg.escaped_slashes = EscapedSlashesAction::unescape;
+    CHECK(route_of("/api/..%2Fadmin") == "deny");
+    CHECK(route_of("/api\\..\\admin") == "deny");
+  }
+  SECTION("merge_slashes off") {
+    cfg.merge_slashes = false;
+    CHECK(*path_for_routing(cfg, "/api//x", storage) == "/api//x");
+    CHECK(route_of("//admin") == "rest");  // an empty first segment: not "/admin"
+  }
+  SECTION("reject: 400 for every path not in normal form") {
+    cfg.mode = PathMode::reject;
+    for (const char* trick : {"/%61dmin", "/./admin", "/x/../admin", "//admin", "/%2fadmin", "/a%3fb"}) {
+      INFO(trick);
+      CHECK(route_of(trick) == "400");
+    }
+    CHECK(route_of("/admin") == "deny");
+    CHECK(route_of("/api/x%3Fy") == "api");
+  }
+  SECTION("off: matched as received (the old behaviour)") {
+    cfg.mode = PathMode::off;
+    CHECK(route_of("/%61dmin") == "rest");
+    CHECK(route_of("/api/../admin") == "api");
+    CHECK(route_of("/%zz") == "rest");
+  }
+}

@@ -7,6 +7,22 @@
 //   GET  /metrics   Prometheus text 0.0.4; /metrics?format=json: the JSON snapshot
 //   POST /reload    200 {"reloaded":true} or 400 {"reloaded":false,"error":"<file and JSON path>"}
 //
+// Who may ask (a browser on the same host must not, DESIGN: the admin API is for operators and
+// their scripts), checked in this order before anything else:
+//   - Host (RFC 9110 §7.2) must name this server: an IP literal equal to the listening address
+//     (any IP literal when it listens on a wildcard address) or "localhost", with the listening
+//     port (no port: 80), or one of AdminAccess::hosts; else 421 Misdirected Request
+//     (§15.5.20). A DNS-rebinding page sends its own name and is refused. A request without
+//     Host (HTTP/1.0 only; no browser sends one) passes.
+//   - Origin, when present, must be "http://" + the Host sent; Sec-Fetch-Site, when present,
+//     must be "same-origin" or "none"; else 403 (a page of another origin, other ports of
+//     the same host included).
+//   - With a token, "Authorization: Bearer <token>" (RFC 6750 §2.1) on everything but
+//     GET/HEAD /ready; else 401 with WWW-Authenticate: Bearer. Compared in constant time.
+//   - POST /reload needs Content-Type application/json, or no Content-Type and an empty body
+//     (`curl -X POST`); else 415. HTML forms can only send the three CORS-safelisted types,
+//     and any cross-origin fetch with another type needs a preflight this server never allows.
+//
 // HEAD is accepted wherever GET is. An endpoint whose hook is not set answers 404 and is not
 // listed. Unknown paths: 404 {"error":"not found"}; a known path with the wrong method: 405
 // with Allow (RFC 9110 §15.5.6). Hooks run on the admin loop's thread; a hook that throws gets
@@ -16,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pw/base/result.h"
 #include "pw/http/server.h"
@@ -36,12 +53,28 @@ struct AdminHooks {
   telemetry::Registry* metrics = nullptr;    // GET /metrics; not owned, outlives the server
 };
 
+// Who may use the admin API besides the checks above that always apply.
+struct AdminAccess {
+  // Host values accepted besides the listening address and localhost: "name" (any port) or
+  // "name:port", compared without letter case.
+  std::vector<std::string> hosts;
+  // Non-empty: the bearer token every request but GET /ready must carry. The server keeps only
+  // its SHA-256 digest and never logs it.
+  std::string token;
+};
+
+// Reads a bearer token from a file: the first line, without surrounding whitespace, 1..4096
+// visible ASCII characters (RFC 6750 §2.1 b64token is a subset). Errors name the file, never
+// the contents.
+Result<std::string> read_admin_token(const std::string& path);
+
 // Admin-sized defaults: few connections, small bodies.
 http::ServerOptions default_admin_server_options();
 
 class AdminServer {
  public:
-  AdminServer(io::Loop& loop, AdminHooks hooks, http::ServerOptions opt = default_admin_server_options());
+  AdminServer(io::Loop& loop, AdminHooks hooks, AdminAccess access = {},
+              http::ServerOptions opt = default_admin_server_options());
   ~AdminServer();  // closes every connection now; pending reload results are dropped
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -60,9 +93,12 @@ class AdminServer {
   struct LoopRef;
   void handle(const std::shared_ptr<http::Exchange>& ex);
   void handle_reload(const std::shared_ptr<http::Exchange>& ex);
+  bool allowed(http::Exchange& ex);  // the access checks; answers the request when false
 
   io::Loop& loop_;
   AdminHooks hooks_;
+  std::vector<std::string> hosts_;        // AdminAccess::hosts, lower-cased
+  std::string token_digest_;              // SHA-256 of AdminAccess::token; empty: no token
   std::shared_ptr<LoopRef> ref_;  // shared with pending reload callbacks
   std::unique_ptr<http::Server> server_;
 };

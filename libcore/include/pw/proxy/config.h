@@ -102,15 +102,49 @@ void config_fields(F& f, ListenerLimits& l) {
   f.optional("max_tunnels", l.max_tunnels, config::range(0, 1000000));
 }
 
+// ---- Path normalisation (issue 11 item 5) ----
+// What a listener does to a request's path before routes see it (pw/http/path.h).
+enum class PathMode : std::uint8_t {
+  normalize,  // routes match, and the upstream gets, the normal form
+  reject,     // a path that is not in normal form gets 400
+  off,        // the path as received (not decoded) is matched and forwarded
+};
+inline constexpr config::EnumName<PathMode> kPathModeNames[] = {
+    {"normalize", PathMode::normalize}, {"reject", PathMode::reject}, {"off", PathMode::off}};
+constexpr std::span<const config::EnumName<PathMode>> config_enum_names(PathMode) { return kPathModeNames; }
+
+// "%2F", "%5C" and a raw '\' (http::EscapedSlashes).
+enum class EscapedSlashesAction : std::uint8_t { reject, keep, unescape };
+inline constexpr config::EnumName<EscapedSlashesAction> kEscapedSlashesNames[] = {
+    {"reject", EscapedSlashesAction::reject}, {"keep", EscapedSlashesAction::keep},
+    {"unescape", EscapedSlashesAction::unescape}};
+constexpr std::span<const config::EnumName<EscapedSlashesAction>> config_enum_names(EscapedSlashesAction) {
+  return kEscapedSlashesNames;
+}
+
+struct PathNormalizationConfig {
+  PathMode mode = PathMode::normalize;
+  EscapedSlashesAction escaped_slashes = EscapedSlashesAction::reject;
+  bool merge_slashes = true;
+};
+template <class F>
+void config_fields(F& f, PathNormalizationConfig& p) {
+  f.optional("mode", p.mode);
+  f.optional("escaped_slashes", p.escaped_slashes);
+  f.optional("merge_slashes", p.merge_slashes);
+}
+// ---- end of path normalisation ----
+
 struct Listener {
   std::string name;               // defaults to "address:port"
   std::string address = "0.0.0.0";
   std::uint16_t port = 0;
   std::optional<ListenerTls> tls;
   ListenerLimits limits;
-  // Peers (CIDRs) whose X-Forwarded-For / -Proto / -Host are believed and extended; from
-  // anyone else they are replaced.
+  // Peers (CIDRs) whose X-Forwarded-For / -Proto / -Host, Forwarded, X-Real-IP and request id
+  // are believed and extended; from anyone else they are replaced or removed.
   std::vector<std::string> trusted_proxies;
+  PathNormalizationConfig path_normalization;
 };
 template <class F>
 void config_fields(F& f, Listener& l) {
@@ -120,6 +154,7 @@ void config_fields(F& f, Listener& l) {
   f.optional("tls", l.tls);
   f.optional("limits", l.limits);
   f.optional("trusted_proxies", l.trusted_proxies);
+  f.optional("path_normalization", l.path_normalization);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,12 +573,21 @@ struct Admin {
   std::string address = "127.0.0.1";  // loopback unless configured otherwise
   std::uint16_t port = 9901;           // 0: any free port (printed at start)
   bool enabled = true;
+  // ---- admin access (issue 11 item 7) ----
+  // Host values accepted besides the listening IP:port and localhost:port: "name" (any port) or
+  // "name:port". Anything else gets 421 (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // A file holding a bearer token; set: every request but GET /ready needs
+  // "Authorization: Bearer <token>". Read at start.
+  std::string token_file;
 };
 template <class F>
 void config_fields(F& f, Admin& a) {
   f.optional("address", a.address, config::non_empty);
   f.optional("port", a.port);
   f.optional("enabled", a.enabled);
+  f.optional("allowed_hosts", a.allowed_hosts);
+  f.optional("token_file", a.token_file);
 }
 
 struct AccessLogConfig {
@@ -561,8 +605,10 @@ void config_fields(F& f, AccessLogConfig& a) {
 
 struct RequestIdConfig {
   std::string header = "x-request-id";
-  bool generate = true;        // make one when the request has none
-  bool trust_incoming = true;  // keep the client's (else always replace)
+  bool generate = true;         // make one when the request has none (or one not kept)
+  // Keep a client's id from any peer; from trusted_proxies it is kept anyway. Kept ids are
+  // 1..128 visible ASCII characters; any other is replaced.
+  bool trust_incoming = false;
 };
 template <class F>
 void config_fields(F& f, RequestIdConfig& r) {
@@ -574,6 +620,7 @@ void config_fields(F& f, RequestIdConfig& r) {
 struct ProxyBehaviour {
   std::string via = "gw-proxy";  // the Via pseudonym (RFC 9110 §7.6.3); empty: no Via
   bool x_forwarded = true;       // X-Forwarded-For / -Proto / -Host
+  bool forwarded = false;        // generate Forwarded (RFC 7239); kept from trusted_proxies either way
   RequestIdConfig request_id;
   std::string server_header;     // "Server:" on generated responses; empty: none
   Duration drain_timeout = 30s;  // SIGTERM: in-flight work gets this long
@@ -582,6 +629,7 @@ template <class F>
 void config_fields(F& f, ProxyBehaviour& p) {
   f.optional("via", p.via);
   f.optional("x_forwarded", p.x_forwarded);
+  f.optional("forwarded", p.forwarded);
   f.optional("request_id", p.request_id);
   f.optional("server_header", p.server_header);
   f.optional("drain_timeout", p.drain_timeout);

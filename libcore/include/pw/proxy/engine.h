@@ -114,8 +114,8 @@ class Snapshot {
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log);
 
-// Why a reload cannot be applied in place (listener address, port or TLS on/off changed), or
-// empty.
+// Why a reload cannot be applied in place (listener address, port, limits or TLS on/off
+// changed, or anything of the admin listener), or empty.
 std::string listener_change(const Config& running, const Config& next);
 
 

@@ -35,6 +35,10 @@ class FilterContext {
  public:
   virtual ~FilterContext() = default;
   virtual const http::ServerRequest& request() const = 0;
+  // The path the route matched and the upstream gets: the request's path in the listener's
+  // normal form (path_for_routing). A filter deciding on the path uses this, never
+  // request().path(), which "/%61dmin" or "/x/../admin" would slip past.
+  virtual std::string_view path() const = 0;
   // The fields that will be sent upstream (hop-by-hop already removed, X-Forwarded-* set).
   virtual FieldList& upstream_fields() = 0;
   // Answers the client directly (a JSON error, a cached response...).

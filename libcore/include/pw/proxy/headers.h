@@ -104,13 +104,23 @@ struct ForwardedInfo {
 //  - Host is not included (the caller sets it, possibly rewritten);
 //  - Via: "1.1 <via>" ("1.0 <via>" for an HTTP/1.0 client) appended (RFC 9110 §7.6.3) unless
 //    via is empty;
-//  - X-Forwarded-For gets the peer appended (trusted peer) or is replaced by it;
+//  - X-Forwarded-For gets the peer appended (trusted peer) or is replaced by it (with
+//    x_forwarded off: a trusted peer's X-Forwarded-* pass unchanged, others are removed);
 //    X-Forwarded-Proto / X-Forwarded-Host kept from a trusted peer, else set from `info`;
-//  - the request id: kept (trust_incoming and present), else generated when `generate`.
+//  - Forwarded (RFC 7239) and X-Real-IP: kept from a trusted peer, removed from anyone else;
+//    with `forwarded`, an element "for=...;proto=...;host=..." is appended to the kept list
+//    (or is the whole field);
+//  - the request id: kept when present, valid (valid_request_id) and from a trusted peer or
+//    with trust_incoming; else generated when `generate`.
 // Returns the request id used (empty when none), a view into `out` or into `in`.
 std::string_view build_upstream_request_fields(const http::HeaderList& in, const ForwardedInfo& info,
                                           const ProxyBehaviour& behaviour, std::mt19937_64& rng,
                                           FieldList& out);
+
+// The longest incoming request id that is kept.
+inline constexpr std::size_t kMaxRequestIdBytes = 128;
+// 1..kMaxRequestIdBytes visible ASCII characters (0x21..0x7E).
+bool valid_request_id(std::string_view id) noexcept;
 
 // Response fields to send to the client: hop-by-hop removed, Via appended.
 void build_downstream_response_fields(const http::HeaderList& in, http::Version version_of_upstream,

@@ -26,7 +26,7 @@ struct RequestView {
   std::string_view listener;  // listener name
   std::string_view method;    // "GET"
   std::string_view host;      // Host field (or the authority of an absolute target), port included
-  std::string_view path;      // the target's path, before '?' (not decoded)
+  std::string_view path;      // the target's path, before '?' (normalised: path_for_routing)
   std::string_view query;     // after '?', without it
   const http::HeaderList* headers = nullptr;
 };
@@ -76,6 +76,15 @@ class RouteTable {
  private:
   std::vector<CompiledRoute> routes_;
 };
+
+// The path routes match and the upstream gets, as the listener's path_normalization says
+// (pw/http/path.h): `path` itself when it is already in normal form or the mode is off, else
+// its normal form, kept in `storage` (so the common case allocates nothing). An error, which the
+// caller answers with 400, for a path that does not normalise (invalid or refused
+// percent-encoding) or, in mode reject, one that is not already normal. A path not starting
+// with '/' (asterisk-form "*", CONNECT's authority) is returned as it is.
+Result<std::string_view> path_for_routing(const PathNormalizationConfig& cfg, std::string_view path,
+                                          std::string& storage);
 
 // Host field without its port, for matching: "Example.com:8080" -> "Example.com",
 // "[::1]:80" -> "[::1]".
