@@ -401,6 +401,7 @@ TEST_CASE("forward.request_buffering defaults to 64k, 0 streams, and is bounded 
         1024 * 1024);
   CHECK(errors_of(patched({{"/routes/0/forward/request_buffering", "65m"}})) ==
         "gw.json: /routes/0/forward/request_buffering: at most 64m (bytes held in memory per request)");
+}
 
 TEST_CASE("issue 11: path_normalization, forwarded, request ids, admin access - defaults and errors",
           "[proxy-config]") {

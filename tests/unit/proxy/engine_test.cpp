@@ -724,6 +724,7 @@ TEST_CASE("request_buffering 0 streams the body as before - the head goes upstre
   REQUIRE(env.run_until([&] { return env.worker->requests_in_flight() == 0; }));
   held.reset();
   env.finish();
+}
 
 TEST_CASE("a reload that changes the admin listener is refused", "[proxy-engine]") {
   auto load = [](const std::string& admin) {
