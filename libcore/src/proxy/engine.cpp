@@ -50,7 +50,11 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       local_replies(reg.counter(p + "_local_replies_total", "Error responses the proxy made itself (no route, upstream failures).")),
       reloads(reg.counter(p + "_config_reloads_total", "Configuration reloads applied.")),
       reload_failures(reg.counter(p + "_config_reload_failures_total", "Configuration reloads refused (the old one kept running).")),
-      access_log_dropped(reg.counter(p + "_access_log_dropped_total", "Access log lines dropped because the writer fell behind.")) {}
+      access_log_dropped(reg.counter(p + "_access_log_dropped_total", "Access log lines dropped because the writer fell behind.")),
+      slow_closes(reg.counter_family(p + "_downstream_slow_closes_total",
+                                     "Client connections closed to keep slow clients' partial request heads within "
+                                     "max_partial_heads and max_partial_head_bytes, by listener.",
+                                     {"listener"})) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -220,6 +224,8 @@ Status Worker::listen(const std::vector<int>& fds) {
     o.handshake_timeout = l.limits.handshake_timeout;
     o.max_connections = l.limits.max_connections;
     o.max_requests_per_connection = l.limits.max_requests_per_connection;
+    o.max_partial_heads = l.limits.max_partial_heads;
+    o.max_partial_head_bytes = static_cast<std::size_t>(l.limits.max_partial_head_bytes.bytes);
     o.drain_timeout = c.proxy.drain_timeout;
     o.server_header = c.proxy.server_header;
     o.field_checks.names_and_values = false;  // as for the upstream requests (make_state)
@@ -232,9 +238,17 @@ Status Worker::listen(const std::vector<int>& fds) {
   }
   listeners_ = servers_.size();
   conn_counts_ = std::make_unique<std::atomic<std::size_t>[]>(listeners_);
-  stats_timer_ = std::make_unique<io::Timer>(loop_, [this] {
+  stats_timer_ = std::make_unique<io::Timer>(loop_, [this, slow_seen = std::vector<std::uint64_t>(servers_.size())]() mutable {
     for (std::size_t i = 0; i < servers_.size(); ++i)
       conn_counts_[i].store(servers_[i]->stats().active_connections, std::memory_order_relaxed);
+    // Slow clients closed by the partial-head budget since the last tick, under the listener's
+    // current name.
+    const Snapshot& snap = *state_->snap;
+    for (std::size_t i = 0; i < servers_.size() && i < snap.config.listeners.size(); ++i) {
+      const std::uint64_t n = servers_[i]->stats().partial_head_closes;
+      if (n != slow_seen[i] && snap.metrics) snap.metrics->slow_closes.with({snap.config.listeners[i].name}).inc(n - slow_seen[i]);
+      slow_seen[i] = n;
+    }
   });
   stats_timer_->start(std::chrono::seconds(1), std::chrono::seconds(1));
   return {};

@@ -83,6 +83,10 @@ struct ListenerLimits {
   Duration request_timeout = 0s;              // whole request, head to last response byte; 0: off
   Duration handshake_timeout = 10s;           // TLS handshake
   std::uint32_t max_requests_per_connection = 0;  // 0: unlimited
+  // Slow clients, per worker: connections holding a partial request head, and their buffered
+  // bytes; past either, the oldest of them is closed (http::ServerOptions). 0: no budget.
+  std::uint32_t max_partial_heads = 1024;
+  ByteSize max_partial_head_bytes{16 << 20};
 };
 template <class F>
 void config_fields(F& f, ListenerLimits& l) {
@@ -96,6 +100,13 @@ void config_fields(F& f, ListenerLimits& l) {
   f.optional("request_timeout", l.request_timeout);
   f.optional("handshake_timeout", l.handshake_timeout);
   f.optional("max_requests_per_connection", l.max_requests_per_connection);
+  f.optional("max_partial_heads", l.max_partial_heads, config::range(0, 1000000));
+  f.optional("max_partial_head_bytes", l.max_partial_head_bytes);
+  f.validate([&](config::Validation& v) {
+    // A head of max_head_bytes arriving in pieces is buffered in up to twice that (doubling).
+    if (l.max_partial_head_bytes.bytes != 0 && l.max_partial_head_bytes.bytes < 2 * l.max_head_bytes.bytes)
+      v.error_at({"max_partial_head_bytes"}, "must be 0 (no budget) or at least twice max_head_bytes");
+  });
 }
 
 struct Listener {
