@@ -940,6 +940,7 @@ void Server::partial_head_update(Connection& c, std::size_t bytes) {
     Connection* oldest = partial_first_;
     oldest->close(&e);  // takes it off the list (remove())
     oldest->release_input();  // not inside its own process(): listed connections are between reads
+    if (opt_.on_partial_head_close) opt_.on_partial_head_close();
   }
 }
 

@@ -226,6 +226,11 @@ Status Worker::listen(const std::vector<int>& fds) {
     o.max_requests_per_connection = l.limits.max_requests_per_connection;
     o.max_partial_heads = l.limits.max_partial_heads;
     o.max_partial_head_bytes = static_cast<std::size_t>(l.limits.max_partial_head_bytes.bytes);
+    o.on_partial_head_close = [this, i] {  // under the listener's current name
+      const Snapshot& snap = *state_->snap;
+      if (snap.metrics && i < snap.config.listeners.size())
+        snap.metrics->slow_closes.with({snap.config.listeners[i].name}).inc();
+    };
     o.drain_timeout = c.proxy.drain_timeout;
     o.server_header = c.proxy.server_header;
     o.field_checks.names_and_values = false;  // as for the upstream requests (make_state)
@@ -238,17 +243,9 @@ Status Worker::listen(const std::vector<int>& fds) {
   }
   listeners_ = servers_.size();
   conn_counts_ = std::make_unique<std::atomic<std::size_t>[]>(listeners_);
-  stats_timer_ = std::make_unique<io::Timer>(loop_, [this, slow_seen = std::vector<std::uint64_t>(servers_.size())]() mutable {
+  stats_timer_ = std::make_unique<io::Timer>(loop_, [this] {
     for (std::size_t i = 0; i < servers_.size(); ++i)
       conn_counts_[i].store(servers_[i]->stats().active_connections, std::memory_order_relaxed);
-    // Slow clients closed by the partial-head budget since the last tick, under the listener's
-    // current name.
-    const Snapshot& snap = *state_->snap;
-    for (std::size_t i = 0; i < servers_.size() && i < snap.config.listeners.size(); ++i) {
-      const std::uint64_t n = servers_[i]->stats().partial_head_closes;
-      if (n != slow_seen[i] && snap.metrics) snap.metrics->slow_closes.with({snap.config.listeners[i].name}).inc(n - slow_seen[i]);
-      slow_seen[i] = n;
-    }
   });
   stats_timer_->start(std::chrono::seconds(1), std::chrono::seconds(1));
   return {};

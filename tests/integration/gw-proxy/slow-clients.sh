@@ -110,7 +110,7 @@ else
 fi
 rss_now=$(status_kib VmRSS)
 hwm_after=$(status_kib VmHWM)
-# The server's count, published by its worker once a second.
+# The server's count (the last closes may still be on their way).
 expect_closed=$((budget > 0 && slow_count > budget ? slow_count - budget : 0))
 slow_closes() { metric 'gw_downstream_slow_closes_total{listener="main"}'; }
 closes_are() { [ "$(slow_closes)" = "$1" ]; }

@@ -44,6 +44,8 @@ TEST_CASE("slow clients: past max_partial_heads the oldest partial heads are clo
   opt.max_partial_heads = kBudget;
   opt.max_partial_head_bytes = 0;
   opt.header_timeout = 60s;  // no timeout plays a part
+  std::size_t hook_calls = 0;
+  opt.on_partial_head_close = [&] { ++hook_calls; };
   Fixture f(hello, opt);
   const ServerStats& st = f.server->stats();
 
@@ -55,6 +57,7 @@ TEST_CASE("slow clients: past max_partial_heads the oldest partial heads are clo
   }
   CHECK(st.partial_heads == kBudget);
   CHECK(st.partial_head_closes == kExtra);
+  CHECK(hook_calls == kExtra);
   CHECK(st.active_connections == kBudget);
 
   // The oldest ones were closed, without a response.

@@ -64,6 +64,7 @@ struct ServerOptions {
   // without a response, until both hold again (ServerStats::partial_head_closes). 0: no budget.
   std::size_t max_partial_heads = 1024;
   std::size_t max_partial_head_bytes = 16 << 20;  // their input buffers' allocated bytes
+  std::function<void()> on_partial_head_close;    // after each such close (a metric); must not destroy the Server
   io::WriteLimits write_limits{};
   std::string server_header;            // "Server:" value; empty: none sent
   FieldChecks field_checks{};           // checks of the handler's response fields (serializer.h)
