@@ -99,7 +99,18 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   // Between requests with nothing buffered: drain() may close it at once.
   bool idle() const noexcept { return !cur_ && inbuf_.empty() && !closing_; }
   void stop_keep_alive() noexcept { keep_alive_ = false; }
+  // A closed connection's partial head, freed now rather than at its deferred deletion: the
+  // slow clients closed in one loop iteration do not add up (Server::partial_head_update).
+  void release_input() noexcept {
+    inbuf_.clear();
+    inbuf_.shrink_if_empty();
+  }
   std::size_t index = 0;  // position in Server::conns_
+  // Server::partial_head_update(): the place on the server's list of partial heads.
+  Connection* partial_prev = nullptr;
+  Connection* partial_next = nullptr;
+  bool partial_listed = false;
+  std::size_t partial_bytes = 0;  // inbuf_'s capacity when last counted
 
   // From Exchange.
   Status flush_head();
@@ -135,6 +146,7 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   void arm(TimerMode m);
   void on_timer();
   Status write_slices(std::span<const std::string_view> slices);
+  void track_partial_head();
 
   Server& srv_;
   io::Loop& loop_;
@@ -269,7 +281,29 @@ void Connection::on_data(std::string_view data) {
     if (closed_ || closing_) return;
     inbuf_.consume(used);
   }
+  track_partial_head();
+  if (closed_) return;
   update_read_pause();
+}
+
+// Slow clients: buffered bytes with no request in progress are a partial head (process() parses
+// every complete one). It runs under header_timeout, counted from its first byte (even when it
+// followed a pipelined request answered at once, which left the idle timer running), and it is
+// on the server's partial-head budget, which may close this connection.
+void Connection::track_partial_head() {
+  if (closed_ || closing_ || cur_ || inbuf_.empty()) {
+    srv_.partial_head_done(*this);
+    // Nothing buffered after an answered request: waiting for the next one (idle_timeout, and
+    // no buffer), also when the last head came in pieces and finish_exchange() still saw it
+    // buffered (which left the header timer running: a 408 after header_timeout).
+    if (!closed_ && !closing_ && !cur_ && requests_ > 0 && timer_mode_ == TimerMode::header) {
+      inbuf_.shrink_if_empty();
+      arm(TimerMode::idle);
+    }
+    return;
+  }
+  if (timer_mode_ == TimerMode::idle) arm(TimerMode::header);
+  srv_.partial_head_update(*this, inbuf_.capacity());
 }
 
 std::size_t Connection::process(std::string_view input) {
@@ -286,6 +320,7 @@ std::size_t Connection::process(std::string_view input) {
       break;
     }
     if (ev.kind == EventKind::head) {
+      srv_.partial_head_done(*this);
       const Head& h = parser_.head();
       // The previous request's Exchange is reused when nobody else holds it any more (the
       // usual case on a keep-alive connection): no allocation per request.
@@ -367,6 +402,8 @@ void Connection::resume() {
     if (closed_ || closing_) return;
     inbuf_.consume(used);
   }
+  track_partial_head();
+  if (closed_) return;
   update_read_pause();
   if (peer_eof_ && !cur_) close(nullptr);
 }
@@ -529,6 +566,7 @@ void Connection::finish_exchange() {
 void Connection::end_gracefully() {
   if (closed_ || closing_) return;
   closing_ = true;
+  srv_.partial_head_done(*this);
   if (read_paused_) {
     read_paused_ = false;
     stream_->read_start();  // unread input makes the kernel reset the connection on close
@@ -884,12 +922,51 @@ void Server::on_accept(std::unique_ptr<io::TcpStream> s) {
 
 void Server::remove(Connection* c) {
   PW_CHECK(c->index < conns_.size() && conns_[c->index] == c);
+  partial_head_done(*c);
   conns_[c->index] = conns_.back();
   conns_[c->index]->index = c->index;
   conns_.pop_back();
   stats_.active_connections = conns_.size();
   loop_.defer_delete(std::unique_ptr<io::Deletable>(c));
   maybe_drained();
+}
+
+void Server::partial_head_update(Connection& c, std::size_t bytes) {
+  if (!c.partial_listed) {  // the newest: at the end
+    c.partial_listed = true;
+    c.partial_prev = partial_last_;
+    c.partial_next = nullptr;
+    (partial_last_ ? partial_last_->partial_next : partial_first_) = &c;
+    partial_last_ = &c;
+    c.partial_bytes = 0;
+    ++stats_.partial_heads;
+  }
+  stats_.partial_head_bytes += bytes;
+  stats_.partial_head_bytes -= c.partial_bytes;
+  c.partial_bytes = bytes;
+  const std::size_t max_n = opt_.max_partial_heads, max_bytes = opt_.max_partial_head_bytes;
+  while (partial_first_ && ((max_n && stats_.partial_heads > max_n) ||
+                            (max_bytes && stats_.partial_head_bytes > max_bytes))) {
+    // The oldest goes first: it has held its share longest, and a client that is merely slow
+    // has had the most time. It has no request in progress, so no handler callback runs.
+    ++stats_.partial_head_closes;
+    Error e(Errc::limit_exceeded, "closed a slow client: too many partial request heads");
+    Connection* oldest = partial_first_;
+    oldest->close(&e);  // takes it off the list (remove())
+    oldest->release_input();  // not inside its own process(): listed connections are between reads
+    if (opt_.on_partial_head_close) opt_.on_partial_head_close();
+  }
+}
+
+void Server::partial_head_done(Connection& c) noexcept {
+  if (!c.partial_listed) return;
+  (c.partial_prev ? c.partial_prev->partial_next : partial_first_) = c.partial_next;
+  (c.partial_next ? c.partial_next->partial_prev : partial_last_) = c.partial_prev;
+  c.partial_prev = c.partial_next = nullptr;
+  c.partial_listed = false;
+  --stats_.partial_heads;
+  stats_.partial_head_bytes -= c.partial_bytes;
+  c.partial_bytes = 0;
 }
 
 void Server::drain(Duration deadline, std::function<void()> done) {

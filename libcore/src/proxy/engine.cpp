@@ -52,7 +52,11 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       local_replies(reg.counter(p + "_local_replies_total", "Error responses the proxy made itself (no route, upstream failures).")),
       reloads(reg.counter(p + "_config_reloads_total", "Configuration reloads applied.")),
       reload_failures(reg.counter(p + "_config_reload_failures_total", "Configuration reloads refused (the old one kept running).")),
-      access_log_dropped(reg.counter(p + "_access_log_dropped_total", "Access log lines dropped because the writer fell behind.")) {}
+      access_log_dropped(reg.counter(p + "_access_log_dropped_total", "Access log lines dropped because the writer fell behind.")),
+      slow_closes(reg.counter_family(p + "_downstream_slow_closes_total",
+                                     "Client connections closed to keep slow clients' partial request heads within "
+                                     "max_partial_heads and max_partial_head_bytes, by listener.",
+                                     {"listener"})) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -249,6 +253,13 @@ Status Worker::listen(const std::vector<int>& fds) {
     o.handshake_timeout = l.limits.handshake_timeout;
     o.max_connections = l.limits.max_connections;
     o.max_requests_per_connection = l.limits.max_requests_per_connection;
+    o.max_partial_heads = l.limits.max_partial_heads;
+    o.max_partial_head_bytes = static_cast<std::size_t>(l.limits.max_partial_head_bytes.bytes);
+    o.on_partial_head_close = [this, i] {  // under the listener's current name
+      const Snapshot& snap = *state_->snap;
+      if (snap.metrics && i < snap.config.listeners.size())
+        snap.metrics->slow_closes.with({snap.config.listeners[i].name}).inc();
+    };
     o.drain_timeout = c.proxy.drain_timeout;
     o.server_header = c.proxy.server_header;
     o.field_checks.names_and_values = false;  // as for the upstream requests (make_state)

@@ -55,6 +55,16 @@ struct ServerOptions {
   std::size_t max_connections = 4096;   // per Server (that is, per worker); beyond: accepted then closed
   std::size_t max_requests_per_connection = 0;  // 0: unlimited
   std::size_t max_pipelined_bytes = 64 * 1024;  // buffered bytes past the request being answered
+  // Slow clients (slowloris): a budget for connections holding a partial request head, per
+  // Server (that is, per worker). A connection holds one from the first byte of a head that does
+  // not arrive whole in one read until the head is complete: a fresh connection that sent
+  // nothing yet (bounded by max_connections and header_timeout, handshake_timeout for TLS) and a
+  // keep-alive connection waiting for its next request do not count, nor does a head read at
+  // once. Past either budget the connection that started its partial head longest ago is closed,
+  // without a response, until both hold again (ServerStats::partial_head_closes). 0: no budget.
+  std::size_t max_partial_heads = 1024;
+  std::size_t max_partial_head_bytes = 16 << 20;  // their input buffers' allocated bytes
+  std::function<void()> on_partial_head_close;    // after each such close (a metric); must not destroy the Server
   io::WriteLimits write_limits{};
   std::string server_header;            // "Server:" value; empty: none sent
   FieldChecks field_checks{};           // checks of the handler's response fields (serializer.h)
@@ -229,6 +239,11 @@ struct ServerStats {
   std::uint64_t timeouts = 0;
   std::uint64_t tls_handshake_failures = 0;
   std::size_t active_connections = 0;
+  // Slow clients (ServerOptions::max_partial_heads): connections holding a partial request head
+  // now, their buffered bytes, and the connections closed to keep within the budget.
+  std::size_t partial_heads = 0;
+  std::size_t partial_head_bytes = 0;
+  std::uint64_t partial_head_closes = 0;
 };
 
 class Server {
@@ -264,6 +279,14 @@ class Server {
   void remove(Connection* c);
   void maybe_drained();
   std::string_view date_header();
+  // Slow clients: the connections holding a partial request head, oldest first, an intrusive
+  // list (O(1) insert and remove). update() lists the connection (or updates its buffered bytes)
+  // and closes the oldest ones while over budget (`c` itself, when it is the oldest); done()
+  // takes it off the list.
+  void partial_head_update(Connection& c, std::size_t bytes);
+  void partial_head_done(Connection& c) noexcept;
+  Connection* partial_first_ = nullptr;
+  Connection* partial_last_ = nullptr;
 
   io::Loop& loop_;
   ServerOptions opt_;

@@ -86,6 +86,10 @@ struct ListenerLimits {
   // Open upgrade tunnels (WebSocket and other 101 switches) of this listener, all workers
   // together; an upgrade request past it gets 503 tunnel_limit. 0: no upgrades.
   std::uint32_t max_tunnels = 1024;
+  // Slow clients, per worker: connections holding a partial request head, and their buffered
+  // bytes; past either, the oldest of them is closed (http::ServerOptions). 0: no budget.
+  std::uint32_t max_partial_heads = 1024;
+  ByteSize max_partial_head_bytes{16 << 20};
 };
 template <class F>
 void config_fields(F& f, ListenerLimits& l) {
@@ -100,6 +104,13 @@ void config_fields(F& f, ListenerLimits& l) {
   f.optional("handshake_timeout", l.handshake_timeout);
   f.optional("max_requests_per_connection", l.max_requests_per_connection);
   f.optional("max_tunnels", l.max_tunnels, config::range(0, 1000000));
+  f.optional("max_partial_heads", l.max_partial_heads, config::range(0, 1000000));
+  f.optional("max_partial_head_bytes", l.max_partial_head_bytes);
+  f.validate([&](config::Validation& v) {
+    // A head of max_head_bytes arriving in pieces is buffered in up to twice that (doubling).
+    if (l.max_partial_head_bytes.bytes != 0 && l.max_partial_head_bytes.bytes < 2 * l.max_head_bytes.bytes)
+      v.error_at({"max_partial_head_bytes"}, "must be 0 (no budget) or at least twice max_head_bytes");
+  });
 }
 
 // ---- Path normalisation (issue 11 item 5) ----

@@ -51,6 +51,7 @@ struct Metrics {
   telemetry::Counter& reloads;
   telemetry::Counter& reload_failures;
   telemetry::Counter& access_log_dropped;
+  telemetry::Family<telemetry::Counter>& slow_closes;       // {listener}: over max_partial_heads/_bytes
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
