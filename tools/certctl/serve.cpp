@@ -30,6 +30,7 @@
 #include "issuer.h"
 #include "renewal.h"
 #include "pw/base/strings.h"
+#include "pw/cli/run.h"
 #include "pw/config/check.h"
 #include "pw/config/load.h"
 #include "pw/http/server.h"
@@ -322,7 +323,7 @@ void handle(const std::shared_ptr<http::Exchange>& ex, State& st) {
     if (path == "/v1/sign") {
       if (req.method_id() != http::Method::post) return send(error_reply(405, "use POST"));
       std::size_t max = static_cast<std::size_t>(st.config().max_body.bytes);
-      ex->read_body_all(max, [ex, &st, send](Result<std::string> body) {
+      ex->read_body_all(max, [ex, &st](Result<std::string> body) {
         if (!body) return;  // 413 already sent, or the client went away
         try {
           const auto& r = ex->request();
@@ -461,6 +462,7 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   auto addr = io::SockAddr::parse(cfg.listen);
   if (!addr) throw Failure(cli::exit_config, "listen: " + addr.error().message);
   io::ListenOptions lopt;
+  cli::ignore_sigpipe();
   auto group = io::bind_listen_group(*addr, lopt, cfg.workers);
   if (!group) throw Failure(cli::exit_io, group.error().message);
   std::vector<int> fds = std::move(group->fds);

@@ -36,6 +36,7 @@ int serve(const Options& o, const pw::cli::Common& common) {
   pw::telemetry::Logger log(lo);
   pw::io::Loop main_loop;
   gw::Daemon daemon(gw::DaemonOptions{common.config, o.workers}, log);
+  pw::cli::ignore_sigpipe();
   if (pw::Status st = daemon.start(main_loop); !st) throw pw::cli::Failure(exit_for(st.error()), st.error().message);
   std::printf("%s\n", daemon.ready_line().c_str());
   std::fflush(stdout);

@@ -36,6 +36,7 @@ pw::Duration duration_or_throw(const std::string& s, const char* flag) {
 
 int serve(Options& o, const pw::cli::Common& common) {
   if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "serve needs --config DIR");
+  pw::cli::ignore_sigpipe();
   o.d.config_path = common.config;
   o.d.redis_timeout = duration_or_throw(o.redis_timeout, "--redis-timeout");
   o.d.poll_interval = duration_or_throw(o.poll_interval, "--poll-interval");

@@ -17,7 +17,6 @@ namespace {
 
 constexpr const char* kReset = "\033[0m";
 constexpr const char* kBold = "\033[1m";
-constexpr const char* kDim = "\033[2m";
 constexpr const char* kRed = "\033[1;31m";
 constexpr const char* kPalette[] = {"\033[36m", "\033[33m", "\033[35m", "\033[32m", "\033[34m", "\033[96m", "\033[93m", "\033[95m"};
 

@@ -20,7 +20,8 @@ constexpr std::array kDocs{
     ExitCodeDoc{exit_internal, "internal", "An internal error: a bug in pipeworks. Please report it."},
     ExitCodeDoc{exit_broken_pipe, "broken_pipe",
                 "Standard output or error was closed by the program reading it (as in 'tool | head -1'); "
-                "the tool stops quietly. A shell reports the same status for a program killed by SIGPIPE."},
+                "the tool stops quietly. A shell reports the same status for a program killed by SIGPIPE. A "
+                "daemon, once it serves, ignores SIGPIPE and keeps serving."},
 };
 
 }  // namespace

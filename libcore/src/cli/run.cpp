@@ -21,13 +21,13 @@ int fail(const App& app, std::ostream& err, int code, const std::string& message
 }
 
 // SIGPIPE is raised in the thread whose write found no reader. A pipe whose reader has gone
-// polls POLLERR on its write end (a reset socket POLLERR or POLLHUP): if standard output or
-// error is such a descriptor, the write was most likely to it and the reader is gone for good.
-// Only async-signal-safe calls here (poll, _exit).
+// polls POLLERR on its write end: if standard output or error is such a descriptor, the write
+// was most likely to it and the reader is gone for good. (A hung-up terminal raises no SIGPIPE:
+// its writes fail with EIO.) Only async-signal-safe calls here (poll, _exit).
 void on_sigpipe(int) {
   for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
     pollfd p{fd, 0, 0};
-    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0) ::_exit(exit_broken_pipe);
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0) ::_exit(exit_broken_pipe);
   }
   // Otherwise a socket: the write returns EPIPE to its caller, which handles it.
 }
@@ -41,6 +41,8 @@ void install_sigpipe_policy() noexcept {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGPIPE, &sa, nullptr);
 }
+
+void ignore_sigpipe() noexcept { ::signal(SIGPIPE, SIG_IGN); }
 
 int run(App& app, const std::vector<std::string>& args, const std::function<int()>& body, std::ostream& out,
         std::ostream& err) {

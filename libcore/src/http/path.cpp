@@ -26,13 +26,14 @@ Error path_error(std::string_view path, std::size_t at, std::string_view what) {
                "path \"" + escape_for_log(path, 128) + "\": " + std::string(what) + " at offset " + std::to_string(at));
 }
 
-// At path[i] == '/': the segment after it is "." or ".." (RFC 3986 §5.2.4).
+// At path[i] == '/': the segment after it is "." or ".." (RFC 3986 §5.2.4), or one of them
+// with path parameters (".;x", "..;x"), which normalize_path() refuses.
 bool dot_segment_follows(std::string_view p, std::size_t i) noexcept {
   std::size_t j = i + 1;
   if (j >= p.size() || p[j] != '.') return false;
   ++j;
   if (j < p.size() && p[j] == '.') ++j;
-  return j == p.size() || p[j] == '/';
+  return j == p.size() || p[j] == '/' || p[j] == ';';
 }
 
 }  // namespace
@@ -96,6 +97,11 @@ Result<std::string> normalize_path(std::string_view path, const PathNormalizatio
     std::size_t end = s.find('/', i + 1);
     if (end == std::string::npos) end = s.size();
     const std::string_view seg = std::string_view(s).substr(i + 1, end - i - 1);
+    // "/x/..;/admin": RFC 3986 sees an ordinary segment, but Tomcat, Jetty and Spring drop the
+    // ";parameters" and then resolve "..". Such a segment has no meaning worth keeping: 400.
+    if (const std::string_view bare = seg.substr(0, seg.find(';')); bare.size() != seg.size() && (bare == "." || bare == ".."))
+      return Error(Errc::parse_error, "path \"" + escape_for_log(path, 128) + "\": a dot segment with parameters (\"" +
+                                          escape_for_log(seg, 32) + "\")");
     if (seg == "." || seg == "..") {
       if (seg == "..") {  // C: drop the last segment of the output, never above the root
         const std::size_t slash = out.rfind('/');
@@ -109,6 +115,14 @@ Result<std::string> normalize_path(std::string_view path, const PathNormalizatio
     i = end;
   }
   return out;
+}
+
+bool has_dot_or_empty_segment(std::string_view p, bool merge_slashes) noexcept {
+  for (std::size_t i = p.find('/'); i != std::string_view::npos; i = p.find('/', i + 1)) {
+    if (merge_slashes && i + 1 < p.size() && p[i + 1] == '/') return true;
+    if (dot_segment_follows(p, i)) return true;
+  }
+  return false;
 }
 
 bool is_normal_path(std::string_view p, const PathNormalization& opt) noexcept {

@@ -227,7 +227,7 @@ std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const 
 
 Worker::Worker(io::Loop& loop, unsigned index, std::shared_ptr<const Snapshot> snap,
                std::vector<std::shared_ptr<tls::ServerContextHolder>> tls)
-    : loop_(loop), index_(index), tls_(std::move(tls)), rng_(std::random_device{}() ^ (std::uint64_t{index} << 32)),
+    : loop_(loop), tls_(std::move(tls)), rng_(std::random_device{}() ^ (std::uint64_t{index} << 32)),
       watchdog_(std::make_unique<Watchdog>(loop)) {
   state_ = make_state(loop_, std::move(snap), nullptr, rng_(), &in_flight_, watchdog_.get());
 }

@@ -410,6 +410,9 @@ void ProxyRequest::forward() {
   // RFC 9112 §3.2.4: OPTIONS * stays asterisk-form.
   up_.target = req.head().target_form == http::TargetForm::asterisk ? std::string("*")
                                                                       : route_->upstream_target(path_, query_);
+  if (f.prefix_rewrite || f.regex_rewrite)
+    if (Status ps = check_upstream_path(snap_.config.listeners[listener_].path_normalization, up_.target); !ps)
+      return local_error(400, "invalid_path", ps.error().message, "BP");
   if (f.host_rewrite) up_.host = *f.host_rewrite;
   else up_.host = std::string(host_);
   // The proxy answers Expect: 100-continue itself when it starts reading the body (as NGINX).
@@ -579,7 +582,9 @@ void ProxyRequest::on_buffering_data(std::string_view d) {
   up_.body.append(d);
   if (up_.body.size() <= window_) return;
   // The window is full: stream from here. Reading waits for the upstream connection; what was
-  // read goes first (on_acquired). The server answered a framing error before this point.
+  // read goes first (on_acquired). Framing errors in what was read so far were answered before
+  // this point; one later in the same read, past the window, is found once streaming goes on
+  // (the request has reached the upstream by then, as any body beyond the window does).
   ex_->pause_body();
   body_ = BodyMode::streamed;
   body_end_at_ = last_io_;

@@ -21,6 +21,17 @@ constexpr std::string_view kXfHost = "X-Forwarded-Host";
 constexpr std::string_view kForwarded = "Forwarded";
 constexpr std::string_view kXRealIp = "X-Real-IP";
 
+// Fields that upstream frameworks believe as a proxy's word about the client or the original
+// request (Spring's ForwardedHeaderFilter and Werkzeug's ProxyFix read X-Forwarded-Port,
+// -Prefix, -Ssl, -Scheme; IIS and Symfony route on X-Original-URL and X-Rewrite-URL): only a
+// trusted proxy may send them. The length test keeps the common case to one comparison.
+bool proxy_only_field(std::string_view n) noexcept {
+  if (n.size() < 13 || n.size() > 18 || (n[0] | 0x20) != 'x' || n[1] != '-') return false;
+  return iequals(n, "X-Forwarded-Port") || iequals(n, "X-Forwarded-Prefix") || iequals(n, "X-Forwarded-Ssl") ||
+         iequals(n, "X-Forwarded-Scheme") || iequals(n, "X-Forwarded-Server") || iequals(n, "X-Original-URL") ||
+         iequals(n, "X-Rewrite-URL");
+}
+
 // Fields that describe one connection (RFC 9110 §7.6.1), plus Content-Length: the serializer
 // writes the framing of the message it sends (RFC 9112 §6).
 bool is_connection_specific(std::string_view name) noexcept {
@@ -285,6 +296,10 @@ std::string_view build_upstream_request_fields(const http::HeaderList& in, const
   // The incoming fields are views into the request, which outlives the upstream request.
   for (const http::Header& h : in) {
     if (hop_by_hop(h.name, in, has_connection) || iequals(h.name, "Host")) continue;
+    // "X_Real_IP" is X-Real-IP to a CGI, PHP-FPM or WSGI upstream (both become HTTP_X_REAL_IP),
+    // so names with '_' are dropped unless configured (as NGINX does by default).
+    if (!behaviour.underscores_in_headers && h.name.find('_') != std::string_view::npos) continue;
+    if (!info.trusted_peer && proxy_only_field(h.name)) continue;
     // x_forwarded off: none are added, a trusted proxy's pass unchanged, anyone else's are
     // removed (they would be believed upstream as if a proxy had written them).
     if (!xf && !info.trusted_peer && (iequals(h.name, kXff) || iequals(h.name, kXfProto) || iequals(h.name, kXfHost)))

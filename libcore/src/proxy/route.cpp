@@ -408,14 +408,32 @@ const CompiledRoute* RouteTable::match(const RequestView& r) const {
   return nullptr;
 }
 
-Result<std::string_view> path_for_routing(const PathNormalizationConfig& cfg, std::string_view path,
-                                          std::string& storage) {
-  if (cfg.mode == PathMode::off || path.empty() || path.front() != '/') return path;
+namespace {
+http::PathNormalization http_options(const PathNormalizationConfig& cfg) noexcept {
   http::PathNormalization opt;
   opt.merge_slashes = cfg.merge_slashes;
   opt.escaped_slashes = cfg.escaped_slashes == EscapedSlashesAction::keep       ? http::EscapedSlashes::keep
                         : cfg.escaped_slashes == EscapedSlashesAction::unescape ? http::EscapedSlashes::unescape
                                                                                 : http::EscapedSlashes::reject;
+  return opt;
+}
+}  // namespace
+
+Status check_upstream_path(const PathNormalizationConfig& cfg, std::string_view target) {
+  if (cfg.mode == PathMode::off || target.empty() || target.front() != '/') return {};
+  const std::string_view path = target.substr(0, target.find('?'));
+  // The client's part was normalised already, and the configured text is the operator's: only
+  // dot segments that the joining made matter here ("//" from prefix "/api" and rewrite "/"
+  // is common and harmless: "/api/x" -> "//x").
+  if (!http::has_dot_or_empty_segment(path, false)) return {};
+  return make_error(Errc::parse_error, "the rewritten path \"" + escape_for_log(path, 128) +
+                                           "\" has a dot segment");
+}
+
+Result<std::string_view> path_for_routing(const PathNormalizationConfig& cfg, std::string_view path,
+                                          std::string& storage) {
+  if (cfg.mode == PathMode::off || path.empty() || path.front() != '/') return path;
+  const http::PathNormalization opt = http_options(cfg);
   if (http::is_normal_path(path, opt)) return path;
   auto normal = http::normalize_path(path, opt);
   if (!normal.ok()) return std::move(normal).error();

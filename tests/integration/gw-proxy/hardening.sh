@@ -66,6 +66,7 @@ cat >"$work/gw.json" <<EOF
   "routes": [
     {"name": "deny", "match": {"prefix": "/admin"}, "direct_response": {"status": 403, "body": "denied\n"}},
     {"name": "api", "match": {"prefix": "/api/"}, "forward": {"cluster": "py", "prefix_rewrite": "/v1/"}},
+    {"name": "loose", "match": {"prefix": "/loose"}, "forward": {"cluster": "py", "prefix_rewrite": "/v2/"}},
     {"name": "rest", "match": {"prefix": "/"}, "forward": {"cluster": "py"}}
   ],
   "admin": {"address": "127.0.0.1", "port": 0, "allowed_hosts": ["admin.test"], "token_file": "$work/admin.token"},
@@ -93,6 +94,13 @@ for p in '/a%2Fb' '/api/..%2fadmin' '/api/..%5cadmin' '/api\..\admin' '/%zz' '/a
   expect "paths: $p gets 400 from gw-proxy" "$(raw "$MAIN" "$p" | jq -Rr 'split(" ") | .[0] + " " + (.[1:] | join(" ") | fromjson | .error)')" \
     "400 invalid_path"
 done
+# A rewrite that would bring ".." back ("/loose../admin" -> "/v2/../admin") is refused, as are
+# dot segments with parameters, which Java upstreams resolve ("/x/..;/admin" is /admin to Tomcat).
+for p in '/loose../admin' '/loose..;/admin' '/x/..;/admin' '/api/..;/admin'; do
+  expect "paths: $p gets 400 from gw-proxy" "$(raw "$MAIN" "$p" | jq -Rr 'split(" ") | .[0] + " " + (.[1:] | join(" ") | fromjson | .error)')" \
+    "400 invalid_path"
+done
+expect "paths: a rewrite that stays normal is forwarded" "$(target "$MAIN" '/loose/x')" "/v2//x"
 expect "paths: mode reject: a path not in normal form gets 400" "$(raw "$REJECT" /%61dmin | cut -d' ' -f1)" "400"
 expect "paths: mode reject: /x/../admin gets 400" "$(raw "$REJECT" /x/../admin | cut -d' ' -f1)" "400"
 expect "paths: mode reject: a normal path is routed" "$(target "$REJECT" /x/y%3F)" "/x/y%3F"
@@ -118,6 +126,9 @@ expect "headers: a trusted proxy's Forwarded is kept and extended" "$(hv "$out" 
   "for=6.6.6.6;proto=https, for=127.0.0.1;proto=http;host=\"$TRUSTED\""
 expect "headers: a trusted proxy's X-Real-IP is kept" "$(hv "$out" x-real-ip)" "6.6.6.6"
 expect "headers: a trusted proxy's X-Request-Id is kept" "$(hv "$out" x-request-id)" "client-chosen"
+out=$(c -H 'X_Real_IP: 6.6.6.6' -H 'X-Original-URL: /admin' -H 'X-Forwarded-Prefix: /admin' "http://$MAIN/h")
+expect "headers: names with '_', X-Original-URL and X-Forwarded-Prefix from an untrusted client are removed" \
+  "$(hv "$out" x_real_ip)$(hv "$out" x-original-url)$(hv "$out" x-forwarded-prefix)" ""
 long=$(printf 'a%.0s' {1..129})
 rid=$(hv "$(c -H "X-Request-Id: $long" "http://$TRUSTED/h")" x-request-id)
 if [ "${#rid}" = 36 ]; then ok "headers: a 129-character X-Request-Id is replaced"; else

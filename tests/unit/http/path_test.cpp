@@ -107,3 +107,20 @@ TEST_CASE("normalize_path: long paths stay bounded", "[path]") {
   CHECK(*r == wide);
   CHECK(is_normal_path(wide));
 }
+
+TEST_CASE("normalize_path: dot segments with path parameters are refused", "[path]") {
+  // Tomcat, Jetty and Spring drop ";parameters" from a segment and then resolve "..": to them
+  // "/x/..;/admin" is "/admin", which a route on "/admin" would never see.
+  for (const char* p : {"/x/..;/admin", "/x/..;jsessionid=1/admin", "/.;/admin", "/x/%2e%2e;/admin", "/x/.%2E;x/admin",
+                        "/admin/..;"}) {
+    INFO(p);
+    CHECK_FALSE(is_normal_path(p, {}));
+    auto r = normalize_path(p, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("a dot segment with parameters") != std::string::npos);
+  }
+  // Parameters on ordinary segments, and names that merely start with dots, are names.
+  CHECK(norm("/a;v=1/b") == "/a;v=1/b");
+  CHECK(norm("/a/...;x") == "/a/...;x");
+  CHECK(norm("/a/.b;x") == "/a/.b;x");
+}

@@ -330,6 +330,51 @@ TEST_CASE("upstream request fields: Forwarded and X-Real-IP only from trusted pe
   }
 }
 
+TEST_CASE("upstream request fields: names with '_' and frameworks' proxy fields only as configured",
+          "[proxy-headers]") {
+  auto in = fields({{"X_Real_IP", "6.6.6.6"},
+                    {"X-Forwarded_For", "6.6.6.6"},
+                    {"X-Forwarded-Port", "443"},
+                    {"x-forwarded-prefix", "/admin"},
+                    {"X-Forwarded-Ssl", "on"},
+                    {"X-Forwarded-Scheme", "https"},
+                    {"X-Forwarded-Server", "evil"},
+                    {"X-Original-URL", "/admin"},
+                    {"X-Rewrite-URL", "/admin"},
+                    {"X-Custom", "kept"}});
+  ForwardedInfo info;
+  info.peer = addr("198.51.100.7");
+  ProxyBehaviour b;
+  b.request_id.generate = false;
+  b.x_forwarded = false;
+  b.via.clear();
+  std::mt19937_64 rng(1);
+  auto names = [](const FieldList& out) {
+    std::vector<std::string> n;
+    for (const auto& f : out.span()) n.emplace_back(f.name);
+    return n;
+  };
+  SECTION("untrusted, defaults: only the ordinary field passes") {
+    FieldList out;
+    (void)build_upstream_request_fields(in, info, b, rng, out);
+    CHECK(names(out) == std::vector<std::string>{"X-Custom"});
+  }
+  SECTION("trusted: the proxy fields pass; '_' names still not by default") {
+    info.trusted_peer = true;
+    FieldList out;
+    (void)build_upstream_request_fields(in, info, b, rng, out);
+    CHECK(names(out) == std::vector<std::string>{"X-Forwarded-Port", "x-forwarded-prefix", "X-Forwarded-Ssl",
+                                                 "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Original-URL",
+                                                 "X-Rewrite-URL", "X-Custom"});
+  }
+  SECTION("underscores_in_headers: '_' names pass") {
+    b.underscores_in_headers = true;
+    FieldList out;
+    (void)build_upstream_request_fields(in, info, b, rng, out);
+    CHECK(names(out) == std::vector<std::string>{"X_Real_IP", "X-Forwarded_For", "X-Custom"});
+  }
+}
+
 TEST_CASE("generate_request_id: UUID v4 form - from the injected generator", "[proxy-headers]") {
   std::mt19937_64 rng(7), same(7);
   std::set<std::string> seen;

@@ -413,3 +413,30 @@ TEST_CASE("path_for_routing: tricks reach the /admin route - the upstream gets t
     CHECK(route_of("/%zz") == "rest");
   }
 }
+
+TEST_CASE("check_upstream_path: a rewrite that brings dot segments back is refused", "[proxy-route]") {
+  const RouteTable t = table(R"j([
+    {"name":"loose","match":{"prefix":"/api"},"forward":{"cluster":"c","prefix_rewrite":"/v1/"}},
+    {"name":"re","match":{"regex":"/re(.*)"},"forward":{"cluster":"c","regex_rewrite":{"pattern":"^/re(.*)$","substitution":"/v2/\\1"}}}])j");
+  PathNormalizationConfig cfg;
+  std::string storage;
+  auto upstream = [&](std::string_view raw) -> std::string {
+    auto p = path_for_routing(cfg, raw, storage);
+    if (!p.ok()) return "400 (client path)";
+    const CompiledRoute* r = t.match(at("example.com", std::string(*p)).view());
+    REQUIRE(r != nullptr);
+    std::string target = r->upstream_target(*p, "");
+    if (!check_upstream_path(cfg, target).ok()) return "400";
+    return target;
+  };
+  // "/api.." is an ordinary segment of the client's path; joined to "/v1/" it is "/v1/../x".
+  CHECK(upstream("/api../admin") == "400");
+  CHECK(upstream("/re/x") == "/v2//x");
+  CHECK(upstream("/re../admin") == "400");
+  CHECK(upstream("/api/x") == "/v1//x");  // "//" from the operator's own rewrite stays
+  CHECK(upstream("/apix") == "/v1/x");
+  CHECK(check_upstream_path(cfg, "/v1/x/..?q=..").error().code == pw::Errc::parse_error);
+  CHECK(check_upstream_path(cfg, "/v1/x?q=/../").ok());  // the query is not a path
+  cfg.mode = PathMode::off;
+  CHECK(check_upstream_path(cfg, "/v1/../x").ok());
+}

@@ -28,6 +28,11 @@ int run(App& app, int argc, const char* const* argv, const std::function<int()>&
 // exit_broken_pipe, as the default disposition would. Idempotent; run() calls it.
 void install_sigpipe_policy() noexcept;
 
+// A daemon ignores SIGPIPE altogether once it serves: it must survive every client that resets,
+// whatever became of its own standard output (a terminal hung up, a log reader gone), which
+// install_sigpipe_policy() cannot tell from a reset client. Its writes get EPIPE instead.
+void ignore_sigpipe() noexcept;
+
 // The same with the arguments after the program name and explicit streams (for tests).
 int run(App& app, const std::vector<std::string>& args, const std::function<int()>& body, std::ostream& out,
         std::ostream& err);

@@ -49,4 +49,8 @@ Result<std::string> normalize_path(std::string_view path, const PathNormalizatio
 // allocation): the proxy calls normalize_path only when this is false.
 bool is_normal_path(std::string_view path, const PathNormalization& opt = {}) noexcept;
 
+// The path has a "." or ".." segment (also with ";parameters"), or, with `merge_slashes`, an
+// empty one ("//"): what a rewrite appended to a normal path can bring back.
+bool has_dot_or_empty_segment(std::string_view path, bool merge_slashes) noexcept;
+
 }  // namespace pw::http

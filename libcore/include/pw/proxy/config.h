@@ -632,6 +632,9 @@ struct ProxyBehaviour {
   std::string via = "gw-proxy";  // the Via pseudonym (RFC 9110 §7.6.3); empty: no Via
   bool x_forwarded = true;       // X-Forwarded-For / -Proto / -Host
   bool forwarded = false;        // generate Forwarded (RFC 7239); kept from trusted_proxies either way
+  // Fields whose name holds '_' pass upstream (NGINX's underscores_in_headers). Off: dropped,
+  // since CGI-style upstreams read "X_Real_IP" as X-Real-IP and would believe it.
+  bool underscores_in_headers = false;
   RequestIdConfig request_id;
   std::string server_header;     // "Server:" on generated responses; empty: none
   Duration drain_timeout = 30s;  // SIGTERM: in-flight work gets this long
@@ -641,6 +644,7 @@ void config_fields(F& f, ProxyBehaviour& p) {
   f.optional("via", p.via);
   f.optional("x_forwarded", p.x_forwarded);
   f.optional("forwarded", p.forwarded);
+  f.optional("underscores_in_headers", p.underscores_in_headers);
   f.optional("request_id", p.request_id);
   f.optional("server_header", p.server_header);
   f.optional("drain_timeout", p.drain_timeout);

@@ -154,7 +154,6 @@ class Worker {
 
  private:
   io::Loop& loop_;
-  unsigned index_;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_;
   std::shared_ptr<State> state_;
   std::vector<std::unique_ptr<http::Server>> servers_;

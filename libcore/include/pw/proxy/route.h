@@ -86,6 +86,13 @@ class RouteTable {
 Result<std::string_view> path_for_routing(const PathNormalizationConfig& cfg, std::string_view path,
                                           std::string& storage);
 
+// A rewrite can bring dot segments back: prefix "/api" rewritten to "/v1/" turns "/api../x"
+// into "/v1/../x", and a regex rewrite can do the same. Unless the mode is off, the path of the
+// upstream target (before '?') must have no "." or ".." segment; it is never normalised a
+// second time (that would move the request outside the rewrite's target): an error to answer
+// with 400 instead.
+Status check_upstream_path(const PathNormalizationConfig& cfg, std::string_view target);
+
 // Host field without its port, for matching: "Example.com:8080" -> "Example.com",
 // "[::1]:80" -> "[::1]".
 std::string_view host_without_port(std::string_view host) noexcept;
