@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -1115,6 +1116,9 @@ pw::Result<Summary> run_load(const RunConfig& cfg) {
                               " requests were still in flight when the run was stopped: sent, but not counted as ended");
     for (auto& w : workers) w.reset();  // closes their handles; the loops finish closing them
   }
+  // The run has ended and the signal watcher is gone (libuv put SIGINT back to its default): a
+  // further interrupt (a third Ctrl-C, or one already on its way) must not lose the summary.
+  std::signal(SIGINT, SIG_IGN);
   if (file) {
     if (std::fclose(file) != 0)
       return pw::make_error(pw::Errc::io_error, "--results " + cfg.results_path + ": " + std::strerror(errno), errno);
