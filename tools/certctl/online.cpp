@@ -1,10 +1,7 @@
 #include "online.h"
 
-#include <curl/curl.h>
-
-#include <mutex>
-
 #include "exit_codes.h"
+#include "pw/telemetry/libcurl.h"
 
 namespace certctl {
 
@@ -28,46 +25,48 @@ size_t on_write(char* ptr, size_t size, size_t nmemb, void* user) {
 }  // namespace
 
 Json post_sign(const SignCall& call, const Json& request) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::string url = call.server;
   while (!url.empty() && url.back() == '/') url.pop_back();
   if (url.rfind("https://", 0) != 0) throw Failure(cli::exit_usage, "--server: expected https://HOST:PORT, got " + url);
   url += "/v1/sign";
-  std::unique_ptr<CURL, void (*)(CURL*)> h(curl_easy_init(), curl_easy_cleanup);
+  // libcurl is loaded here, on first use: the offline commands never map it (libcurl.h).
+  auto loaded = telemetry::libcurl();
+  if (!loaded) throw Failure(cli::exit_internal, loaded.error().message);
+  const telemetry::LibCurl& curl = **loaded;
+  std::unique_ptr<CURL, void (*)(CURL*)> h(curl.easy_init(), curl.easy_cleanup);
   if (!h) throw Failure(cli::exit_internal, "curl_easy_init failed");
   std::string payload = request.dump();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_slist* headers = curl.slist_append(nullptr, "Content-Type: application/json");
   std::string auth = "Authorization: Bearer " + call.token;
-  if (!call.token.empty()) headers = curl_slist_append(headers, auth.c_str());
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> hguard(headers, curl_slist_free_all);
+  if (!call.token.empty()) headers = curl.slist_append(headers, auth.c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> hguard(headers, curl.slist_free_all);
   Body body;
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(h.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-  curl_easy_setopt(h.get(), CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h.get(), CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(call.timeout).count()));
-  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "https");
-  if (!call.ca_bundle.empty()) curl_easy_setopt(h.get(), CURLOPT_CAINFO, call.ca_bundle.c_str());
+  curl.easy_setopt(h.get(), CURLOPT_URL, url.c_str());
+  curl.easy_setopt(h.get(), CURLOPT_POSTFIELDS, payload.c_str());
+  curl.easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  curl.easy_setopt(h.get(), CURLOPT_HTTPHEADER, headers);
+  curl.easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_write);
+  curl.easy_setopt(h.get(), CURLOPT_WRITEDATA, &body);
+  curl.easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
+  curl.easy_setopt(h.get(), CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  curl.easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(call.timeout).count()));
+  curl.easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "https");
+  if (!call.ca_bundle.empty()) curl.easy_setopt(h.get(), CURLOPT_CAINFO, call.ca_bundle.c_str());
   if (!call.client_cert.empty()) {
-    curl_easy_setopt(h.get(), CURLOPT_SSLCERT, call.client_cert.c_str());
-    curl_easy_setopt(h.get(), CURLOPT_SSLKEY, call.client_key.c_str());
+    curl.easy_setopt(h.get(), CURLOPT_SSLCERT, call.client_cert.c_str());
+    curl.easy_setopt(h.get(), CURLOPT_SSLKEY, call.client_key.c_str());
   }
-  CURLcode rc = curl_easy_perform(h.get());
+  CURLcode rc = curl.easy_perform(h.get());
   if (rc != CURLE_OK) {
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string why = errbuf[0] ? errbuf : curl.easy_strerror(rc);
     bool tls = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM ||
                rc == CURLE_SSL_CACERT_BADFILE;
     throw Failure(tls ? cli::exit_tls : cli::exit_io, url + ": " + why);
   }
   long status = 0;
-  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
+  curl.easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
   Json j;
   try {
     j = Json::parse(body.data);

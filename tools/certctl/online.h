@@ -1,6 +1,7 @@
 // The client side of certctl serve: POST a CSR to /v1/sign with a bootstrap token or over mTLS
 // with the certificate being renewed (certctl request, certctl renew --server). Over libcurl
 // (DESIGN.md: control-plane HTTP), blocking, with a timeout; the trust bundle pins the CA.
+// libcurl is loaded on the first call (pw/telemetry/libcurl.h), not at start-up.
 #pragma once
 
 #include <string>

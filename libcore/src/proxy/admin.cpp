@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "pw/base/strings.h"
 #include "pw/proxy/headers.h"
 #include "pw/proxy/route.h"

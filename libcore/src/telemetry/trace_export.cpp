@@ -1,6 +1,5 @@
 #include "pw/telemetry/trace_export.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/telemetry/gzip.h"
+#include "pw/telemetry/libcurl.h"
 #include "pw/telemetry/otlp_json.h"
 
 namespace pw::telemetry {
@@ -52,24 +52,20 @@ class FdSink final : public ExportSink {
   std::string line_;
 };
 
-void curl_init_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 class HttpSink final : public ExportSink {
  public:
-  HttpSink(OtlpHttpOptions opt, OtlpHttpStats* stats, CURL* h) : opt_(std::move(opt)), stats_(stats), h_(h) {
+  HttpSink(OtlpHttpOptions opt, OtlpHttpStats* stats, const LibCurl* curl, CURL* h)
+      : opt_(std::move(opt)), stats_(stats), curl_(curl), h_(h) {
     url_ = otlp_traces_url(opt_.endpoint);
     shown_url_ = redact_url(url_);
-    hdrs_ = curl_slist_append(hdrs_, "Content-Type: application/json");
-    if (opt_.gzip) hdrs_ = curl_slist_append(hdrs_, "Content-Encoding: gzip");
-    for (const auto& [k, v] : opt_.headers) hdrs_ = curl_slist_append(hdrs_, (k + ": " + v).c_str());
-    hdrs_ = curl_slist_append(hdrs_, "Expect:");  // no 100-continue round trip
+    hdrs_ = curl_->slist_append(hdrs_, "Content-Type: application/json");
+    if (opt_.gzip) hdrs_ = curl_->slist_append(hdrs_, "Content-Encoding: gzip");
+    for (const auto& [k, v] : opt_.headers) hdrs_ = curl_->slist_append(hdrs_, (k + ": " + v).c_str());
+    hdrs_ = curl_->slist_append(hdrs_, "Expect:");  // no 100-continue round trip
   }
   ~HttpSink() override {
-    curl_slist_free_all(hdrs_);
-    curl_easy_cleanup(h_);
+    curl_->slist_free_all(hdrs_);
+    curl_->easy_cleanup(h_);
   }
 
   Status send(std::string_view request_json, const std::atomic<bool>& cancel) override {
@@ -152,30 +148,30 @@ class HttpSink final : public ExportSink {
   Error perform(std::string_view body, int& status, std::optional<Duration>& retry_after) {
     response_.clear();
     retry_after_.clear();
-    curl_easy_setopt(h_, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(h_, CURLOPT_POST, 1L);
-    curl_easy_setopt(h_, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h_, CURLOPT_HTTPHEADER, hdrs_);
-    curl_easy_setopt(h_, CURLOPT_TIMEOUT_MS, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(opt_.timeout).count()));
-    curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h_, CURLOPT_WRITEFUNCTION, &HttpSink::on_body);
-    curl_easy_setopt(h_, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(h_, CURLOPT_HEADERFUNCTION, &HttpSink::on_header);
-    curl_easy_setopt(h_, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(h_, CURLOPT_XFERINFOFUNCTION, &HttpSink::on_progress);
-    curl_easy_setopt(h_, CURLOPT_XFERINFODATA, this);
-    curl_easy_setopt(h_, CURLOPT_NOPROGRESS, 0L);
-    CURLcode rc = curl_easy_perform(h_);
+    curl_->easy_setopt(h_, CURLOPT_URL, url_.c_str());
+    curl_->easy_setopt(h_, CURLOPT_POST, 1L);
+    curl_->easy_setopt(h_, CURLOPT_POSTFIELDS, body.data());
+    curl_->easy_setopt(h_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_->easy_setopt(h_, CURLOPT_HTTPHEADER, hdrs_);
+    curl_->easy_setopt(h_, CURLOPT_TIMEOUT_MS, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(opt_.timeout).count()));
+    curl_->easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
+    curl_->easy_setopt(h_, CURLOPT_WRITEFUNCTION, &HttpSink::on_body);
+    curl_->easy_setopt(h_, CURLOPT_WRITEDATA, this);
+    curl_->easy_setopt(h_, CURLOPT_HEADERFUNCTION, &HttpSink::on_header);
+    curl_->easy_setopt(h_, CURLOPT_HEADERDATA, this);
+    curl_->easy_setopt(h_, CURLOPT_XFERINFOFUNCTION, &HttpSink::on_progress);
+    curl_->easy_setopt(h_, CURLOPT_XFERINFODATA, this);
+    curl_->easy_setopt(h_, CURLOPT_NOPROGRESS, 0L);
+    CURLcode rc = curl_->easy_perform(h_);
     if (rc != CURLE_OK) {
       if (rc == CURLE_ABORTED_BY_CALLBACK) return Error(Errc::closed, shown_url_ + ": export cancelled at shutdown");
       Errc c = rc == CURLE_OPERATION_TIMEDOUT ? Errc::timeout
                : (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) ? Errc::invalid_argument
                                                                                  : Errc::io_error;
-      return Error(c, shown_url_ + ": " + curl_easy_strerror(rc));
+      return Error(c, shown_url_ + ": " + curl_->easy_strerror(rc));
     }
     long code = 0;
-    curl_easy_getinfo(h_, CURLINFO_RESPONSE_CODE, &code);
+    curl_->easy_getinfo(h_, CURLINFO_RESPONSE_CODE, &code);
     status = static_cast<int>(code);
     if (!retry_after_.empty()) retry_after = parse_retry_after(retry_after_, std::chrono::system_clock::now());
     return Error(Errc::ok, "");
@@ -203,6 +199,7 @@ class HttpSink final : public ExportSink {
 
   OtlpHttpOptions opt_;
   OtlpHttpStats* stats_;
+  const LibCurl* curl_;
   CURL* h_;
   curl_slist* hdrs_ = nullptr;
   std::string url_;
@@ -265,10 +262,11 @@ std::string redact_url(std::string_view url) {
 Result<std::unique_ptr<ExportSink>> make_otlp_http_sink(OtlpHttpOptions opt, OtlpHttpStats* stats) {
   if (opt.endpoint.rfind("http://", 0) != 0 && opt.endpoint.rfind("https://", 0) != 0)
     return Error(Errc::invalid_argument, "OTLP endpoint \"" + escape_for_log(redact_url(opt.endpoint)) + "\": expected http:// or https://");
-  curl_init_once();
-  CURL* h = curl_easy_init();
+  auto curl = libcurl();  // loaded here, on first use: only processes that export pay for it
+  if (!curl) return Error(curl.error().code, "OTLP/HTTP export: " + curl.error().message);
+  CURL* h = (*curl)->easy_init();
   if (!h) return Error(Errc::internal, "curl_easy_init failed");
-  return std::unique_ptr<ExportSink>(std::make_unique<HttpSink>(std::move(opt), stats, h));
+  return std::unique_ptr<ExportSink>(std::make_unique<HttpSink>(std::move(opt), stats, *curl, h));
 }
 
 // ---- BatchExporter ----

@@ -1,6 +1,7 @@
 // Exporting spans: a batching exporter with a bounded queue and its own thread, writing OTLP/JSON
 // to a file (the OpenTelemetry file-exporter form: one ExportTraceServiceRequest per line) or
-// POSTing it to an OTLP/HTTP endpoint (/v1/traces) through libcurl.
+// POSTing it to an OTLP/HTTP endpoint (/v1/traces) through libcurl, which make_otlp_http_sink
+// loads on first use (libcurl.h): processes that never export over HTTP never map it.
 //
 // enqueue() never blocks and never does I/O: it takes a mutex for a push, and when the queue is
 // full the span is dropped and counted. The exporter thread encodes batches (up to max_batch
