@@ -40,6 +40,27 @@ void replace_atomically(const fs::path& p, std::string_view text) {
   fs::rename(tmp, p);
 }
 
+// Runs the loop until a callback of the test calls loop.stop(); a guard fails the test instead
+// of hanging (it never synchronises).
+void run_until_stopped(pw::io::Loop& loop, pw::Duration limit = 10s) {
+  pw::io::Timer guard(loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited callback never came");
+    loop.stop();
+  });
+  guard.start(limit);
+  loop.run();
+  guard.stop();
+}
+
+// Runs the loop for `quiet`: the only way to show that a callback does NOT come. Each test picks
+// it as a multiple of the watcher's debounce, so that a callback a change would cause has long
+// run by then; it is never used to wait for something that should happen.
+void run_quiet_period(pw::io::Loop& loop, pw::Duration quiet) {
+  pw::io::Timer end(loop, [&] { loop.stop(); });
+  end.start(quiet);
+  loop.run();
+}
+
 }  // namespace
 
 TEST_CASE("watcher sees an atomic rename-replace and the snapshot reloads") {
@@ -59,9 +80,7 @@ TEST_CASE("watcher sees an atomic rename-replace and the snapshot reloads") {
   REQUIRE(watcher.start().ok());
   pw::io::Timer edit(loop, [&] { replace_atomically(cfg, R"({"listeners": [{"port": 81}]})"); });
   edit.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });  // against a hang, not synchronisation
-  guard.start(10s);
-  loop.run();
+  run_until_stopped(loop);
 
   CHECK(changes == 1);
   CHECK(last_reload.ok());
@@ -84,9 +103,7 @@ TEST_CASE("a bad edit is seen - rejected - and the old snapshot stays") {
   REQUIRE(watcher.start().ok());
   pw::io::Timer edit(loop, [&] { replace_atomically(cfg, R"({"listeners": [{"port": "eighty"}]})"); });
   edit.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });
-  guard.start(10s);
-  loop.run();
+  run_until_stopped(loop);
 
   REQUIRE_FALSE(last_reload.ok());
   CHECK(last_reload.error().message == cfg.string() + ": /listeners/0/port: expected integer 0..65535, got string");
@@ -116,35 +133,12 @@ TEST_CASE("watcher follows a Kubernetes-style ..data symlink swap") {
     fs::rename(dir.path / "..data_tmp", dir.path / "..data");
   });
   swap.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });
-  guard.start(10s);
-  loop.run();
+  run_until_stopped(loop);
 
   CHECK(changes == 1);
   auto cfg_now = pw::config::load_file<sample::Gateway>(cfg);
   REQUIRE(cfg_now.ok());
   CHECK(cfg_now->listeners[0].port == 2);
-}
-
-// Runs the loop until a callback of the test calls loop.stop(); a guard fails the test instead
-// of hanging (it never synchronises).
-void run_until_stopped(pw::io::Loop& loop, pw::Duration limit = 10s) {
-  pw::io::Timer guard(loop, [&] {
-    FAIL_CHECK("guard timer fired: the awaited callback never came");
-    loop.stop();
-  });
-  guard.start(limit);
-  loop.run();
-  guard.stop();
-}
-
-// Runs the loop for `quiet`: the only way to show that a callback does NOT come. Each test picks
-// it as many times the watcher's debounce, so that a callback the change would cause has long
-// run by then; it is never used to wait for something that should happen.
-void run_quiet_period(pw::io::Loop& loop, pw::Duration quiet) {
-  pw::io::Timer end(loop, [&] { loop.stop(); });
-  end.start(quiet);
-  loop.run();
 }
 
 TEST_CASE("unrelated files in the directory do not trigger the callback") {
