@@ -34,7 +34,10 @@ std::pair<std::size_t, bool> slow_reader(Fixture& f, std::string request, bool h
   }).ok());
   io::Timer later(f.loop, [&] { s->read_start(); });
   later.start(wait);
-  io::Timer guard(f.loop, [&] { f.loop.stop(); });
+  io::Timer guard(f.loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited event never came");
+    f.loop.stop();
+  });
   guard.start(10s);
   f.loop.run();
   if (s) s->close();
