@@ -42,10 +42,13 @@ struct Env {
   ~Env() {
     client.reset();
     pool.reset();
-    server.close_all();
-    io::Timer t(loop, [this] { loop.stop(); });
-    t.start(10ms);
-    loop.run();
+    // Until the server has closed its last connection (not a fixed 10 ms run).
+    bool drained = false;
+    server.drain(1s, [&] {
+      drained = true;
+      loop.stop();
+    });
+    if (!drained) loop.run();
   }
 
   Result<Response> fetch(const Endpoint& ep, Request req) {
@@ -54,7 +57,10 @@ struct Env {
       out.emplace(std::move(r));
       loop.stop();
     });
-    io::Timer guard(loop, [this] { loop.stop(); });
+    io::Timer guard(loop, [this] {
+      FAIL_CHECK("guard timer fired: the awaited event never came");
+      loop.stop();
+    });
     guard.start(10s);
     loop.run();
     REQUIRE(out.has_value());

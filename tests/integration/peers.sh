@@ -86,12 +86,13 @@ check "pipelined requests answered in order" \
 # Graceful drain on SIGTERM: the request in flight completes, then the server exits 0.
 curl -s "http://127.0.0.1:$P/sleep/1500" >"$tmp/slow.out" &
 curl_pid=$!
-# Wait until curl's connection is established (not a fixed sleep), then let the request land.
-for _ in $(seq 1 100); do
-  [ -n "$(ss -Htn state established "( dport = :$P )" 2>/dev/null)" ] && break
+# Wait until the server has the request in its handler (it logs "sleeping"), not a fixed sleep.
+in_flight=no
+for _ in $(seq 1 200); do
+  grep -q '"msg":"sleeping"' "$tmp/plain.err" 2>/dev/null && { in_flight=yes; break; }
   sleep 0.05
 done
-sleep 0.3
+check "the /sleep request is in flight before SIGTERM" test "$in_flight" = yes
 kill -TERM "$PID"
 wait "$curl_pid"
 check "SIGTERM lets the in-flight request finish" grep -qx slept "$tmp/slow.out"

@@ -7,7 +7,8 @@
 //         /status/N    an empty response with status N
 //         /bytes/N     N bytes of 'x'
 //         /chunked/N   N chunks of "chunk i\n"
-//         /sleep/MS    "slept" after MS milliseconds
+//         /sleep/MS    "slept" after MS milliseconds (logs {"msg":"sleeping"} on stderr when it starts,
+//                      so that a test can wait for the request to be in flight)
 // Signals: SIGHUP re-reads the TLS certificates; SIGTERM drains (exit 0); SIGINT stops at once.
 #include <atomic>
 #include <cstdio>
@@ -85,6 +86,8 @@ void handle(std::shared_ptr<http::Exchange> ex, unsigned worker, io::Loop& loop)
     });
     ex->on_cancel([timer] { timer->reset(); });
     (*timer)->start(std::chrono::milliseconds(*n));
+    std::fprintf(stderr, "{\"msg\":\"sleeping\",\"ms\":%llu}\n", static_cast<unsigned long long>(*n));
+    std::fflush(stderr);
   } else {
     http::Header h[] = {{"Content-Type", "application/json"}};
     (void)ex->respond(404, h, "{\"error\":\"no such route\",\"status\":404}\n");

@@ -1,6 +1,8 @@
 // Generated man page and completions of the example tool against golden files in
 // tests/data/cli/example/ (the same files the docs-drift ctest checks for the pw-cli-example
 // binary). To accept new output: PW_UPDATE_GOLDEN=1 ./unit_cli, or `make docs`; review the diff.
+// A run with PW_UPDATE_GOLDEN that rewrites a golden file fails (so update mode can never pass
+// by accident, e.g. set in a CI environment); run again without it to see the test pass.
 #include "example_app.h"
 #include "pw/cli/docs.h"
 
@@ -19,9 +21,15 @@ std::string golden_path(const std::string& relative) { return std::string(PW_TES
 void check_golden(const std::string& relative, const std::string& actual) {
   const std::string path = golden_path(relative);
   if (std::getenv("PW_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(path, std::ios::binary) << actual;
-    WARN("updated " << path);
-    return;
+    std::ifstream old(path, std::ios::binary);
+    std::stringstream before;
+    before << old.rdbuf();
+    if (!old.is_open() || before.str() != actual) {
+      std::ofstream(path, std::ios::binary) << actual;
+      FAIL_CHECK("PW_UPDATE_GOLDEN: rewrote " << path << "; review the diff, then run without PW_UPDATE_GOLDEN");
+      return;
+    }
+    // Unchanged: compared below like any run.
   }
   std::ifstream in(path, std::ios::binary);
   INFO("golden file " << path << " (regenerate with PW_UPDATE_GOLDEN=1 and review the diff)");

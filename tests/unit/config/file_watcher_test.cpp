@@ -40,6 +40,27 @@ void replace_atomically(const fs::path& p, std::string_view text) {
   fs::rename(tmp, p);
 }
 
+// Runs the loop until a callback of the test calls loop.stop(); a guard fails the test instead
+// of hanging (it never synchronises).
+void run_until_stopped(pw::io::Loop& loop, pw::Duration limit = 10s) {
+  pw::io::Timer guard(loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited callback never came");
+    loop.stop();
+  });
+  guard.start(limit);
+  loop.run();
+  guard.stop();
+}
+
+// Runs the loop for `quiet`: the only way to show that a callback does NOT come. Each test picks
+// it as a multiple of the watcher's debounce, so that a callback a change would cause has long
+// run by then; it is never used to wait for something that should happen.
+void run_quiet_period(pw::io::Loop& loop, pw::Duration quiet) {
+  pw::io::Timer end(loop, [&] { loop.stop(); });
+  end.start(quiet);
+  loop.run();
+}
+
 }  // namespace
 
 TEST_CASE("watcher sees an atomic rename-replace and the snapshot reloads") {
@@ -59,9 +80,7 @@ TEST_CASE("watcher sees an atomic rename-replace and the snapshot reloads") {
   REQUIRE(watcher.start().ok());
   pw::io::Timer edit(loop, [&] { replace_atomically(cfg, R"({"listeners": [{"port": 81}]})"); });
   edit.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });  // against a hang, not synchronisation
-  guard.start(10s);
-  loop.run();
+  run_until_stopped(loop);
 
   CHECK(changes == 1);
   CHECK(last_reload.ok());
@@ -84,9 +103,7 @@ TEST_CASE("a bad edit is seen - rejected - and the old snapshot stays") {
   REQUIRE(watcher.start().ok());
   pw::io::Timer edit(loop, [&] { replace_atomically(cfg, R"({"listeners": [{"port": "eighty"}]})"); });
   edit.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });
-  guard.start(10s);
-  loop.run();
+  run_until_stopped(loop);
 
   REQUIRE_FALSE(last_reload.ok());
   CHECK(last_reload.error().message == cfg.string() + ": /listeners/0/port: expected integer 0..65535, got string");
@@ -116,9 +133,7 @@ TEST_CASE("watcher follows a Kubernetes-style ..data symlink swap") {
     fs::rename(dir.path / "..data_tmp", dir.path / "..data");
   });
   swap.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });
-  guard.start(10s);
-  loop.run();
+  run_until_stopped(loop);
 
   CHECK(changes == 1);
   auto cfg_now = pw::config::load_file<sample::Gateway>(cfg);
@@ -132,15 +147,22 @@ TEST_CASE("unrelated files in the directory do not trigger the callback") {
   write_file(cfg, "{}");
   pw::io::Loop loop;
   int changes = 0;
-  pw::config::FileWatcher watcher(loop, cfg.string(), [&] { ++changes; }, {.debounce = 20ms});
+  bool await_change = false;
+  pw::config::FileWatcher watcher(loop, cfg.string(), [&] {
+    ++changes;
+    if (await_change) loop.stop();
+  }, {.debounce = 20ms});
   REQUIRE(watcher.start().ok());
-  pw::io::Timer other(loop, [&] { write_file(dir.path / "other.txt", "x"); });
-  other.start(1ms);
-  // The debounce (20 ms) has long passed when this fires; nothing to wait *for* but silence.
-  pw::io::Timer end(loop, [&] { loop.stop(); });
-  end.start(300ms);
-  loop.run();
+  write_file(dir.path / "other.txt", "x");
+  // Silence for 15 debounce intervals: a callback for other.txt would have come.
+  run_quiet_period(loop, 300ms);
   CHECK(changes == 0);
+  // The same watcher is live: a change to the watched file is seen (so the silence above was
+  // the watcher ignoring other.txt, not a watcher that saw nothing).
+  await_change = true;
+  replace_atomically(cfg, R"({"listeners": []})");
+  run_until_stopped(loop);
+  CHECK(changes == 1);
 }
 
 TEST_CASE("watching a directory reports one callback per burst of changes") {
@@ -150,15 +172,23 @@ TEST_CASE("watching a directory reports one callback per burst of changes") {
   pw::config::FileWatcher watcher(loop, dir.path.string(), [&] {
     ++changes;
     loop.stop();
-  });
+  }, {.debounce = 20ms});
   REQUIRE(watcher.start().ok());
-  pw::io::Timer edit(loop, [&] {
-    write_file(dir.path / "10-listeners.json", "{}");
-    replace_atomically(dir.path / "20-routes.json", "{}");
-  });
-  edit.start(1ms);
-  pw::io::Timer guard(loop, [&] { loop.stop(); });
-  guard.start(10s);
-  loop.run();
+  auto burst = [&](const std::string& tag) {
+    write_file(dir.path / "10-listeners.json", tag);
+    replace_atomically(dir.path / "20-routes.json", tag);  // create, modify, rename: several events
+    write_file(dir.path / "30-clusters.json", tag);
+  };
+  burst("{}");
+  run_until_stopped(loop);
+  REQUIRE(changes == 1);
+  // Silence for 15 debounce intervals: a second callback for the same burst would have come.
+  run_quiet_period(loop, 300ms);
   CHECK(changes == 1);
+  // A second burst is a second callback, and again only one.
+  burst("{ }");
+  run_until_stopped(loop);
+  CHECK(changes == 2);
+  run_quiet_period(loop, 300ms);
+  CHECK(changes == 2);
 }

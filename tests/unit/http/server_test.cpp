@@ -47,18 +47,17 @@ TEST_CASE("pipelined requests are answered in order") {
 TEST_CASE("pipelined requests wait for an asynchronous response") {
   std::vector<std::shared_ptr<Exchange>> held;
   bool earlier_answered = true;
+  io::Loop* lp = nullptr;
   Fixture f([&](std::shared_ptr<Exchange> ex) {
     for (auto& h : held) earlier_answered = earlier_answered && h->response_done();
     held.push_back(ex);
+    // Answered later, from the loop, not inside the handler.
+    lp->post([ex] { (void)ex->respond(200, {}, "late " + std::string(ex->request().path()) + "\n"); });
   });
-  io::Timer answer(f.loop, [&] {
-    for (auto& ex : held) (void)ex->respond(200, {}, "late " + std::string(ex->request().path()) + "\n");
-  });
+  lp = &f.loop;
   RawClient c(f.loop, f.addr());
   c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n");
-  answer.start(20ms);
   c.run_until([&](const std::string& s) { return s.find("late /x") != std::string::npos; });
-  answer.start(20ms);
   c.run_until(has_responses(2));
   CHECK(c.got.find("late /y") != std::string::npos);
   // The second request was handed over only after the first one's response was done.
@@ -134,6 +133,7 @@ TEST_CASE("413 for a declared body over the limit - before reading it") {
   RawClient c(f.loop, f.addr());
   c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n");
   c.run_until_closed();
+  CHECK(c.closed);
   CHECK(c.got.find("HTTP/1.1 413") == 0);
   CHECK(f.handled == 0);
 }
@@ -157,6 +157,7 @@ TEST_CASE("an early response to an unread body closes the connection after answe
   RawClient c(f.loop, f.addr());
   c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial");
   c.run_until_closed();
+  CHECK(c.closed);
   CHECK(c.got.find("HTTP/1.1 403 Forbidden") == 0);
   CHECK(c.got.find("Connection: close") != std::string::npos);
 }
@@ -230,19 +231,23 @@ TEST_CASE("streamed chunked responses - and until-close for HTTP/1.0") {
 TEST_CASE("a client that leaves cancels the exchange - late responses fail cleanly") {
   std::shared_ptr<Exchange> held;
   bool cancelled = false;
+  io::Loop* lp = nullptr;
   Fixture f([&](std::shared_ptr<Exchange> ex) {
-    ex->on_cancel([&] { cancelled = true; });
+    ex->on_cancel([&] {
+      cancelled = true;
+      lp->stop();
+    });
     held = ex;
+    lp->stop();  // the request reached the handler
   });
+  lp = &f.loop;
   {
     RawClient c(f.loop, f.addr());
     c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    c.run_until([&](const std::string&) { return held != nullptr; }, 200ms);
+    c.run(2s);
+    REQUIRE(held);
   }
-  io::Timer t(f.loop, [&] { f.loop.stop(); });
-  t.start(50ms);
-  f.loop.run();
-  REQUIRE(held);
+  if (!cancelled) f.run(2s);  // until the server sees the client gone
   CHECK(cancelled);
   CHECK(held->detached());
   auto st = held->respond(200, {}, "late");
@@ -327,24 +332,32 @@ TEST_CASE("upgrade: a stream taken with a ConnectionSlot counts against max_conn
 
 TEST_CASE("drain finishes in-flight requests - closes idle ones and refuses new connections") {
   std::shared_ptr<Exchange> held;
-  Fixture f([&](std::shared_ptr<Exchange> ex) { held = ex; });
+  io::Loop* lp = nullptr;
+  Fixture f([&](std::shared_ptr<Exchange> ex) {
+    held = ex;
+    lp->stop();  // the request reached the handler
+  });
+  lp = &f.loop;
   RawClient idle(f.loop, f.addr());
   RawClient busy(f.loop, f.addr());
   busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-  busy.run_until([&](const std::string&) { return held != nullptr; }, 2s);
+  busy.run(2s);
   REQUIRE(held);
   bool drained = false;
-  f.server->drain(5s, [&] { drained = true; });
+  f.server->drain(5s, [&] {
+    drained = true;
+    f.loop.stop();
+  });
   idle.run_until_closed();
   CHECK(idle.closed);
   CHECK_FALSE(drained);
   REQUIRE(held->respond(200, {}, "done\n").ok());
   busy.run_until_closed();
+  if (!busy.closed) busy.run_until_closed();  // the drain callback stopped the loop first
+  CHECK(busy.closed);
   CHECK(busy.got.find("Connection: close") != std::string::npos);
   CHECK(busy.got.find("done\n") != std::string::npos);
-  io::Timer t(f.loop, [&] { f.loop.stop(); });
-  t.start(20ms);
-  f.loop.run();
+  if (!drained) f.run(2s);  // until the drain callback
   CHECK(drained);
 }
 

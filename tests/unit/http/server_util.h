@@ -37,12 +37,15 @@ class RawClient : public io::Stream::Handler {
     if (s_) REQUIRE(s_->write(bytes).ok());
     else queued_.push_back(std::move(bytes));
   }
-  // Runs the loop until the predicate holds on the received bytes or the server closes.
+  // Runs the loop until the predicate holds on the received bytes or the server closes (or
+  // until something else, such as a server handler, calls loop.stop()). Reaching `limit` fails
+  // the test: the guard is never a synchronisation point.
   void run_until(std::function<bool(const std::string&)> until, Duration limit = 10s) {
     until_ = std::move(until);
     done_ = false;
     io::Timer guard(loop_, [this] {
       timed_out = true;
+      FAIL_CHECK("RawClient guard timer fired: the awaited bytes or close never came");
       loop_.stop();
     });
     guard.start(limit);
@@ -50,6 +53,11 @@ class RawClient : public io::Stream::Handler {
     guard.stop();
   }
   void run_until_closed() { run_until(nullptr); }
+  // Runs the loop until the test's own event (a handler, a callback) calls loop.stop(); the
+  // server closing the connection also ends it.
+  void run(Duration limit = 10s) {
+    run_until([](const std::string&) { return false; }, limit);
+  }
   void close() {
     if (s_) s_->close();
   }
@@ -116,6 +124,17 @@ struct Fixture {
     REQUIRE(server->listen(*io::SockAddr::parse("127.0.0.1:0")).ok());
   }
   io::SockAddr addr() const { return server->local_address(); }
+  // Runs the loop until a callback of the test calls loop.stop(). Reaching `limit` fails the
+  // test: the guard stops a test that would hang, it never synchronises.
+  void run(Duration limit = 10s) {
+    io::Timer guard(loop, [this] {
+      FAIL_CHECK("Fixture guard timer fired: the awaited event never came");
+      loop.stop();
+    });
+    guard.start(limit);
+    loop.run();
+    guard.stop();
+  }
 };
 
 inline void hello(std::shared_ptr<Exchange> ex) {

@@ -34,7 +34,10 @@ TEST_CASE("post() runs work on the loop thread in order - from other threads") {
   std::vector<int> seen;
   std::thread::id loop_thread = std::this_thread::get_id();
   bool on_loop = true;
-  Timer guard(loop, [&] { loop.stop(); });
+  Timer guard(loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited event never came");
+    loop.stop();
+  });
   guard.start(5s);  // a guard against a hang, not synchronisation
   std::thread t([&] {
     for (int i = 0; i < 100; ++i)
@@ -80,7 +83,10 @@ TEST_CASE("SignalWatcher delivers signals to the loop") {
     got = s;
     loop.stop();
   });
-  Timer guard(loop, [&] { loop.stop(); });
+  Timer guard(loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited event never came");
+    loop.stop();
+  });
   guard.start(5s);
   Timer kick(loop, [&] { ::raise(SIGUSR1); });
   kick.start(1ms);

@@ -63,7 +63,10 @@ TEST_CASE("TCP listener - connector and echo over loopback with large payloads")
   Collect c;
   c.want = payload.size();
   std::unique_ptr<TcpStream> client;
-  Timer guard(loop, [&] { loop.stop(); });
+  Timer guard(loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited event never came");
+    loop.stop();
+  });
   guard.start(20s);
   c.on_done = [&] {
     client->close();
@@ -160,7 +163,10 @@ TEST_CASE("Write backpressure: blocked above the high watermark - drained below 
 
   std::unique_ptr<TcpStream> client;
   std::string chunk(1 << 20, 'z');
-  Timer guard(loop, [&] { loop.stop(); });
+  Timer guard(loop, [&] {
+    FAIL_CHECK("guard timer fired: the awaited event never came");
+    loop.stop();
+  });
   guard.start(20s);
   Connector conn(loop, WriteLimits{64 * 1024, 256 * 1024, 64 * 1024 * 1024});
   REQUIRE(conn.connect((*l)->local_address(), 5s, [&](Result<std::unique_ptr<TcpStream>> r) {
