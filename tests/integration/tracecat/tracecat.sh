@@ -225,12 +225,14 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 PY
-pids+=("$!")
+c500_pid=$!
+pids+=("$c500_pid")
 wait_for "$tmp/c500.out" '[0-9]'
 "$tc" "$tmp/a.jsonl" --forward "http://127.0.0.1:$(cat "$tmp/c500.out")" >/dev/null 2>"$tmp/c500.err"
 expect "--forward to a collector answering 500: exit 5" "$?" 5
 expect "--forward names the HTTP status and the start of the body" \
   "$(grep -c 'HTTP status 500 (collector overloaded: shard 7' "$tmp/c500.err")" 1
+{ kill "$c500_pid"; wait "$c500_pid"; } 2>/dev/null
 stop_tc "$sink"
 expect "--forward: the collector got what tracecat received" "$(jq -r .name "$tmp/sink.out" | grep -c ok)" 1
 expect "--forward from a file: the collector got every span" "$(jq -r .name "$tmp/sink.out" | grep -c bulk)" 3000
