@@ -279,7 +279,9 @@ Commands make_app(Options& o) {
                 "most a tenth of its lifetime, so even a certificate of a few seconds is valid once renewed.\n\n"
                 "With --watch DIR it keeps running: it renews DIR/cert.pem when 2/3 of its lifetime has "
                 "passed, then sends --signal to --pid or runs --exec, and sleeps until the next renewal "
-                "(checking at least every --interval). --once checks once and exits (0 whether or not the "
+                "(checking at least every --interval). It says when the next renewal is due (\"next renewal at "
+                "TIME\", RFC 3339) at start and after each renewal; with --json it writes one JSON line per check. "
+                "--once checks once and exits (0 whether or not the "
                 "certificate was due; the JSON says which).");
   ca_flag(renew);
   renew.option("--cert", o.cert_file, "The certificate to renew").metavar("FILE").file();

@@ -206,7 +206,9 @@ int cmd_renew(const Options& o, const cli::Common& common) {
   Duration interval = parse_validity(o.interval, "--interval");
   std::string cert_path = join(o.watch_dir, "cert.pem");
   std::string out = o.out.empty() ? o.watch_dir : o.out;
-  while (true) {
+  // Text output says when the next renewal is due at start and after each renewal (not at each
+  // wake-up in between); --json writes a line at every check.
+  for (bool first = true;; first = false) {
     WallTime now = now_seconds();
     pki::Certificate cur = read_leaf(cert_path);
     WallTime due = renewal_time(cur.not_before(), cur.not_after());
@@ -225,8 +227,8 @@ int cmd_renew(const Options& o, const cli::Common& common) {
                 {"not_after", format_time(cur.not_after())},
                 {"next_renewal", format_time(due)}};
       std::cout << j.dump() << std::endl;
-    } else if (renewed || o.once) {
-      std::cout << (renewed ? "renewed " : "not due: ") << cur.subject() << " serial " << cur.serial_hex()
+    } else if (renewed || o.once || first) {
+      std::cout << (renewed ? "renewed " : o.once ? "not due: " : "watching " + cert_path + ": ") << cur.subject() << " serial " << cur.serial_hex()
                 << ", next renewal at " << format_time(due) << std::endl;
     }
     if (o.once) return cli::exit_ok;

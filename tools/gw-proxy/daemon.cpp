@@ -81,6 +81,7 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
   }
 
   health_ = std::make_unique<proxy::HealthChecker>(main_loop);
+  for (const auto& cs : current_->clusters) cs->set_logger(&log_);  // health changes, ejections
   health_->set_clusters(current_->clusters);
 
   if (c.admin.enabled) {
@@ -223,6 +224,7 @@ pw::Status Daemon::reload() {
   pool_->post_all([this, s](pw::io::Loop&, unsigned i) {
     if (workers_[i]) workers_[i]->update(s);
   });
+  for (const auto& cs : s->clusters) cs->set_logger(&log_);
   health_->set_clusters(s->clusters);
   metrics_.reloads.inc();
   log_.info("config reloaded", {{"file", file}, {"generation", s->generation}});

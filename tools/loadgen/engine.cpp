@@ -265,13 +265,13 @@ class Worker {
   void open(Slot& s);
   void on_tcp(Slot& s, pw::Result<std::unique_ptr<io::TcpStream>> r);
   void connected(Slot& s);
-  void connect_failed(Slot& s, ErrorClass cls);
+  void connect_failed(Slot& s, ErrorClass cls, std::string_view why);
   void close_stream(Slot& s);
   void assign(Slot& s, const Target& t, std::int64_t intended, std::int64_t now);
   void write_request(Slot& s);
   void complete(Slot& s, bool reusable);
-  void request_failed(Slot& s, ErrorClass cls);
-  void record(Slot& s, int status, ErrorClass err);
+  void request_failed(Slot& s, ErrorClass cls, std::string_view why);
+  void record(Slot& s, int status, ErrorClass err, std::string_view why = {});
   void write_result(const Slot& s, const Outcome& o);
   void available(Slot& s);
   void closed_next(Slot& s);
@@ -506,12 +506,12 @@ void Worker::open(Slot& s) {
   s.connect_start = mono_ns();
   auto st = s.connector.connect(o.addr, cfg().timeout,
                                 [this, &s](pw::Result<std::unique_ptr<io::TcpStream>> r) { on_tcp(s, std::move(r)); });
-  if (!st) connect_failed(s, ErrorClass::connect);
+  if (!st) connect_failed(s, ErrorClass::connect, st.error().message);
 }
 
 void Worker::on_tcp(Slot& s, pw::Result<std::unique_ptr<io::TcpStream>> r) {
   if (!r) {
-    connect_failed(s, ErrorClass::connect);
+    connect_failed(s, ErrorClass::connect, r.error().message);
     return;
   }
   const Origin& o = cfg().targets.origins[s.origin];
@@ -525,7 +525,7 @@ void Worker::on_tcp(Slot& s, pw::Result<std::unique_ptr<io::TcpStream>> r) {
     to.port = o.url.port;
     auto t = pw::tls::TlsStream::client(cfg().tls, std::move(*r), to);
     if (!t) {
-      connect_failed(s, ErrorClass::tls);
+      connect_failed(s, ErrorClass::tls, t.error().message);
       return;
     }
     s.stream = std::move(*t);
@@ -564,14 +564,14 @@ void Worker::connected(Slot& s) {
   if (started_) available(s);
 }
 
-void Worker::connect_failed(Slot& s, ErrorClass cls) {
+void Worker::connect_failed(Slot& s, ErrorClass cls, std::string_view why) {
   ++counters.conns_failed;
   close_stream(s);
   s.handshaking = false;
   if (s.pending) {
     s.pending = false;
     s.st = Slot::St::down;
-    record(s, 0, cls);
+    record(s, 0, cls, why);
     // A closed loop would retry at once, and a refusing server would be hammered: wait a little.
     if (!cfg().open_loop) {
       s.st = Slot::St::backoff;
@@ -650,7 +650,7 @@ void Worker::write_request(Slot& s) {
     st = s.stream->write(parts);
     s.bytes_out = t.head.size() + t.body.size();
   }
-  if (!st) request_failed(s, classify(st.error()));
+  if (!st) request_failed(s, classify(st.error()), st.error().message);
 }
 
 void Worker::on_data(Slot& s, std::string_view data) {
@@ -666,7 +666,7 @@ void Worker::on_data(Slot& s, std::string_view data) {
   const bool buffered = !s.in.empty();
   if (buffered) {
     if (!s.in.append(data)) {
-      request_failed(s, ErrorClass::parse);
+      request_failed(s, ErrorClass::parse, "response head larger than the input buffer");
       return;
     }
     input = s.in.view();
@@ -682,7 +682,7 @@ void Worker::on_data(Slot& s, std::string_view data) {
         const http::Head& h = s.parser.head();
         if (h.status >= 100 && h.status < 200) {
           if (h.status == 101) {
-            request_failed(s, ErrorClass::parse);
+            request_failed(s, ErrorClass::parse, "unexpected 101 Switching Protocols");
             return;
           }
           s.interim = true;
@@ -702,7 +702,7 @@ void Worker::on_data(Slot& s, std::string_view data) {
         complete(s, s.keep_alive && used == input.size());
         return;
       case http::EventKind::error:
-        request_failed(s, ErrorClass::parse);
+        request_failed(s, ErrorClass::parse, "bad response: " + s.parser.error().message);
         return;
     }
   }
@@ -710,7 +710,7 @@ more:
   if (buffered) {
     s.in.consume(used);
   } else if (used < input.size()) {
-    if (!s.in.append(input.substr(used))) request_failed(s, ErrorClass::parse);
+    if (!s.in.append(input.substr(used))) request_failed(s, ErrorClass::parse, "response head larger than the input buffer");
   }
 }
 
@@ -718,11 +718,12 @@ void Worker::on_eof(Slot& s) {
   if (s.st == Slot::St::busy) {
     http::Event ev = s.parser.finish();
     if (ev.kind == http::EventKind::message_complete && !s.interim) complete(s, false);
-    else request_failed(s, ev.kind == http::EventKind::error ? ErrorClass::parse : ErrorClass::reset);
+    else if (ev.kind == http::EventKind::error) request_failed(s, ErrorClass::parse, "bad response: " + s.parser.error().message);
+    else request_failed(s, ErrorClass::reset, "connection closed before the response ended");
     return;
   }
   if (s.st == Slot::St::connecting) {
-    connect_failed(s, ErrorClass::tls);
+    connect_failed(s, ErrorClass::tls, "tls handshake: connection closed by the server");
     return;
   }
   // An idle keep-alive connection closed by the server: reopened when a request needs it.
@@ -732,11 +733,11 @@ void Worker::on_eof(Slot& s) {
 
 void Worker::on_error(Slot& s, const pw::Error& err) {
   if (s.st == Slot::St::busy) {
-    request_failed(s, classify(err));
+    request_failed(s, classify(err), err.message);
     return;
   }
   if (s.st == Slot::St::connecting) {
-    connect_failed(s, err.code == pw::Errc::tls_error ? ErrorClass::tls : classify(err));
+    connect_failed(s, err.code == pw::Errc::tls_error ? ErrorClass::tls : classify(err), err.message);
     return;
   }
   close_stream(s);
@@ -751,13 +752,13 @@ void Worker::complete(Slot& s, bool reusable) {
   available(s);
 }
 
-void Worker::request_failed(Slot& s, ErrorClass cls) {
-  record(s, 0, cls);
+void Worker::request_failed(Slot& s, ErrorClass cls, std::string_view why) {
+  record(s, 0, cls, why);
   close_stream(s);
   available(s);
 }
 
-void Worker::record(Slot& s, int status, ErrorClass err) {
+void Worker::record(Slot& s, int status, ErrorClass err, std::string_view why) {
   const std::int64_t end = mono_ns();
   Outcome o;
   o.intended_us = us(s.intended);
@@ -765,6 +766,7 @@ void Worker::record(Slot& s, int status, ErrorClass err) {
   o.end_us = us(end);
   o.status = status;
   o.error = err;
+  o.error_message = why;
   o.reused = s.reused && err != ErrorClass::connect;
   o.bytes_sent = err == ErrorClass::connect ? 0 : s.bytes_out;
   o.bytes_received = s.bytes_in;
@@ -801,6 +803,11 @@ void Worker::write_result(const Slot& s, const Outcome& o) {
     b.lit("\"");
     b.lit(error_class_name(o.error));
     b.lit("\"");
+    if (!o.error_message.empty()) {
+      b.lit(",\"error_message\":");
+      b.lit(nlohmann::json(std::string(o.error_message.substr(0, kMaxErrorMessage)))
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
   }
   b.lit(",\"method\":");
   b.lit(s.target->json_method);
@@ -925,9 +932,9 @@ void Worker::housekeeping() {
   for (auto& sp : slots_) {
     Slot& s = *sp;
     if (s.st == Slot::St::busy && timeout > 0 && now - s.sent > timeout) {
-      request_failed(s, ErrorClass::timeout);
+      request_failed(s, ErrorClass::timeout, "no response within --timeout");
     } else if (s.st == Slot::St::connecting && s.handshaking && timeout > 0 && now - s.connect_start > timeout) {
-      connect_failed(s, ErrorClass::tls);
+      connect_failed(s, ErrorClass::tls, "tls handshake: no answer within --timeout");
     } else if (s.st == Slot::St::backoff && now >= s.retry_at) {
       s.st = Slot::St::down;
       available(s);

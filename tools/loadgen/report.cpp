@@ -267,6 +267,10 @@ std::string format_text(const Summary& s) {
     if (s.c.errors[i])
       er += (er.empty() ? "" : ", ") + std::string(error_class_name(static_cast<ErrorClass>(i))) + " " + std::to_string(s.c.errors[i]);
   line("errors", er.empty() ? "none" : er);
+  // Why: the first message of each class that had errors.
+  for (std::size_t i = 1; i < kErrorClasses; ++i)
+    if (s.c.errors[i] && !s.c.first_error[i].empty())
+      line("", std::string(error_class_name(static_cast<ErrorClass>(i))) + " (first): " + s.c.first_error[i]);
   line("bytes", "sent " + bytes_text(s.c.bytes_sent) + ", received " + bytes_text(s.c.bytes_received));
   line("connections", std::to_string(s.c.conns_opened) + " opened, " + std::to_string(s.c.conns_failed) + " failed; " +
                           std::to_string(s.c.reused) + " requests on reused connections");

@@ -34,6 +34,8 @@ void Counters::add(const Counters& o) noexcept {
   responses += o.responses;
   failed += o.failed;
   for (std::size_t i = 0; i < errors.size(); ++i) errors[i] += o.errors[i];
+  for (std::size_t i = 0; i < first_error.size(); ++i)
+    if (first_error[i].empty()) first_error[i] = o.first_error[i];
   for (std::size_t i = 0; i < status.size(); ++i) status[i] += o.status[i];
   bytes_sent += o.bytes_sent;
   bytes_received += o.bytes_received;
@@ -58,7 +60,12 @@ void count(Counters& c, const Outcome& o) noexcept {
     ++c.responses;
     if (o.status > 0 && o.status < 1000) ++c.status[static_cast<std::size_t>(o.status)];
   }
-  if (o.error != ErrorClass::none) ++c.errors[static_cast<std::size_t>(o.error)];
+  if (o.error != ErrorClass::none) {
+    const auto i = static_cast<std::size_t>(o.error);
+    ++c.errors[i];
+    if (c.first_error[i].empty() && !o.error_message.empty())
+      c.first_error[i] = std::string(o.error_message.substr(0, kMaxErrorMessage));
+  }
   if (is_failed(o)) ++c.failed;
   if (o.reused) ++c.reused;
   c.bytes_sent += o.bytes_sent;
@@ -225,6 +232,10 @@ ojson Summary::to_json() const {
   for (std::size_t i = 1; i < kErrorClasses; ++i) er[std::string(kErrorNames[i])] = c.errors[i];
   er["total"] = c.error_total();
   j["errors"] = er;
+  ojson em = ojson::object();
+  for (std::size_t i = 1; i < kErrorClasses; ++i)
+    if (!c.first_error[i].empty()) em[std::string(kErrorNames[i])] = c.first_error[i];
+  j["error_messages"] = em;
   j["failed"] = c.failed;
   j["bytes"] = {{"sent", c.bytes_sent}, {"received", c.bytes_received}};
   j["connection_use"] = {{"opened", c.conns_opened}, {"failed", c.conns_failed}, {"reused", c.reused}};
@@ -379,6 +390,10 @@ pw::Result<Summary> Summary::from_json(const json& j, std::string_view where) {
   }
   if (auto it = j.find("errors"); it != j.end() && it->is_object())
     for (std::size_t i = 1; i < kErrorClasses; ++i) r.num(*it, std::string(kErrorNames[i]).c_str(), "/errors", s.c.errors[i]);
+  if (auto it = j.find("error_messages"); it != j.end() && it->is_object())
+    for (std::size_t i = 1; i < kErrorClasses; ++i)
+      if (auto m = it->find(std::string(kErrorNames[i])); m != it->end() && m->is_string())
+        s.c.first_error[i] = m->get<std::string>().substr(0, kMaxErrorMessage);
   if (auto it = j.find("bytes"); it != j.end()) {
     r.num(*it, "sent", "/bytes", s.c.bytes_sent);
     r.num(*it, "received", "/bytes", s.c.bytes_received);
@@ -463,6 +478,11 @@ pw::Status Summary::add_result(const json& j, std::string_view where) {
   if (auto it = j.find("error"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) return fail("/error: expected an error class or null");
     o.error = error_class_from_name(it->get<std::string>());
+  }
+  std::string message;
+  if (auto it = j.find("error_message"); it != j.end() && it->is_string()) {
+    message = it->get<std::string>();
+    o.error_message = message;
   }
   if (auto it = j.find("reused"); it != j.end() && it->is_boolean()) o.reused = it->get<bool>();
   if (auto it = j.find("url"); it != j.end() && it->is_string()) {

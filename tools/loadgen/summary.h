@@ -34,12 +34,18 @@ ErrorClass error_class_from_name(std::string_view name) noexcept;  // other when
 
 // Requests sent later than this after their intended time count as late in the diagnosis.
 inline constexpr std::int64_t kLateSendUs = 5000;
+// An error message kept is cut to this many bytes.
+inline constexpr std::size_t kMaxErrorMessage = 256;
 
 struct Counters {
   std::uint64_t requests = 0;   // ended: a response or an error
   std::uint64_t responses = 0;  // a complete response, any status
   std::uint64_t failed = 0;     // an error, or a status >= 400
   std::array<std::uint64_t, kErrorClasses> errors{};
+  // The first error message seen in each class ("connect: connection refused", "tls handshake:
+  // certificate verify failed: self-signed certificate", the parser's reason), at most
+  // kMaxErrorMessage bytes each: why the errors happened, next to how many.
+  std::array<std::string, kErrorClasses> first_error{};
   std::array<std::uint64_t, 1000> status{};
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   std::uint64_t conns_opened = 0, conns_failed = 0, reused = 0;
@@ -70,6 +76,7 @@ struct Outcome {
   std::int64_t intended_us = 0, sent_us = 0, end_us = 0;
   int status = 0;  // 0 when no response
   ErrorClass error = ErrorClass::none;
+  std::string_view error_message;  // why, when error is set (may be empty); valid during record()
   bool reused = false;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
 };

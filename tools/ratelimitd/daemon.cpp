@@ -76,6 +76,8 @@ pw::Status Daemon::start() {
       ro.connected = &shared_->metrics.backend_up;
       ro.reconnects = &redis_reconnects_;
       ro.timeouts = &redis_timeouts_;
+      ro.log = &log_;
+      ro.worker = i;
       auto rb = std::make_unique<RedisBackend>(loop, ro);
       rb->start();
       w.backend = std::move(rb);

@@ -97,7 +97,9 @@ int main(int argc, char** argv) {
       "Counters live in memory (the default; exact across worker threads) or in Redis, shared by "
       "every instance that points at it. When Redis cannot be reached, --failure-mode decides: allow "
       "answers OK, deny answers OVER_LIMIT; ratelimitd_backend_errors_total counts each such decision "
-      "and the connection is retried with exponential backoff.",
+      "and the connection is retried with exponential backoff. Each worker's connection logs its "
+      "transitions once, with the cause: \"redis backend down\" (warn; fields redis, worker, error), "
+      "at start too, and \"redis backend up\" (warn when it returns, info on the first connect).",
       "Endpoints: POST /json (200, or 429 when over the limit, 400 for a malformed request), GET "
       "/healthcheck, GET /rlconfig (the rules in force), GET /metrics (Prometheus text: per rule "
       "total hits, within limit, near limit, over limit, shadow mode, backend errors and decision "

@@ -236,16 +236,38 @@ void RedisBackend::start() {
   connect();
 }
 
+void RedisBackend::went_down(std::string_view cause) {
+  if (link_ == Link::down || stopping_) return;
+  link_ = Link::down;
+  if (opt_.log == nullptr) return;
+  const std::string addr = opt_.host + ":" + std::to_string(opt_.port);
+  opt_.log->warn("redis backend down", {{"redis", addr}, {"worker", opt_.worker}, {"error", cause}});
+}
+
+void RedisBackend::went_up() {
+  const bool recovered = link_ == Link::down;
+  link_ = Link::up;
+  if (opt_.log == nullptr) return;
+  const std::string addr = opt_.host + ":" + std::to_string(opt_.port);
+  opt_.log->log(recovered ? pw::telemetry::Level::warn : pw::telemetry::Level::info, "redis backend up",
+                {{"redis", addr}, {"worker", opt_.worker}});
+}
+
 void RedisBackend::connect() {
   if (stopping_ || ac_ != nullptr) return;
   redisAsyncContext* ac = redisAsyncConnect(opt_.host.c_str(), opt_.port);
-  if (ac == nullptr) return schedule_reconnect();
+  if (ac == nullptr) {
+    went_down("cannot allocate a redis connection");
+    return schedule_reconnect();
+  }
   if (ac->err) {
+    went_down(ac->errstr);
     redisAsyncFree(ac);
     return schedule_reconnect();
   }
   ac->data = this;
   if (uv_redis_attach(ac, loop_.uv()) != REDIS_OK) {
+    went_down("cannot watch the redis socket");
     redisAsyncFree(ac);
     return schedule_reconnect();
   }
@@ -263,6 +285,8 @@ void RedisBackend::connect_timed_out() {
   ac_ = nullptr;
   ac->data = nullptr;  // no callbacks into this object from the freed context
   redisAsyncFree(ac);
+  went_down("connect timed out after " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                            opt_.connect_timeout).count()) + "ms");
   schedule_reconnect();
 }
 
@@ -279,22 +303,28 @@ void RedisBackend::on_connect(const redisAsyncContext* ac, int status) {
   if (status != REDIS_OK) {
     self->ac_ = nullptr;  // hiredis frees the context after this callback
     self->connect_timer_.stop();
+    self->went_down(ac->errstr[0] != '\0' ? ac->errstr : "connect failed");
     self->schedule_reconnect();
     return;
   }
   self->connect_timer_.stop();
   self->connected_ = true;
   self->backoff_ = self->opt_.backoff_min;
+  self->went_up();
   if (self->opt_.connected && !self->counted_up_) {
     self->opt_.connected->inc();
     self->counted_up_ = true;
   }
 }
 
-void RedisBackend::on_disconnect(const redisAsyncContext* ac, int /*status*/) {
+void RedisBackend::on_disconnect(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<RedisBackend*>(ac->data);
   if (self == nullptr) return;
   self->ac_ = nullptr;
+  // REDIS_OK: closed on our side or by the server (EOF: "Server closed the connection").
+  self->went_down(ac->errstr[0] != '\0' ? ac->errstr
+                  : status == REDIS_OK  ? "connection closed"
+                                        : "connection lost");
   self->connected_ = false;
   if (self->counted_up_ && self->opt_.connected) {
     self->opt_.connected->dec();

@@ -12,6 +12,11 @@
 // Failures: while disconnected every decision fails at once (the service applies its failure
 // mode); a command not answered within `timeout` fails; at most `max_pending` commands wait on a
 // connection. A lost connection is re-established with exponential backoff.
+//
+// Each transition of the connection is logged once, with its cause: "redis backend down" (warn:
+// the first failed connect at start, a lost connection, a connect that timed out; not repeated
+// per retry while it stays down) and "redis backend up" (warn when it comes back after being
+// down, info on the first connect).
 #pragma once
 
 #include <chrono>
@@ -21,6 +26,7 @@
 #include <string>
 
 #include "pw/io/loop.h"
+#include "pw/telemetry/log.h"
 #include "pw/telemetry/metrics.h"
 
 #include "backend.h"
@@ -40,6 +46,8 @@ struct RedisOptions {
   pw::telemetry::Gauge* connected = nullptr;       // +1 per connected worker
   pw::telemetry::Counter* reconnects = nullptr;    // connection attempts after a loss
   pw::telemetry::Counter* timeouts = nullptr;
+  pw::telemetry::Logger* log = nullptr;            // connection transitions; none when null
+  unsigned worker = 0;                             // named in those log lines
 };
 
 class RedisBackend final : public Backend {
@@ -60,6 +68,8 @@ class RedisBackend final : public Backend {
   void connect();
   void schedule_reconnect();
   void connect_timed_out();
+  void went_down(std::string_view cause);
+  void went_up();
   void sweep();
   bool send(Command* cmd, bool full_script);
   static void on_connect(const redisAsyncContext* ac, int status);
@@ -73,6 +83,7 @@ class RedisBackend final : public Backend {
   bool connected_ = false;
   bool stopping_ = false;
   bool counted_up_ = false;
+  enum class Link : std::uint8_t { unknown, up, down } link_ = Link::unknown;  // as last logged
   std::size_t pending_ = 0;
   pw::Duration backoff_;
   pw::io::Timer reconnect_timer_;

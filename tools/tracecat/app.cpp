@@ -257,10 +257,17 @@ int run(const Options& o) {
     auto after_failed = forward_stats.failures.load();
     if (after_failed) ok = false;  // exit_io: a network operation failed
     dropped = n_dropped > 0;
-    if (n_dropped || after_failed)
-      std::fprintf(stderr, "tracecat: --forward %s: %llu requests failed, %llu dropped (queue full or shutting down)\n",
-                   telemetry::redact_url(o.forward).c_str(), static_cast<unsigned long long>(after_failed),
-                   static_cast<unsigned long long>(n_dropped));
+    // Each failure says why (the messages name the URL, credentials redacted): the first cause,
+    // and the latest when it differs.
+    if (after_failed) {
+      std::string first = forward_stats.first_error(), last = forward_stats.last_error();
+      std::fprintf(stderr, "tracecat: --forward: %llu request%s failed: %s%s%s\n",
+                   static_cast<unsigned long long>(after_failed), after_failed == 1 ? "" : "s", first.c_str(),
+                   last != first ? "; last: " : "", last != first ? last.c_str() : "");
+    }
+    if (n_dropped)
+      std::fprintf(stderr, "tracecat: --forward %s: %llu requests dropped (queue full or shutting down)\n",
+                   telemetry::redact_url(o.forward).c_str(), static_cast<unsigned long long>(n_dropped));
   }
   reporter.summary();
   if (o.stats) {

@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
       "With --forward, every request read or received is queued for the endpoint (at most 256 requests and 64 MiB, "
       "or one larger request). Reading files and standard input waits while the queue is full (backpressure); the "
       "receiver cannot wait and drops the request for the endpoint (it is still shown). At exit, what is queued is "
-      "sent for up to 10 seconds, then abandoned. Requests the endpoint failed make the exit status 5; otherwise, "
+      "sent for up to 10 seconds, then abandoned. Requests the endpoint failed make the exit status 5 and are reported "
+      "on standard error with their cause (\"Could not resolve host\", \"Connection refused\", or the HTTP status with "
+      "the start of the response body; the first cause, and the latest when it differs); otherwise, "
       "requests dropped make it 10. The URL's user:password@ part is never printed.",
       "Colours are used on a terminal unless NO_COLOR is set (see --color)."};
   info.examples = {

@@ -13,6 +13,15 @@ namespace pw::proxy {
 
 namespace {
 
+// "250ms", "30s", "1m30s": a duration as the config writes it.
+std::string format_ms(std::int64_t ms) {
+  if (ms % 1000 != 0 || ms == 0) return std::to_string(ms) + "ms";
+  const std::int64_t s = ms / 1000;
+  if (s < 60 || s % 60 != 0) return s >= 60 ? std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s"
+                                            : std::to_string(s) + "s";
+  return std::to_string(s / 60) + "m";
+}
+
 std::int64_t to_ns(TimePoint t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
@@ -75,6 +84,8 @@ void copy_health(const EndpointState& from, EndpointState& to) noexcept {
   to.times_ejected_.store(from.times_ejected_.load(r), r);
   to.requests_total_.store(from.requests_total_.load(r), r);
   to.failures_total_.store(from.failures_total_.load(r), r);
+  to.set_health_reason(from.health_reason());
+  to.set_ejection_reason(from.ejection_reason());
   // active_ stays 0: requests in flight release the object they started on.
 }
 
@@ -86,6 +97,23 @@ void copy_health(const EndpointState& from, EndpointState& to) noexcept {
 bool EndpointState::ejected(TimePoint now) const noexcept {
   const std::int64_t until = ejected_until_ns_.load(std::memory_order_relaxed);
   return until != 0 && to_ns(now) < until;
+}
+
+std::string EndpointState::health_reason() const {
+  std::lock_guard lk(reason_mu_);
+  return health_reason_;
+}
+std::string EndpointState::ejection_reason() const {
+  std::lock_guard lk(reason_mu_);
+  return ejection_reason_;
+}
+void EndpointState::set_health_reason(std::string why) {
+  std::lock_guard lk(reason_mu_);
+  health_reason_ = std::move(why);
+}
+void EndpointState::set_ejection_reason(std::string why) {
+  std::lock_guard lk(reason_mu_);
+  ejection_reason_ = std::move(why);
 }
 
 bool EndpointState::available(TimePoint now) const noexcept {
@@ -129,6 +157,7 @@ bool ClusterState::report(EndpointState& ep, Outcome o, TimePoint now, int statu
   constexpr auto r = std::memory_order_relaxed;
   ep.requests_total_.fetch_add(1, r);
   std::uint32_t c5 = 0, cg = 0;
+  const char* what = "5xx";  // the last error of a gateway-error run, for the ejection reason
   switch (o) {
     case Outcome::success:
       // Only store when needed: the common path stays free of writes to shared cache lines.
@@ -142,14 +171,17 @@ bool ClusterState::report(EndpointState& ep, Outcome o, TimePoint now, int statu
       else ep.consecutive_gateway_.store(0, r);
       break;
     case Outcome::connect_failed:
+      what = "connect failure";
       counters_.connect_failures.fetch_add(1, r);
       cg = ep.consecutive_gateway_.fetch_add(1, r) + 1;
       break;
     case Outcome::reset:
+      what = "reset";
       counters_.resets.fetch_add(1, r);
       cg = ep.consecutive_gateway_.fetch_add(1, r) + 1;
       break;
     case Outcome::timeout:
+      what = "timeout";
       counters_.timeouts.fetch_add(1, r);
       cg = ep.consecutive_gateway_.fetch_add(1, r) + 1;
       break;
@@ -190,6 +222,23 @@ bool ClusterState::report(EndpointState& ep, Outcome o, TimePoint now, int statu
   ep.consecutive_5xx_.store(0, r);
   ep.consecutive_gateway_.store(0, r);
   counters_.ejections.fetch_add(1, r);
+
+  // Why, for /clusters and the log: which run reached its threshold, and for how long.
+  std::string last = o == Outcome::status_5xx ? (status ? std::to_string(status) : std::string("5xx")) : what;
+  std::string why = (od.consecutive_5xx != 0 && c5 >= od.consecutive_5xx)
+                        ? std::to_string(c5) + " consecutive 5xx responses (last " + last + ")"
+                        : std::to_string(cg) + " consecutive gateway errors (last " + last + ")";
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  why += "; ejected for " + format_ms(ms) + " (ejection " + std::to_string(times) + ")";
+  ep.set_ejection_reason(why);
+  if (auto* log = logger())
+    log->warn("endpoint " + ep.address() + " of cluster " + cfg_.name + " is ejected: " + why,
+              {{"event", "endpoint_ejected"},
+               {"cluster", cfg_.name},
+               {"endpoint", ep.address()},
+               {"reason", why},
+               {"ejection_ms", static_cast<std::int64_t>(ms)},
+               {"times_ejected", times}});
   return true;
 }
 
@@ -250,6 +299,14 @@ std::string ClusterState::to_json(TimePoint now) const {
     append_kv(out, "requests_total", e.requests_total_.load(r));
     append_kv(out, "failures_total", e.failures_total_.load(r));
     append_kv(out, "times_ejected", e.times_ejected_.load(r));
+    if (auto why = e.health_reason(); !why.empty()) {
+      out += ",\"health_reason\":";
+      telemetry::append_json_string(out, why);
+    }
+    if (auto why = e.ejection_reason(); !why.empty()) {
+      out += ",\"ejection_reason\":";
+      telemetry::append_json_string(out, why);
+    }
     out += '}';
   }
   out += "]}";

@@ -8,6 +8,10 @@
 // Each checked cluster has its own small ConnectionPool (its TLS context, its timeouts) and
 // Client; connections are kept alive between checks. The response body is read and discarded
 // (streamed, never buffered).
+//
+// A change of health is logged at warn with the reason, as HAProxy logs "Server api/s1 is DOWN,
+// reason: Layer7 wrong status, code: 404": "endpoint 127.0.0.1:9001 of cluster api is unhealthy:
+// /healthz answered 404 (3 in a row)"; the reason stays on the endpoint for /clusters.
 #include <random>
 
 #include "pw/http/pool.h"
@@ -60,16 +64,20 @@ struct HealthChecker::Impl {
       return {};
     }
     Status on_body(std::string_view) override { return {}; }  // read and dropped
-    void on_complete(const http::HeaderList&) override { finish(status_passes(owner_.cfg, status_)); }
-    void on_error(const Error&) override { finish(false); }
+    void on_complete(const http::HeaderList&) override {
+      finish(status_passes(owner_.cfg, status_), owner_.cfg.path + " answered " + std::to_string(status_));
+    }
+    void on_error(const Error& e) override { finish(false, owner_.cfg.path + " failed: " + e.message); }
 
     void on_timeout() {
       if (!inflight_) return;
       owner_.client->cancel(*inflight_);  // closes its connection; no callback follows
-      finish(false);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(owner_.cfg.timeout).count();
+      finish(false, owner_.cfg.path + " timed out after " + std::to_string(ms) + "ms");
     }
 
-    void finish(bool pass) {
+    // `result`: what this check saw, for the reason of a transition.
+    void finish(bool pass, const std::string& result) {
       inflight_.reset();
       deadline_.stop();
       ++impl_.checks_done;
@@ -80,13 +88,32 @@ struct HealthChecker::Impl {
       if (pass) {
         e.hc_failures_.store(0, r);
         const std::uint32_t n = e.hc_successes_.fetch_add(1, r) + 1;
-        if (!e.hc_healthy_.load(r) && n >= hc.healthy_threshold) e.hc_healthy_.store(true, r);
+        if (!e.hc_healthy_.load(r) && n >= hc.healthy_threshold) {
+          e.hc_healthy_.store(true, r);
+          transition(true, result, n);
+        }
       } else {
         e.hc_successes_.store(0, r);
         const std::uint32_t n = e.hc_failures_.fetch_add(1, r) + 1;
-        if (e.hc_healthy_.load(r) && n >= hc.unhealthy_threshold) e.hc_healthy_.store(false, r);
+        if (e.hc_healthy_.load(r) && n >= hc.unhealthy_threshold) {
+          e.hc_healthy_.store(false, r);
+          transition(false, result, n);
+        }
       }
       next_.start(impl_.jittered(hc.interval));
+    }
+
+    void transition(bool healthy, const std::string& result, std::uint32_t in_a_row) {
+      std::string why = result + " (" + std::to_string(in_a_row) + " in a row)";
+      ep_->set_health_reason(why);
+      telemetry::Logger* log = owner_.cluster->logger();
+      if (log == nullptr) return;
+      log->warn("endpoint " + ep_->address() + " of cluster " + owner_.cluster->name() +
+                    (healthy ? " is healthy again: " : " is unhealthy: ") + why,
+                {{"event", healthy ? "endpoint_healthy" : "endpoint_unhealthy"},
+                 {"cluster", owner_.cluster->name()},
+                 {"endpoint", ep_->address()},
+                 {"reason", why}});
     }
 
     Impl& impl_;

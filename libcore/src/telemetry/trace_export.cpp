@@ -20,6 +20,21 @@
 
 namespace pw::telemetry {
 
+void OtlpHttpStats::note_failure(const std::string& why) {
+  ++failures;
+  std::lock_guard lk(error_mu_);
+  if (first_error_.empty()) first_error_ = why;
+  last_error_ = why;
+}
+std::string OtlpHttpStats::first_error() const {
+  std::lock_guard lk(error_mu_);
+  return first_error_;
+}
+std::string OtlpHttpStats::last_error() const {
+  std::lock_guard lk(error_mu_);
+  return last_error_;
+}
+
 namespace {
 
 Status write_all(int fd, std::string_view data) {
@@ -98,20 +113,21 @@ class HttpSink final : public ExportSink {
         retry = err.code == Errc::io_error || err.code == Errc::timeout;
       }
       if (!retry || attempt >= opt_.retry.max_attempts) {
-        if (stats_) ++stats_->failures;
+        if (stats_) stats_->note_failure(err.message);
         return err;
       }
       Duration wait = retry_delay(opt_.retry, attempt, retry_after, jitter(rng));
       if (std::chrono::steady_clock::now() - started + wait > opt_.retry.max_elapsed) {
-        if (stats_) ++stats_->failures;
+        if (stats_) stats_->note_failure(err.message);
         return err;
       }
       if (stats_) ++stats_->retries;
       auto until = std::chrono::steady_clock::now() + wait;
       while (std::chrono::steady_clock::now() < until) {
         if (cancel.load()) {
-          if (stats_) ++stats_->failures;
-          return Error(Errc::closed, "export cancelled at shutdown: " + err.message);
+          Error cancelled(Errc::closed, "export cancelled at shutdown: " + err.message);
+          if (stats_) stats_->note_failure(cancelled.message);
+          return cancelled;
         }
         std::this_thread::sleep_for(std::min<Duration>(until - std::chrono::steady_clock::now(), 20ms));
       }
@@ -162,13 +178,26 @@ class HttpSink final : public ExportSink {
     curl_->easy_setopt(h_, CURLOPT_XFERINFOFUNCTION, &HttpSink::on_progress);
     curl_->easy_setopt(h_, CURLOPT_XFERINFODATA, this);
     curl_->easy_setopt(h_, CURLOPT_NOPROGRESS, 0L);
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_->easy_setopt(h_, CURLOPT_ERRORBUFFER, detail);
     CURLcode rc = curl_->easy_perform(h_);
+    curl_->easy_setopt(h_, CURLOPT_ERRORBUFFER, nullptr);
     if (rc != CURLE_OK) {
       if (rc == CURLE_ABORTED_BY_CALLBACK) return Error(Errc::closed, shown_url_ + ": export cancelled at shutdown");
       Errc c = rc == CURLE_OPERATION_TIMEDOUT ? Errc::timeout
                : (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) ? Errc::invalid_argument
                                                                                  : Errc::io_error;
-      return Error(c, shown_url_ + ": " + curl_->easy_strerror(rc));
+      // The cause as precisely as libcurl knows it: its detail ("Could not resolve host: x"),
+      // else its code's text, plus the OS error (curl 7.88 says "Couldn't connect to server"
+      // for a refused connect; errno says "Connection refused").
+      std::string why = detail[0] != '\0' ? detail : curl_->easy_strerror(rc);
+      long os_errno = 0;
+      curl_->easy_getinfo(h_, CURLINFO_OS_ERRNO, &os_errno);
+      if (os_errno != 0) {
+        std::string os = std::strerror(static_cast<int>(os_errno));
+        if (why.find(os) == std::string::npos) why += " (" + os + ")";
+      }
+      return Error(c, shown_url_ + ": " + why);
     }
     long code = 0;
     curl_->easy_getinfo(h_, CURLINFO_RESPONSE_CODE, &code);
@@ -372,7 +401,7 @@ void BatchExporter::run() {
     std::size_t sent_bytes = 0;
     for (auto& r : reqs) {
       ++calls;
-      if (cancel_ || !sink_->send(r, cancel_).ok()) ++bad_calls;
+      if (cancel_ || !send(r).ok()) ++bad_calls;
       sent_bytes += r.size();
     }
     if (!batch.empty()) {
@@ -411,7 +440,17 @@ bool BatchExporter::export_batch(std::vector<Item>& batch) {
   }
   encoded_.clear();
   append_otlp_json(encoded_, data);
-  return sink_->send(encoded_, cancel_).ok();
+  return send(encoded_).ok();
+}
+
+Status BatchExporter::send(std::string_view request) {
+  Status st = sink_->send(request, cancel_);
+  if (!st.ok()) {
+    std::lock_guard lk(mu_);
+    if (stats_.first_error.empty()) stats_.first_error = st.error().message;
+    stats_.last_error = st.error().message;
+  }
+  return st;
 }
 
 }  // namespace pw::telemetry

@@ -192,6 +192,24 @@ openssl x509 -in rn/cert.pem -noout -pubkey >a.pub; openssl pkey -in rn/key.pem 
 cmp -s a.pub b.pub && ok "renewed key matches the certificate" || bad "key mismatch after renew"
 expect 0 "renew --watch --once: not yet due" $certctl renew --ca ca --watch rn --once --json
 [[ $(jq -r .renewed last.out) == false ]] && ok "not renewed before 2/3" || bad "renewed too early"
+# --watch says when the next renewal is due: at start (nothing due) and after a renewal.
+due=$(jq -r .next_renewal last.out)
+# watch_says DIR TEXT NAME: a running `renew --watch DIR` prints a line with TEXT; then it is stopped.
+watch_says() {
+  $certctl renew --ca ca --watch "$1" >watch.out 2>watch.err &
+  local wpid=$! said=no
+  pids+=("$wpid")
+  for _ in $(seq 1 200); do grep -qF -- "$2" watch.out && { said=yes; break; }; sleep 0.05; done  # polling its output
+  kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+  [[ $said == yes ]] && ok "$3" || bad "$3: wanted '$2'; stdout: $(head -c 300 watch.out) stderr: $(head -c 300 watch.err)"
+}
+watch_says rn "next renewal at $due" "renew --watch says at start when the next renewal is due"
+grep -q "^watching rn/cert.pem: " watch.out && ok "the start line names the watched file" || bad "start line: $(cat watch.out)"
+expect 0 "issue a second cert past 2/3" $certctl issue --ca ca --dns w.internal --validity 3h --not-before "$(date -u -d '-150 min' +%Y-%m-%dT%H:%M:%SZ)" --out rw
+watch_says rw "renewed " "renew --watch says when it renewed"
+expect 0 "renew --watch --once after the watch renewed" $certctl renew --ca ca --watch rw --once --json
+[[ $(jq -r .renewed last.out) == false ]] && grep -qF "next renewal at $(jq -r .next_renewal last.out)" watch.out &&
+  ok "after a renewal it says when the next one is due" || bad "after renewal: $(cat watch.out) / $(cat last.out)"
 ls rn | grep -q tmp && bad "temporary files left behind" || ok "no temporary files left"
 
 # ---------------------------------------------------------------- mTLS with a libcore TLS server

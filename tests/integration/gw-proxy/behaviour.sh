@@ -169,6 +169,9 @@ write_config() {
     {"name": "hc", "endpoints": [{"address": "127.0.0.1:@C@"}, {"address": "127.0.0.1:@D@"}],
      "health_check": {"path": "/health", "interval": "100ms", "timeout": "500ms",
                       "healthy_threshold": 2, "unhealthy_threshold": 1}},
+    {"name": "hc404", "endpoints": [{"address": "127.0.0.1:@C@"}],
+     "health_check": {"path": "/static/no-such-health", "interval": "50ms", "timeout": "500ms",
+                      "unhealthy_threshold": 3}},
     {"name": "od", "endpoints": [{"address": "127.0.0.1:@A@"}, {"address": "127.0.0.1:@B@"}],
      "outlier_detection": {"consecutive_5xx": 3, "base_ejection_time": "60s"}},
     {"name": "od_gw", "endpoints": [{"address": "127.0.0.1:@A@"}, {"address": "127.0.0.1:@B@"}],
@@ -394,12 +397,39 @@ d_healthy() { [ "$(ep hc "$Daddr" healthy)" = true ]; }
 if poll 10 d_healthy; then ok "health: a restarted endpoint is healthy again"; else not_ok "health: a restarted endpoint is healthy again" "$(clusters | jq -c '.clusters[] | select(.name == "hc")')"; fi
 expect "health: requests reach both again" "$(for _ in $(seq 10); do be "$P/hc/x"; done | tally)" "C=5 D=5"
 
+# Every change says why (as HAProxy's "Server api/s1 is DOWN, reason: Layer7 wrong status, code:
+# 404"): in /clusters and in a warn log line with the event, cluster, endpoint and reason.
+# log_event EVENT CLUSTER FIELD: FIELD of the first such JSON log line of gw-proxy.
+log_event() {
+  jq -R -r --arg e "$1" --arg c "$2" --arg f "$3" \
+    'fromjson? | select(.event == $e and .cluster == $c) | .[$f] | tostring' "$work/gw.err" | head -1
+}
+c404_down() { [ "$(ep hc404 "$Caddr" healthy)" = false ]; }
+poll 10 c404_down || not_ok "health: a 404 on the health path makes the endpoint unhealthy" "$(clusters | jq -c '.clusters[] | select(.name == "hc404")')"
+expect "health: /clusters says why it is unhealthy" "$(ep hc404 "$Caddr" health_reason)" \
+  "/static/no-such-health answered 404 (3 in a row)"
+c404_logged() { [ -n "$(log_event endpoint_unhealthy hc404 reason)" ]; }
+poll 5 c404_logged
+expect "health: the transition is logged at warn with the endpoint and the reason" \
+  "$(log_event endpoint_unhealthy hc404 level) $(log_event endpoint_unhealthy hc404 endpoint) $(log_event endpoint_unhealthy hc404 reason)" \
+  "warn $Caddr /static/no-such-health answered 404 (3 in a row)"
+expect "health: the log message reads as HAProxy's" "$(log_event endpoint_unhealthy hc404 msg)" \
+  "endpoint $Caddr of cluster hc404 is unhealthy: /static/no-such-health answered 404 (3 in a row)"
+expect "health: a stopped endpoint's reason names the failed check" \
+  "$(log_event endpoint_unhealthy hc endpoint) $(log_event endpoint_unhealthy hc reason | cut -c1-16)" "$Daddr /health failed: "
+expect "health: coming back is logged too" "$(log_event endpoint_healthy hc reason)" "/health answered 200 (2 in a row)"
+
 ej0=$(metric 'gw_upstream_ejections_total{cluster="od"}')
 t=$(for _ in $(seq 6); do be "$P/od/x"; done | tally)
 expect "outlier: A answers 500, B 200 (round robin)" "$t" "A:500=3 B=3"
 expect "outlier: 3 consecutive 5xx eject A" "$(ep od "127.0.0.1:$A_port" ejected) $(ep od "127.0.0.1:$B_port" ejected)" "true false"
 expect "outlier: gw_upstream_ejections_total +1" "$(metric 'gw_upstream_ejections_total{cluster="od"}')" "$((ej0 + 1))"
 expect "outlier: /clusters counts the ejection" "$(cluster_field od .counters.ejections)" "1"
+expect "outlier: /clusters says why A was ejected" "$(ep od "127.0.0.1:$A_port" ejection_reason)" \
+  "3 consecutive 5xx responses (last 500); ejected for 1m (ejection 1)"
+expect "outlier: the ejection is logged at warn with its reason and time" \
+  "$(log_event endpoint_ejected od level) $(log_event endpoint_ejected od endpoint) $(log_event endpoint_ejected od ejection_ms)" \
+  "warn 127.0.0.1:$A_port 60000"
 expect "outlier: an ejected endpoint gets no requests" "$(for _ in $(seq 6); do be "$P/od/x"; done | tally)" "B=6"
 # Per-endpoint bookkeeping: A answered 3 tries (all 5xx), B 9 (all 200).
 expect "outlier: /clusters requests_total and failures_total per endpoint" \
@@ -409,6 +439,8 @@ expect "outlier: /clusters requests_total and failures_total per endpoint" \
 expect "outlier: A answers 503, B 200 (round robin)" "$(for _ in $(seq 6); do be "$P/od-gw/x"; done | tally)" "A:503=3 B=3"
 expect "outlier: 3 consecutive 503s eject A (consecutive_gateway_errors 3)" \
   "$(ep od_gw "127.0.0.1:$A_port" ejected) $(cluster_field od_gw .counters.ejections)" "true 1"
+expect "outlier: the gateway-error ejection says so" "$(log_event endpoint_ejected od_gw reason)" \
+  "3 consecutive gateway errors (last 503); ejected for 1m (ejection 1)"
 
 # -------------------------------------------------------------------------- 8. circuit breakers
 ov0=$(metric 'gw_upstream_breaker_overflows_total{cluster="cb"}')
@@ -526,7 +558,7 @@ expect "admin: /config is the effective config (defaults filled in)" \
   "$(jq -r '"\(.clusters[0].lb) \(.clusters[0].endpoints[0].weight) \(.proxy.via) \(.routes[0].name) \(.listeners[0].limits.max_connections)"' <<<"$conf")" \
   "round_robin 1 gw-proxy host-exact 4096"
 expect "admin: /clusters lists every cluster" "$(clusters | jq -r '[.clusters[].name] | join(",")')" \
-  "a,py,rr,random,lr,hash_header,hash_cookie,hash_ip,hc,od,od_gw,cb,pt,rc,r5,tls_up,tls_bad"
+  "a,py,rr,random,lr,hash_header,hash_cookie,hash_ip,hc,hc404,od,od_gw,cb,pt,rc,r5,tls_up,tls_bad"
 c "$ADMIN/metrics" >"$work/metrics.txt"
 check "admin: /metrics passes promtool check metrics" promtool check metrics <"$work/metrics.txt"
 has "admin: /metrics counts requests by route" "$(cat "$work/metrics.txt")" 'gw_requests_total{route="lb-rr",code="2xx"} 40'

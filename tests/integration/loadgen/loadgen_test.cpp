@@ -3,8 +3,11 @@
 // traceparent sampling, targets files, TLS and mTLS, assertions.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -450,4 +453,129 @@ TEST_CASE("a second interrupt abandons the requests in flight without calling th
   bool said = false;
   for (const auto& d : s["client"]["diagnosis"]) said |= d.get<std::string>().find("still in flight") != std::string::npos;
   CHECK(said);
+}
+
+namespace {
+
+// A loopback port nothing listens on: bound, read, closed.
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+// A server that answers every connection with bytes that are not HTTP, then closes.
+struct GarbageServer {
+  int fd = -1;
+  std::uint16_t port = 0;
+  std::thread th;
+  GarbageServer() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    socklen_t len = sizeof sa;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+    th = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) return;  // shut down
+        char buf[4096];
+        (void)::read(c, buf, sizeof buf);
+        static const char kReply[] = "SPDY/9 banana\r\n\r\n";
+        (void)!::write(c, kReply, sizeof kReply - 1);
+        ::close(c);
+      }
+    });
+  }
+  ~GarbageServer() {
+    ::shutdown(fd, SHUT_RDWR);
+    th.join();
+    ::close(fd);
+  }
+};
+
+// The error_message of each result line of the given class.
+std::vector<std::string> result_messages(const std::string& path, const std::string& cls) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);) {
+    auto j = json::parse(l);
+    if (j["error"] == cls) out.push_back(j.value("error_message", std::string()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("errors carry their cause - in --json - --results and the text summary", "[loadgen][errors]") {
+  pw::testcerts::TempDir dir;
+  const std::string results = dir.path() + "/r.jsonl";
+
+  SECTION("a refused connection says so") {
+    const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/";
+    Ran r = run_loadgen("--json -n 3 -c 1 -t 1 --results " + results + " " + url);
+    INFO(r.out);
+    auto j = json::parse(r.out);
+    CHECK(j["errors"]["connect"] == 3);
+    const std::string why = j["error_messages"].value("connect", std::string());
+    CHECK(why.find("connection refused") != std::string::npos);
+    auto lines = result_messages(results, "connect");
+    REQUIRE(lines.size() == 3);
+    for (const auto& m : lines) CHECK(m == why);
+    Ran text = run_loadgen("-n 3 -c 1 -t 1 " + url);
+    CHECK(text.out.find("connect (first): " + why) != std::string::npos);
+  }
+
+  SECTION("a certificate that does not verify says why") {
+    auto set = pw::testcerts::write_set(dir.path());
+    REQUIRE(set.ok());
+    pw::tls::ServerConfig tc;
+    tc.certificates.push_back({set->server_cert, set->server_key, {}});
+    auto holder = pw::tls::ServerContextHolder::create(tc);
+    REQUIRE(holder.ok());
+    Backend b(std::shared_ptr<pw::tls::ServerContextHolder>(std::move(*holder)));
+    Ran r = run_loadgen("--json -n 2 -c 1 -t 1 --timeout 2s --cacert " + set->rogue_ca_cert + " --results " + results +
+                        " " + b.url("/", true));
+    INFO(r.out);
+    auto j = json::parse(r.out);
+    CHECK(j["errors"]["tls"] == 2);
+    const std::string why = j["error_messages"].value("tls", std::string());
+    CHECK(why.find("certificate verify failed") != std::string::npos);  // OpenSSL's reason follows
+    CHECK(why.size() > std::string("tls handshake: certificate verify failed").size());
+    auto lines = result_messages(results, "tls");
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == why);
+  }
+
+  SECTION("a response that is not HTTP names the parse error") {
+    GarbageServer g;
+    const std::string url = "http://127.0.0.1:" + std::to_string(g.port) + "/";
+    Ran r = run_loadgen("--json -n 2 -c 1 -t 1 --results " + results + " " + url);
+    INFO(r.out);
+    auto j = json::parse(r.out);
+    CHECK(j["errors"]["parse"] == 2);
+    const std::string why = j["error_messages"].value("parse", std::string());
+    CHECK(why.rfind("bad response: ", 0) == 0);
+    CHECK(why.size() > std::string("bad response: ").size());
+    CHECK(result_messages(results, "parse").size() == 2);
+  }
+
+  SECTION("a report of result lines keeps the first message") {
+    const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/";
+    (void)run_loadgen("--json -n 2 -c 1 -t 1 --results " + results + " " + url);
+    Ran rep = shell(std::string(LOADGEN_BIN) + " report --json " + results);
+    INFO(rep.out);
+    auto j = json::parse(rep.out);
+    CHECK(j["error_messages"].value("connect", std::string()).find("connection refused") != std::string::npos);
+  }
 }

@@ -73,7 +73,7 @@ descriptors:
 YAML
 start_rl() {  # name mode
   "$bin" serve -c "$work/conf" --listen 127.0.0.1:0 --workers 2 --backend redis --redis "127.0.0.1:$rport" \
-    --failure-mode "$2" --log-level error >"$work/$1.out" 2>"$work/$1.err" &
+    --failure-mode "$2" --log-level warn >"$work/$1.out" 2>"$work/$1.err" &
   pids+=("$!")
   printf -v "${1}_pid" %s "$!"
   for _ in $(seq 1 200); do grep -q listening "$work/$1.out" 2>/dev/null && break; sleep 0.05; done
@@ -103,8 +103,28 @@ count() {  # key value n -> "ok over other", alternating the two instances
 expect_eq "fixed window shared by two instances" "$(count yearly shared 30)" "20 10 0"
 expect_eq "gcra (burst 9) shared by two instances" "$(count gcra shared 16)" "10 6 0"
 
+# log_count FILE LEVEL MSG: JSON log lines of that level and message that name the redis address
+# (and, for "down", a non-empty error)
+log_count() {
+  python3 - "$@" "127.0.0.1:$rport" <<'PY'
+import json, sys
+path, level, msg, addr = sys.argv[1:5]
+n = 0
+for line in open(path):
+    try: r = json.loads(line)
+    except ValueError: continue
+    if r.get("level") == level and r.get("msg") == msg and r.get("redis") == addr \
+       and (msg != "redis backend down" or r.get("error")):
+        n += 1
+print(n)
+PY
+}
+# wait_log FILE LEVEL MSG N: until at least N such lines (one per worker) are written
+wait_log() { for _ in $(seq 1 200); do [ "$(log_count "$1" "$2" "$3")" -ge "$4" ] && return 0; sleep 0.05; done; return 1; }
+
 # --- redis killed: deny refuses, allow admits, both count errors; nothing crashes ---
 kill -9 "$rpid"; wait "$rpid" 2>/dev/null
+check "redis going down is logged (warn, with the cause) by each worker" wait_log "$work/a.err" warn "redis backend down" 2
 expect_eq "deny while redis is down" "$(ask "$a_port" yearly down)" 429
 expect_eq "allow while redis is down" "$(ask "$b_port" yearly down)" 200
 errs=$(metric "$a_port" ratelimitd_backend_errors_total)
@@ -116,6 +136,8 @@ expect_eq "healthcheck while redis is down" "$(curl -s "127.0.0.1:$a_port/health
 if start_redis; then ok "redis restarts on its port"; else not_ok "redis restarts on its port"; fi
 check "instance a reconnects" wait_up "$a_port"
 check "instance b reconnects" wait_up "$b_port"
+check "redis coming back is logged (warn) by each worker" wait_log "$work/a.err" warn "redis backend up" 2
+expect_eq "down logged once per worker, not per retry" "$(log_count "$work/a.err" warn "redis backend down")" 2
 expect_eq "limits after redis returned" "$(count yearly resumed 30)" "20 10 0"
 
 # --- reload: a bad file keeps the rules (and says so), a good one replaces them ---
@@ -136,6 +158,16 @@ check "a bad reload keeps the rules" rules_have 'it.yearly: unit=YEAR requests_p
 sed 's/requests_per_unit: 20}/requests_per_unit: 7}/' "$work/good.yaml" >"$work/conf/rules.yaml"
 for _ in $(seq 1 100); do rules_have 'requests_per_unit=7' && break; sleep 0.05; done
 check "a good file is picked up" rules_have 'it.yearly: unit=YEAR requests_per_unit=7'
+
+# --- started while redis is down: said at once, not only by ratelimitd_backend_up 0 ---
+kill -9 "$rpid"; wait "$rpid" 2>/dev/null
+start_rl c allow
+check "redis down at start is logged (warn, with the cause)" wait_log "$work/c.err" warn "redis backend down" 2
+refused() { grep -q 'refused' "$work/c.err"; }
+check "the cause says the connection was refused" refused
+if start_redis; then ok "redis restarts again"; else not_ok "redis restarts again"; fi
+check "instance c connects once redis is up" wait_up "$c_port"
+check "c logs redis coming up (warn)" wait_log "$work/c.err" warn "redis backend up" 2
 
 # --- graceful stop ---
 kill -TERM "$a_pid"; wait "$a_pid"; expect_eq "exit status after SIGTERM" $? 0

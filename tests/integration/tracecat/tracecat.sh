@@ -203,6 +203,38 @@ expect "--forward from a file: exit 0, nothing dropped" "$?:$(grep -c dropped "$
 "$tc" "$tmp/a.jsonl" --forward "http://user:s3cret@${sink_url#http://}/nowhere" >/dev/null 2>"$tmp/cred.err"
 expect "--forward failing: exit 5" "$?" 5
 expect "--forward failing: user:password redacted" "$(grep -c s3cret "$tmp/cred.err"):$(grep -c '\*\*\*@' "$tmp/cred.err")" "0:1"
+# A failing --forward names the cause, not only a count: a refused port, an unresolvable host, a
+# collector answering 500 (its status and the start of its body).
+closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$tc" "$tmp/a.jsonl" --forward "http://127.0.0.1:$closed_port" >/dev/null 2>"$tmp/refused.err"
+expect "--forward to a closed port: exit 5" "$?" 5
+expect "--forward to a closed port says the connection was refused" \
+  "$(grep -c "127.0.0.1:$closed_port/v1/traces: .*Connection refused" "$tmp/refused.err")" 1
+"$tc" "$tmp/a.jsonl" --forward "http://nosuch.invalid:4318" >/dev/null 2>"$tmp/resolve.err"
+expect "--forward to an unknown host says it cannot be resolved" "$(grep -ci "resolve host" "$tmp/resolve.err")" 1
+python3 - >"$tmp/c500.out" 2>/dev/null <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b"collector overloaded: shard 7 is read-only"
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+c500_pid=$!
+pids+=("$c500_pid")
+wait_for "$tmp/c500.out" '[0-9]'
+"$tc" "$tmp/a.jsonl" --forward "http://127.0.0.1:$(cat "$tmp/c500.out")" >/dev/null 2>"$tmp/c500.err"
+expect "--forward to a collector answering 500: exit 5" "$?" 5
+expect "--forward names the HTTP status and the start of the body" \
+  "$(grep -c 'HTTP status 500 (collector overloaded: shard 7' "$tmp/c500.err")" 1
+{ kill "$c500_pid"; wait "$c500_pid"; } 2>/dev/null
 stop_tc "$sink"
 expect "--forward: the collector got what tracecat received" "$(jq -r .name "$tmp/sink.out" | grep -c ok)" 1
 expect "--forward from a file: the collector got every span" "$(jq -r .name "$tmp/sink.out" | grep -c bulk)" 3000

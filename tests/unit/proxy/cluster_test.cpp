@@ -4,7 +4,10 @@
 // every call takes a TimePoint, so nothing here sleeps.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -411,4 +414,46 @@ TEST_CASE("ClusterState::to_json describes breakers and endpoints", "[proxy-clus
   CHECK(j["endpoints"][1]["ejected_for_s"].get<double>() == Approx(6.0));
   CHECK(j["endpoints"][1]["available"] == false);
   CHECK(j["endpoints"][1]["failures_total"] == 1);
+}
+
+TEST_CASE("Outlier detection: an ejection says why - in the log and in /clusters", "[proxy-cluster]") {
+  char path[] = "/tmp/pw-eject-log-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  telemetry::Logger log(telemetry::LoggerOptions{.fd = fd, .level = telemetry::Level::info});
+  auto c = build_one(with_outlier(make_cluster("api", {"127.0.0.1:1", "127.0.0.1:2"}), 3, 2));
+  c->set_logger(&log);
+  EndpointState& e = *c->endpoints()[0];
+  EndpointState& g = *c->endpoints()[1];
+  CHECK(e.ejection_reason().empty());
+  for (int i = 0; i < 2; ++i) CHECK_FALSE(c->report(e, Outcome::status_5xx, t0, 500));
+  CHECK(c->report(e, Outcome::status_5xx, t0, 500));
+  CHECK(e.ejection_reason() == "3 consecutive 5xx responses (last 500); ejected for 10s (ejection 1)");
+  CHECK_FALSE(c->report(g, Outcome::connect_failed, t0));
+  CHECK(c->report(g, Outcome::timeout, t0));
+  CHECK(g.ejection_reason() == "2 consecutive gateway errors (last timeout); ejected for 10s (ejection 1)");
+
+  auto j = nlohmann::json::parse(c->to_json(t0 + 1s));
+  CHECK(j["endpoints"][0]["ejection_reason"] == e.ejection_reason());
+  CHECK(j["endpoints"][1]["ejection_reason"] == g.ejection_reason());
+  CHECK_FALSE(j["endpoints"][0].contains("health_reason"));  // no active check changed it
+
+  log.flush();
+  std::vector<nlohmann::json> lines;
+  {
+    std::ifstream in(path);
+    for (std::string l; std::getline(in, l);) lines.push_back(nlohmann::json::parse(l));
+  }
+  ::close(fd);
+  ::unlink(path);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["level"] == "warn");
+  CHECK(lines[0]["event"] == "endpoint_ejected");
+  CHECK(lines[0]["cluster"] == "api");
+  CHECK(lines[0]["endpoint"] == "127.0.0.1:1");
+  CHECK(lines[0]["reason"] == e.ejection_reason());
+  CHECK(lines[0]["ejection_ms"] == 10000);
+  CHECK(lines[0]["times_ejected"] == 1);
+  CHECK(lines[0]["msg"] == "endpoint 127.0.0.1:1 of cluster api is ejected: " + e.ejection_reason());
+  CHECK(lines[1]["endpoint"] == "127.0.0.1:2");
 }

@@ -5,7 +5,11 @@
 // nothing asserts on elapsed time.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -237,6 +241,12 @@ TEST_CASE("Health checks: an endpoint that refuses connections goes unhealthy", 
   env.checker->set_clusters({c});
   env.run_until([&] { return !c->endpoints()[1]->healthy(); });
   CHECK(c->endpoints()[0]->healthy());  // the live one is unaffected
+  // The reason names the failed request and what went wrong, not only the count.
+  const std::string why = c->endpoints()[1]->health_reason();
+  INFO(why);
+  CHECK(why.rfind("/healthz failed: ", 0) == 0);
+  CHECK(why.find("(2 in a row)") != std::string::npos);
+  CHECK(why.size() > std::string("/healthz failed:  (2 in a row)").size());
   env.finish();
 }
 
@@ -310,4 +320,49 @@ TEST_CASE("Health checks: set_clusters replaces the checked set", "[proxy-health
   env.checker->set_clusters(*third);
   env.checker->set_clusters({});
   env.finish();
+}
+
+TEST_CASE("Health checks: each change of health is logged with its reason - and kept for /clusters",
+          "[proxy-health]") {
+  char path[] = "/tmp/pw-health-log-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  telemetry::Logger log(telemetry::LoggerOptions{.fd = fd, .level = telemetry::Level::info});
+  Env env;
+  env.status_fail = 404;
+  auto c = env.build(checked_cluster(env.address(), 2, 3));
+  c->set_logger(&log);
+  env.ep = c->endpoints()[0];
+  EndpointState& ep = *env.ep;
+  const std::string addr = env.address();
+  env.mode = Mode::fail;
+  env.checker->set_clusters({c});
+  env.run_until([&] { return !ep.healthy(); });
+  CHECK(ep.health_reason() == "/healthz answered 404 (3 in a row)");
+  auto j = nlohmann::json::parse(c->to_json(t0));
+  CHECK(j["endpoints"][0]["health_reason"] == "/healthz answered 404 (3 in a row)");
+  env.mode = Mode::ok;
+  env.run_until([&] { return ep.healthy(); });
+  CHECK(ep.health_reason() == "/healthz answered 200 (2 in a row)");
+  env.finish();
+
+  log.flush();
+  std::vector<nlohmann::json> lines;
+  {
+    std::ifstream in(path);
+    for (std::string l; std::getline(in, l);) lines.push_back(nlohmann::json::parse(l));
+  }
+  ::close(fd);
+  ::unlink(path);
+  REQUIRE(lines.size() == 2);  // one line per transition, none per check
+  const std::string where = "endpoint " + addr + " of cluster api";
+  CHECK(lines[0]["level"] == "warn");
+  CHECK(lines[0]["event"] == "endpoint_unhealthy");
+  CHECK(lines[0]["cluster"] == "api");
+  CHECK(lines[0]["endpoint"] == addr);
+  CHECK(lines[0]["reason"] == "/healthz answered 404 (3 in a row)");
+  CHECK(lines[0]["msg"] == where + " is unhealthy: /healthz answered 404 (3 in a row)");
+  CHECK(lines[1]["level"] == "warn");
+  CHECK(lines[1]["event"] == "endpoint_healthy");
+  CHECK(lines[1]["msg"] == where + " is healthy again: /healthz answered 200 (2 in a row)");
 }

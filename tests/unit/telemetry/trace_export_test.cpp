@@ -355,3 +355,53 @@ TEST_CASE("otlp/http sink: shutdown aborts a request in progress instead of wait
   CHECK(took < 60s);
   CHECK(hs.failures == 1);
 }
+
+TEST_CASE("otlp/http sink: a failure names its cause - refused - unresolvable - HTTP status with the body") {
+  // A port nothing listens on: bound, read, closed.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  const std::string closed = "http://127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  ::close(fd);
+  RetryPolicy once = fast_retry();
+  once.max_attempts = 1;
+  std::atomic<bool> cancel{false};
+
+  OtlpHttpStats stats;
+  CHECK(stats.first_error().empty());
+  auto refused = make_otlp_http_sink({.endpoint = closed, .headers = {}, .gzip = false, .timeout = 5s, .retry = once}, &stats);
+  REQUIRE(refused.ok());
+  auto st = (*refused)->send("{}", cancel);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find(closed + "/v1/traces: ") == 0);
+  CHECK(st.error().message.find("Connection refused") != std::string::npos);
+  CHECK(stats.failures == 1);
+  CHECK(stats.first_error() == st.error().message);
+
+  auto unknown = make_otlp_http_sink({.endpoint = "http://nosuch.invalid:4318", .headers = {}, .gzip = false, .timeout = 5s, .retry = once}, &stats);
+  REQUIRE(unknown.ok());
+  st = (*unknown)->send("{}", cancel);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find("resolve host") != std::string::npos);
+  CHECK(stats.last_error() == st.error().message);
+  CHECK(stats.first_error().find("Connection refused") != std::string::npos);  // the first stays
+
+  // Through the batch exporter: its stats carry the cause too.
+  Collector c;
+  c.script = {{500, ""}};
+  OtlpHttpStats hs;
+  auto sink = make_otlp_http_sink({.endpoint = c.url(), .headers = {}, .gzip = false, .timeout = 5s, .retry = fast_retry()}, &hs);
+  REQUIRE(sink.ok());
+  BatchExporter ex(std::move(*sink), {});
+  ex.enqueue(nullptr, span_named("refused"));
+  ex.flush();
+  auto bs = ex.stats();
+  CHECK(bs.failed_requests == 1);
+  CHECK(bs.last_error.find("HTTP status 500 (busy)") != std::string::npos);
+  CHECK(bs.first_error == bs.last_error);
+  CHECK(hs.last_error() == bs.last_error);
+}

@@ -11,6 +11,11 @@
 // health (active check result, ejection, counters) over to an endpoint with the same cluster
 // name and address, so a reload neither forgets an ejection nor sends traffic to an endpoint
 // known to be down.
+//
+// Every transition says why, as HAProxy does: an endpoint turning unhealthy or healthy again
+// (active check) and an ejection (outlier detection) are logged at warn through the cluster's
+// logger ("endpoint 127.0.0.1:9001 of cluster api is unhealthy: /healthz answered 404 (3 in a
+// row)") and the reason stays on the endpoint for /clusters (health_reason, ejection_reason).
 #pragma once
 
 #include <atomic>
@@ -29,6 +34,7 @@
 #include "pw/http/message.h"
 #include "pw/io/address.h"
 #include "pw/proxy/config.h"
+#include "pw/telemetry/log.h"
 
 namespace pw::tls {
 class ClientContext;
@@ -63,6 +69,15 @@ class EndpointState {
   void request_started() noexcept { active_.fetch_add(1, std::memory_order_relaxed); }
   void request_finished() noexcept { active_.fetch_sub(1, std::memory_order_relaxed); }
 
+  // Why the active check last changed its health ("/healthz answered 404 (3 in a row)"), and
+  // why outlier detection last ejected it ("5 consecutive 5xx responses (last 500); ejected for
+  // 30s"). Empty until the first such transition; set on transitions only (a mutex: read by the
+  // admin thread, written by the checker's loop or a worker).
+  std::string health_reason() const;
+  std::string ejection_reason() const;
+  void set_health_reason(std::string why);
+  void set_ejection_reason(std::string why);
+
   // ---- written by the health checker / outlier detection ----
   std::atomic<bool> hc_healthy_{true};
   std::atomic<std::uint32_t> hc_successes_{0}, hc_failures_{0};  // consecutive
@@ -77,6 +92,8 @@ class EndpointState {
   io::SockAddr addr_;
   std::string host_;
   std::uint32_t weight_;
+  mutable std::mutex reason_mu_;
+  std::string health_reason_, ejection_reason_;
 };
 
 // How a try ended, as outlier detection counts it.
@@ -130,11 +147,18 @@ class ClusterState {
   // also count as gateway errors (0: unknown, counted as a plain 5xx).
   bool report(EndpointState& ep, Outcome o, TimePoint now, int status = 0);
 
+  // Where health transitions and ejections are logged (none when null). The daemon sets it on
+  // every snapshot's clusters; the logger outlives them.
+  void set_logger(telemetry::Logger* log) noexcept { log_.store(log, std::memory_order_release); }
+  telemetry::Logger* logger() const noexcept { return log_.load(std::memory_order_acquire); }
+
   ClusterCounters& counters() noexcept { return counters_; }
   const ClusterCounters& counters() const noexcept { return counters_; }
 
   // The JSON of /clusters for this cluster: name, lb, breaker gauges, and per endpoint its
-  // address, weight, healthy, ejected (and until, seconds from now), active requests, totals.
+  // address, weight, healthy, ejected (and until, seconds from now), active requests, totals,
+  // and the reasons of the last health change and ejection (health_reason, ejection_reason,
+  // when there was one).
   std::string to_json(TimePoint now) const;
 
  private:
@@ -145,6 +169,7 @@ class ClusterState {
   std::shared_ptr<const tls::ClientContext> tls_;
   std::atomic<std::uint32_t> active_requests_{0}, pending_{0}, active_retries_{0}, connections_{0};
   ClusterCounters counters_;
+  std::atomic<telemetry::Logger*> log_{nullptr};
   std::mutex eject_mu_;  // taken only when a threshold is reached: keeps max_ejection_percent exact
 };
 

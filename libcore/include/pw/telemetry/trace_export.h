@@ -74,6 +74,17 @@ struct OtlpHttpStats {
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> failures{0};   // requests given up on
   std::atomic<std::uint64_t> rejected_spans{0};  // partialSuccess.rejectedSpans from the server
+
+  // Why requests were given up on (the first and the latest cause), for the user: "URL: Could
+  // not resolve host: x", "URL: Couldn't connect to server (Connection refused)", "URL: HTTP
+  // status 500 (start of the body)". Empty while nothing failed.
+  void note_failure(const std::string& why);  // counts the failure and keeps its cause
+  std::string first_error() const;
+  std::string last_error() const;
+
+ private:
+  mutable std::mutex error_mu_;
+  std::string first_error_, last_error_;
 };
 
 // Fails on a malformed endpoint. `stats` (optional) must outlive the sink.
@@ -104,6 +115,10 @@ struct BatchExporterStats {
   std::uint64_t failed_spans = 0;      // the sink failed for their request
   std::uint64_t requests = 0;          // sink calls
   std::uint64_t failed_requests = 0;
+  // Why: what the sink said for the first and the latest failed request ("URL: Couldn't connect
+  // to server (Connection refused)", "URL: HTTP status 500 (start of the body)"); empty when none.
+  std::string first_error;
+  std::string last_error;
 };
 
 class BatchExporter {
@@ -134,6 +149,7 @@ class BatchExporter {
   };
   void run();
   bool export_batch(std::vector<Item>& batch);
+  Status send(std::string_view request);  // through the sink; notes the cause of a failure
 
   std::unique_ptr<ExportSink> sink_;
   BatchExporterOptions opt_;
