@@ -30,8 +30,8 @@ run "$tc" "$work/spans.jsonl" --graph dot
 say "The OTLP/HTTP receiver: a good span and a bad one; partialSuccess says what was refused"
 "$tc" --listen 127.0.0.1:0 --view spans >"$work/recv.out" 2>"$work/recv.err" &
 pid=$!
-for _ in $(seq 1 100); do grep -q listening "$work/recv.err" && break; sleep 0.05; done
-url="http://$(sed -n 's/.*"listening":"\([^"]*\)".*/\1/p' "$work/recv.err")/v1/traces"
+for _ in $(seq 1 100); do grep -q listening "$work/recv.out" && break; sleep 0.05; done
+url="http://$(sed -n 's/.*"listening":"\([^"]*\)".*/\1/p' "$work/recv.out")/v1/traces"
 curl -sS -H 'Content-Type: application/json' --data-binary @- "$url" <<'JSON'
 {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"demo"}}]},
  "scopeSpans":[{"spans":[
@@ -43,5 +43,5 @@ echo
 kill -TERM "$pid"
 wait "$pid" || true
 pid=
-cat "$work/recv.out"
-grep -v listening "$work/recv.err" | sed 's/^/stderr: /'
+tail -n +2 "$work/recv.out"   # the first line is the ready line
+sed 's/^/stderr: /' "$work/recv.err"

@@ -91,11 +91,11 @@ else
   not_ok "ratelimitd did not start" "$(cat rl1.err)"
 fi
 
-# ---- tracecat --listen (it prints its ready line on stderr today)
+# ---- tracecat --listen
 "$tc" --listen 127.0.0.1:0 >tc1.out 2>tc1.err &
 pids+=($!)
 tc1=$!
-if port=$(wait_port tc1.out || wait_port tc1.err); then
+if port=$(wait_port tc1.out); then
   second tracecat "$tc1" "$tc" --listen "127.0.0.1:$port"
 else
   not_ok "tracecat did not start" "$(cat tc1.err)"

@@ -199,8 +199,11 @@ int run(const Options& o) {
       receiver = std::make_unique<Receiver>(loop, ctx, ReceiverOptions{o.listen, max_body, max_inflight, o.max_connections});
       auto st = receiver->start();
       if (!st.ok()) throw Failure(st.error().code == Errc::invalid_argument ? exit_usage : exit_io, st.error().message);
-      std::fprintf(stderr, "{\"listening\":\"%s\"}\n", receiver->address().to_string().c_str());
-      std::fflush(stderr);
+      // The ready line goes to stdout, as in every tool, and is its first line: nothing has been
+      // written there yet (readers and the follow timer start below), and it is flushed before
+      // any trace can be printed.
+      std::fprintf(stdout, "{\"listening\":\"%s\"}\n", receiver->address().to_string().c_str());
+      std::fflush(stdout);
     }
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> readers_left{inputs.size()};

@@ -9,7 +9,9 @@ int main(int argc, char** argv) {
   info.description = {
       "tracecat reads OpenTelemetry traces as OTLP/JSON: files or standard input holding one "
       "ExportTraceServiceRequest per line (the OpenTelemetry file-exporter form) or whole OTLP/JSON documents, "
-      "and, with --listen, an OTLP/HTTP receiver that SDKs and collectors can export to.",
+      "and, with --listen, an OTLP/HTTP receiver that SDKs and collectors can export to. With --listen, the first "
+      "line on standard output is {\"listening\":\"ADDR:PORT\"}, printed once it accepts connections; the traces "
+      "follow it.",
       "It shows a trace list (one line per trace: root operation, services, span count, duration, errors), a "
       "waterfall tree of each trace with the critical path marked (*) and errors flagged (!), a per-operation table "
       "(count, error rate, p50, p90, p99, max), every span as a line, or the service dependency graph in Graphviz DOT. "

@@ -34,22 +34,30 @@ wait_for() {
   return 1
 }
 
-# start_tc NAME ARGS...: tracecat --listen 127.0.0.1:0 ARGS, sets PID and URL.
+# start_tc NAME ARGS...: tracecat --listen 127.0.0.1:0 ARGS, sets PID and URL. The ready line is
+# the first line of its standard output (NAME.stdout); stop_tc checks that and leaves the rest,
+# what tracecat printed after it, in NAME.out.
+declare -A tc_name
 start_tc() {
   local name=$1
   shift
-  "$tc" --listen 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  "$tc" --listen 127.0.0.1:0 "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.err" &
   PID=$!
   pids+=("$PID")
-  if ! wait_for "$tmp/$name.err" listening; then
+  tc_name[$PID]=$name
+  if ! wait_for "$tmp/$name.stdout" listening; then
     echo "tracecat $name did not start: $(cat "$tmp/$name.err")"
     exit 1
   fi
-  URL="http://$(sed -n 's/.*"listening":"\([^"]*\)".*/\1/p' "$tmp/$name.err")/v1/traces"
+  URL="http://$(head -1 "$tmp/$name.stdout" | sed -n 's/^{"listening":"\([^"]*\)"}$/\1/p')/v1/traces"
 }
 stop_tc() {  # PID: SIGTERM, then wait for it to print and exit
   kill -TERM "$1"
   wait "$1"
+  local name=${tc_name[$1]:-}
+  if [ -n "$name" ]; then
+    tail -n +2 "$tmp/$name.stdout" >"$tmp/$name.out"
+  fi
 }
 
 # ---- The OpenTelemetry JS SDK as the client ----
@@ -66,6 +74,9 @@ fi
 
 start_tc sdk --json --view spans
 sdk=$PID
+expect "--listen: the ready line is the first line on stdout" \
+  "$(head -1 "$tmp/sdk.stdout" | sed 's/127\.0\.0\.1:[0-9][0-9]*/ADDR/')" '{"listening":"ADDR"}'
+expect "--listen: no ready line on stderr" "$(grep -c listening "$tmp/sdk.err")" 0
 trace_plain=$(NODE_PATH="$cache/node_modules" node "$here/otel_client.js" "$URL" 2>"$tmp/node1.err")
 trace_gzip=$(NODE_PATH="$cache/node_modules" node "$here/otel_client.js" "$URL" gzip 2>"$tmp/node2.err")
 stop_tc "$sdk"
