@@ -163,6 +163,7 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   bool peer_known_ = false;
   std::vector<Header> fields_;
   std::string spiffe_id_;
+  std::string_view tls_version_;  // SSL_get_version's static text once the handshake is done
   std::string peer_serial_;  // of a verified client certificate (with a SPIFFE ID)
   std::string peer_sha256_;  // of the same certificate's DER
   std::string_view pending_input_;  // inside process(): the bytes after the current head
@@ -231,6 +232,7 @@ void Connection::on_timer() {
 
 void Connection::on_connected() {
   spiffe_id_ = std::string(stream_->peer_spiffe_id());
+  if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) tls_version_ = t->protocol_version();
   if (!spiffe_id_.empty())
     if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) {
       peer_serial_ = t->peer_serial_hex();
@@ -340,6 +342,7 @@ std::size_t Connection::process(std::string_view input) {
       }
       ex->req_.peer_ = peer_;
       ex->req_.tls_ = tls_;
+      ex->req_.tls_version_ = tls_version_;
       ex->req_.spiffe_id_ = spiffe_id_;
       ex->req_.peer_serial_ = peer_serial_;
       ex->req_.peer_sha256_ = peer_sha256_;

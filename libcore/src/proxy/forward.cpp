@@ -1063,7 +1063,7 @@ void ProxyRequest::log_access() {
   e.traceparent = req.header("traceparent").value_or(std::string_view());
   e.user_agent = req.header("user-agent").value_or(std::string_view());
   e.referer = req.header("referer").value_or(std::string_view());
-  e.tls_version = req.tls() ? std::string_view("TLS") : std::string_view();
+  e.tls_version = req.tls_version();  // "TLSv1.3", "TLSv1.2"; null on a plain connection
   e.status = status_;
   e.request_bytes = body_in_;
   e.response_bytes = body_out_;

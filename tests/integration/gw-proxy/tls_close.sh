@@ -3,7 +3,8 @@
 # response: no upstream involved), clients end their connections in every way a client can:
 # close_notify then FIN, FIN without close_notify, RST, half-close (FIN with the read side open)
 # and close_notify after a `Connection: close` response, each many times and interleaved, plus
-# wrk with `Connection: close` (the load that leaked connections before). Afterwards
+# wrk with `Connection: close` (the load that leaked connections before). The access log names
+# the TLS version of a TLS 1.2 and a TLS 1.3 request. Afterwards
 # gw_downstream_connections must come back to 0 and gw-proxy must hold no more descriptors than
 # before, long before any server timeout (send_timeout is 60 s) could have closed them.
 #
@@ -26,6 +27,7 @@ cat >"$work/gw.json" <<EOF
 {"listeners": [{"name": "tls", "address": "127.0.0.1", "port": 0,
    "tls": {"certificates": [{"cert": "$work/srv/chain.pem", "key": "$work/srv/key.pem"}]}}],
  "admin": {"address": "127.0.0.1", "port": 0},
+ "access_log": {"path": "$work/access.log", "fields": ["target", "tls_version"]},
  "routes": [{"name": "r", "match": {"prefix": "/"},
              "direct_response": {"status": 200, "body": "$(head -c 3000 /dev/zero | tr '\0' x)"}}]}
 EOF
@@ -40,6 +42,14 @@ conns() { metric 'gw_downstream_connections{listener="tls"}'; }
 no_conns() { [ "$(conns)" = 0 ]; }
 fds_back() { [ "$(fds)" -le "$fds_before" ]; }
 check "a first request over TLS" c --cacert "$work/ca/root.pem" "https://localhost:$port/" -o /dev/null
+# The access log names the TLS version as OpenSSL does: TLSv1.2, TLSv1.3.
+c --cacert "$work/ca/root.pem" --tlsv1.2 --tls-max 1.2 "https://localhost:$port/v12" -o /dev/null
+c --cacert "$work/ca/root.pem" --tlsv1.3 "https://localhost:$port/v13" -o /dev/null
+logged() { [ "$(grep -c '"/v1[23]"' "$work/access.log" 2>/dev/null)" = 2 ]; }
+poll 8 logged
+got=$(jq -r 'select(.target == "/v12" or .target == "/v13") | .target + " " + .tls_version' "$work/access.log" | sort | paste -sd,)
+[ "$got" = "/v12 TLSv1.2,/v13 TLSv1.3" ] && ok "access log: tls_version of a TLS 1.2 and a TLS 1.3 request" ||
+  not_ok "access log: tls_version of a TLS 1.2 and a TLS 1.3 request" "got [$got]"
 poll 8 no_conns  # that connection has ended too
 fds_before=$(fds)
 

@@ -119,6 +119,9 @@ class ServerRequest {
   bool has_body() const noexcept { return head_.body != BodyKind::none; }
   const io::SockAddr& peer() const noexcept { return peer_; }
   bool tls() const noexcept { return tls_; }
+  // The negotiated TLS version as OpenSSL names it ("TLSv1.3", "TLSv1.2"; static storage), or
+  // empty on a plain connection.
+  std::string_view tls_version() const noexcept { return tls_version_; }
   std::string_view peer_spiffe_id() const noexcept { return spiffe_id_; }
   // The serial (upper-case hex) of the peer's certificate when its SPIFFE ID was verified, else
   // empty: lets a CA find the certificate a client authenticated with (certctl serve renewals).
@@ -136,6 +139,7 @@ class ServerRequest {
   Head head_;
   io::SockAddr peer_;
   bool tls_ = false;
+  std::string_view tls_version_;
   std::string spiffe_id_;
   std::string peer_serial_;
   std::string peer_sha256_;
