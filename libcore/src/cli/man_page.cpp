@@ -221,10 +221,16 @@ std::string man_page(const App& app) {
 
   write_exit_status(out, info);
 
+  // Each variable once: several subcommands may share an option read from one variable (certctl's
+  // --ca and CERTCTL_CA); a hand-written entry in ManInfo::environment wins over the generated text.
   std::vector<Entry> environment = info.environment;
+  auto listed = [&](const std::string& name) {
+    return std::any_of(environment.begin(), environment.end(), [&](const Entry& e) { return e.name == name; });
+  };
   for (const model::Command* c : commands) {
     for (const model::Option& o : c->options) {
-      if (!o.env.empty()) environment.push_back({o.env, "Used as " + o.names().back() + " when that is not given."});
+      if (!o.env.empty() && !listed(o.env))
+        environment.push_back({o.env, "Used as " + o.names().back() + " when that is not given."});
     }
   }
   write_entries(out, "ENVIRONMENT", environment, false);

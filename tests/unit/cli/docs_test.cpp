@@ -89,6 +89,35 @@ TEST_CASE("man page: header - sections and roff escaping") {
   CHECK(man.find("--help-man") == std::string::npos);  // hidden
 }
 
+TEST_CASE("man page: a variable read by several options is listed once in ENVIRONMENT") {
+  pw::cli::ManInfo info;
+  info.summary = "share environment variables";
+  info.environment = {{"PW_SHARED", "Written by hand."}};
+  pw::cli::App app("pw-env-test", std::move(info));
+  std::string a, b, c, d;
+  pw::cli::Command& one = app.subcommand("one", "First");
+  one.option("--dir", a, "A directory").metavar("DIR").env("PW_SHARED");
+  one.option("--token", c, "A token").metavar("TOKEN").env("PW_OTHER");
+  pw::cli::Command& two = app.subcommand("two", "Second");
+  two.option("--dir", b, "A directory").metavar("DIR").env("PW_SHARED");
+  two.option("--token", d, "A token").metavar("TOKEN").env("PW_OTHER");
+  const std::string man = pw::cli::man_page(app);
+  const auto from = man.find(".SH ENVIRONMENT\n");
+  REQUIRE(from != std::string::npos);
+  const std::string env = man.substr(from, man.find(".SH ", from + 1) - from);
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = env.find(what); at != std::string::npos; at = env.find(what, at + 1)) ++n;
+    return n;
+  };
+  INFO(env);
+  CHECK(count("\\fBPW_SHARED\\fR") == 1);
+  CHECK(count("\\fBPW_OTHER\\fR") == 1);
+  CHECK(count("Written by hand.") == 1);  // the hand-written entry wins
+  CHECK(count("Used as \\-\\-dir") == 0);
+  CHECK(count("Used as \\-\\-token when that is not given.") == 1);
+}
+
 TEST_CASE("every long option is in the man page and each completion") {
   auto ex = make_example();
   const std::string man = pw::cli::man_page(*ex->app);
