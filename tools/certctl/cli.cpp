@@ -98,7 +98,7 @@ Commands make_app(Options& o) {
       {"certctl inspect https://127.0.0.1:8443", "Every certificate a TLS server presents"},
       {"certctl verify --ca ./ca --host api.internal --crl ./ca/crl.pem api/chain.pem",
        "Exit 0, or a code naming the failed check"},
-      {"certctl renew --ca ./ca --watch ./api --signal 1234", "Renew at 2/3 of the lifetime, then SIGHUP pid 1234"},
+      {"certctl renew --ca ./ca --watch ./api --pid 1234 --signal HUP", "Renew at 2/3 of the lifetime, then SIGHUP pid 1234"},
       {"certctl token --ca ./ca --spiffe-id 'spiffe://example.org/ns/prod/sa/*' --max-lifetime 24h",
        "A one-time bootstrap token for certctl serve"},
       {"certctl serve -c certctl.json", "The online CA (see certctl.json(5))"},
@@ -116,7 +116,7 @@ Commands make_app(Options& o) {
                       "and of the signer's public key (\"issuer_key\")."},
       {"CA/previous-signers.pem", "Optional: certificates of signers this CA used before a rotation; certctl serve "
                                   "still renews the leaves they signed."},
-      {"CA/crl.pem", "The last CRL written by revoke or crl."},
+      {"CA/crl.pem", "The last CRL written by revoke or crl; ca init writes an empty one (next update in 7 days)."},
       {"CA/tokens.jsonl, CA/tokens-used.jsonl", "Bootstrap tokens (SHA-256 hashes and policies) and the record of "
                                                 "their single use."},
       {"CA/issued.jsonl", "certctl serve's issuance log, one JSON line per certificate."},
@@ -142,7 +142,8 @@ Commands make_app(Options& o) {
   c.ca = &ca;
   Command& init = ca.subcommand("init", "Create a root CA and optionally an intermediate");
   init.details("Writes root.pem and root.key (and intermediate.pem, intermediate.key with --intermediate), "
-               "bundle.pem, ca.json and an empty db.jsonl into the CA directory, which is created. Keys are "
+               "bundle.pem, ca.json, an empty db.jsonl and an empty CRL crl.pem (next update in 7 days; `certctl crl` "
+               "writes a fresh one) into the CA directory, which is created. Keys are "
                "written with mode 0600; with --passphrase-file or --passphrase-env they are encrypted "
                "(PKCS#8, AES-256-CBC). Existing files are never replaced without --force.");
   ca_flag(init);

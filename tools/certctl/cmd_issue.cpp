@@ -159,7 +159,7 @@ int cmd_ca_init(const Options& o, const cli::Common& common) {
   Ca ca;
   ca.dir = dir;
   std::vector<std::string> files = {ca.path("root.pem"), ca.path("root.key"), ca.path("bundle.pem"),
-                                    ca.path("ca.json"), ca.path("db.jsonl")};
+                                    ca.path("ca.json"), ca.path("db.jsonl"), ca.path("crl.pem")};
   if (in.intermediate) {
     files.push_back(ca.path("intermediate.pem"));
     files.push_back(ca.path("intermediate.key"));
@@ -213,6 +213,13 @@ int cmd_ca_init(const Options& o, const cli::Common& common) {
                {"signer", inter ? "intermediate" : "root"}};
   write_file(ca.path("ca.json"), meta.dump(2) + "\n", 0644, true);
   write_file(ca.path("db.jsonl"), "", 0600, true);
+  // An empty CRL from the start (RFC 5280 §5: a CRL may list no certificate), so that
+  // `certctl verify --crl CA/crl.pem` works on a fresh CA; revoke and crl replace it.
+  ca.signer = inter ? *inter : *root;
+  ca.signer_key = inter ? std::move(inter_key) : std::move(root_key);
+  auto crl = build_crl(ca, now, parse_validity(o.next_update, "--next-update"));
+  write_file(ca.path("crl.pem"), crl.pem(), 0644, true);
+  out["crl"] = ca.path("crl.pem");
 
   if (common.json) {
     std::cout << out.dump() << '\n';
@@ -224,6 +231,8 @@ int cmd_ca_init(const Options& o, const cli::Common& common) {
       std::cout << "  intermediate  " << inter->subject() << ", valid until " << format_time(inter->not_after())
                 << " (signs leaves; root.key can go offline)\n";
     if (!nc.empty()) std::cout << "  name constraints: " << constraints_json(nc).dump() << '\n';
+    std::cout << "  crl           " << ca.path("crl.pem") << ", empty, next update " << format_time(*crl.next_update())
+              << '\n';
   }
   return cli::exit_ok;
 }

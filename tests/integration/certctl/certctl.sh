@@ -53,6 +53,12 @@ expect 24 "ca init refuses to overwrite" $certctl ca init --ca ca
 stderr_has "without --force" "ca init says why it refuses"
 expect 0 "issue a server certificate" $certctl issue --ca ca --dns api.internal --ip 127.0.0.1 --dns localhost --out srv
 [[ $(stat -c %a srv/key.pem) == 600 ]] && ok "leaf key is 0600" || bad "leaf key mode $(stat -c %a srv/key.pem)"
+# ca init writes an empty CRL, so that the man page's `verify --crl ./ca/crl.pem` works on a fresh CA.
+openssl crl -in ca/crl.pem -noout -text >crl0.txt 2>&1
+grep -q "No Revoked Certificates" crl0.txt && grep -q "Next Update" crl0.txt && grep -q "X509v3 CRL Number" crl0.txt &&
+  ok "ca init writes an empty CRL (openssl crl reads it)" || bad "ca init CRL: $(head -20 crl0.txt)"
+expect 0 "openssl verify -crl_check with the CRL of ca init" openssl verify -crl_check -CAfile ca/root.pem -untrusted ca/intermediate.pem -CRLfile ca/crl.pem srv/cert.pem
+expect 0 "certctl verify --crl ./ca/crl.pem on a fresh CA" $certctl verify --ca ./ca --host api.internal --crl ./ca/crl.pem srv/chain.pem
 expect 0 "openssl verify accepts the issued chain" openssl verify -CAfile ca/root.pem -untrusted ca/intermediate.pem -purpose sslserver srv/cert.pem
 expect 0 "openssl verify -verify_hostname api.internal" openssl verify -CAfile srv/ca.pem -untrusted ca/intermediate.pem -verify_hostname api.internal srv/cert.pem
 expect 24 "issue refuses to overwrite --out files" $certctl issue --ca ca --dns api.internal --out srv
