@@ -14,6 +14,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -208,6 +209,27 @@ TEST_CASE("exit codes: stable values - documented in order - and in pipeworks(7)
     INFO("pipeworks.7 should document exit status " << d.code << ": " << roff);
     CHECK(page.str().find(".B " + std::to_string(d.code) + "\n" + roff + "\n") != std::string::npos);
   }
+}
+
+TEST_CASE("pipeworks(7) names only man pages that exist in man/") {
+  const std::string man_dir = std::string(PW_TEST_DATA) + "/../../man/";
+  std::ifstream in(man_dir + "pipeworks.7");
+  REQUIRE(in.good());
+  // References are written `.BR name (N)` or `.BR name (N),` (our own file: std::regex is fine).
+  const std::regex ref(R"(^\.BR ([a-z0-9.\\-]+) \(([1-9])\))");
+  std::size_t refs = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, ref)) continue;
+    std::string name;
+    const std::string raw = m[1].str();
+    for (std::size_t i = 0; i < raw.size(); ++i)
+      if (!(raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == '-')) name += raw[i];  // roff "\-" is "-"
+    ++refs;
+    INFO(line);
+    CHECK(std::filesystem::exists(man_dir + name + "." + m[2].str()));
+  }
+  CHECK(refs >= 6);  // the tools, at least
 }
 
 namespace {
