@@ -38,16 +38,18 @@ Loaded open_libcurl() {
   }
   decltype(&::curl_global_init) global_init = nullptr;
   decltype(&::curl_version_info) version_info = nullptr;
-  bool ok = load(lib, "curl_global_init", global_init, l.error) &
-            load(lib, "curl_version_info", version_info, l.error) &
-            load(lib, "curl_easy_init", l.api.easy_init, l.error) &
-            load(lib, "curl_easy_cleanup", l.api.easy_cleanup, l.error) &
-            load(lib, "curl_easy_setopt", l.api.easy_setopt, l.error) &
-            load(lib, "curl_easy_perform", l.api.easy_perform, l.error) &
-            load(lib, "curl_easy_getinfo", l.api.easy_getinfo, l.error) &
-            load(lib, "curl_easy_strerror", l.api.easy_strerror, l.error) &
-            load(lib, "curl_slist_append", l.api.slist_append, l.error) &
-            load(lib, "curl_slist_free_all", l.api.slist_free_all, l.error);
+  // Every symbol is looked up (no short circuit), so the error names the last one missing.
+  bool ok = true;
+  ok = load(lib, "curl_global_init", global_init, l.error) && ok;
+  ok = load(lib, "curl_version_info", version_info, l.error) && ok;
+  ok = load(lib, "curl_easy_init", l.api.easy_init, l.error) && ok;
+  ok = load(lib, "curl_easy_cleanup", l.api.easy_cleanup, l.error) && ok;
+  ok = load(lib, "curl_easy_setopt", l.api.easy_setopt, l.error) && ok;
+  ok = load(lib, "curl_easy_perform", l.api.easy_perform, l.error) && ok;
+  ok = load(lib, "curl_easy_getinfo", l.api.easy_getinfo, l.error) && ok;
+  ok = load(lib, "curl_easy_strerror", l.api.easy_strerror, l.error) && ok;
+  ok = load(lib, "curl_slist_append", l.api.slist_append, l.error) && ok;
+  ok = load(lib, "curl_slist_free_all", l.api.slist_free_all, l.error) && ok;
   if (!ok) return l;
   // Options we pass (CURLOPT_PROTOCOLS_STR: 7.85) must be known to the library we run with.
   const curl_version_info_data* v = version_info(CURLVERSION_NOW);
