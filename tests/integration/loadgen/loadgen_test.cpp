@@ -3,6 +3,8 @@
 // traceparent sampling, targets files, TLS and mTLS, assertions.
 #include <catch2/catch.hpp>
 
+#include "pw_test_net.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -457,18 +459,7 @@ TEST_CASE("a second interrupt abandons the requests in flight without calling th
 
 namespace {
 
-// A loopback port nothing listens on: bound, read, closed.
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
+using pw::test::closed_loopback_port;
 
 // A server that answers every connection with bytes that are not HTTP, then closes.
 struct GarbageServer {
@@ -522,7 +513,7 @@ TEST_CASE("errors carry their cause - in --json - --results and the text summary
   const std::string results = dir.path() + "/r.jsonl";
 
   SECTION("a refused connection says so") {
-    const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/";
+    const std::string url = "http://127.0.0.1:" + std::to_string(closed_loopback_port()) + "/";
     Ran r = run_loadgen("--json -n 3 -c 1 -t 1 --results " + results + " " + url);
     INFO(r.out);
     auto j = json::parse(r.out);
@@ -571,7 +562,7 @@ TEST_CASE("errors carry their cause - in --json - --results and the text summary
   }
 
   SECTION("a report of result lines keeps the first message") {
-    const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/";
+    const std::string url = "http://127.0.0.1:" + std::to_string(closed_loopback_port()) + "/";
     (void)run_loadgen("--json -n 2 -c 1 -t 1 --results " + results + " " + url);
     Ran rep = shell(std::string(LOADGEN_BIN) + " report --json " + results);
     INFO(rep.out);

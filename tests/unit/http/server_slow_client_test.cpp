@@ -4,6 +4,7 @@
 
 #include "pw/http/server.h"
 #include "pw/io/tcp.h"
+#include "pw_test_loop.h"
 #include "server_util.h"
 
 using namespace pw;
@@ -12,23 +13,9 @@ using namespace pw::http::test;
 using namespace std::chrono_literals;
 
 namespace {
-// Runs the loop until pred() holds, checking it every millisecond: for states only the server
-// changes (what it has read from a client that is still waiting). Fails instead of hanging.
-void run_until(io::Loop& loop, const std::function<bool()>& pred, Duration limit = 10s) {
-  if (pred()) return;
-  bool timed_out = false;
-  io::Timer check(loop, [&] {
-    if (pred()) loop.stop();
-  });
-  io::Timer guard(loop, [&] {
-    timed_out = true;
-    loop.stop();
-  });
-  check.start(1ms, 1ms);
-  guard.start(limit);
-  loop.run();
-  REQUIRE_FALSE(timed_out);
-}
+// States only the server changes (what it has read from a client that is still waiting) are
+// polled: pw::test::run_until.
+using pw::test::run_until;
 
 // A client that sends part of a request head and then nothing.
 std::unique_ptr<RawClient> slow_client(Fixture& f, std::string partial = "GET /slow HTTP/1.1\r\nHo") {

@@ -388,16 +388,22 @@ std::string temp_file(const std::string& contents) {
   return path;
 }
 
+// Hooks whose reload succeeds and is counted in `reloads`, and whose /config is "{}".
+AdminHooks counting_hooks(int& reloads) {
+  AdminHooks hooks;
+  hooks.config_json = [] { return std::string("{}"); };
+  hooks.reload = [&reloads](std::function<void(Status)> done) {
+    ++reloads;
+    done({});
+  };
+  return hooks;
+}
+
 }  // namespace
 
 TEST_CASE("admin: a Host that does not name the admin server gets 421 (DNS rebinding)", "[proxy-admin]") {
   int reloads = 0;
-  AdminHooks hooks;
-  hooks.config_json = [] { return std::string("{}"); };
-  hooks.reload = [&](std::function<void(Status)> done) {
-    ++reloads;
-    done({});
-  };
+  AdminHooks hooks = counting_hooks(reloads);
   AdminAccess access;
   access.hosts = {"Admin.Internal", "ops.example:8443"};
   Env env(std::move(hooks), std::move(access));
@@ -422,12 +428,7 @@ TEST_CASE("admin: a Host that does not name the admin server gets 421 (DNS rebin
 
 TEST_CASE("admin: cross-origin and cross-site requests get 403", "[proxy-admin]") {
   int reloads = 0;
-  AdminHooks hooks;
-  hooks.config_json = [] { return std::string("{}"); };
-  hooks.reload = [&](std::function<void(Status)> done) {
-    ++reloads;
-    done({});
-  };
+  AdminHooks hooks = counting_hooks(reloads);
   Env env(std::move(hooks));
   const std::string host = "127.0.0.1:" + env.port();
   for (std::pair<std::string, std::string> bad :
@@ -451,11 +452,7 @@ TEST_CASE("admin: cross-origin and cross-site requests get 403", "[proxy-admin]"
 
 TEST_CASE("admin: POST /reload takes application/json or no body at all", "[proxy-admin]") {
   int reloads = 0;
-  AdminHooks hooks;
-  hooks.reload = [&](std::function<void(Status)> done) {
-    ++reloads;
-    done({});
-  };
+  AdminHooks hooks = counting_hooks(reloads);
   Env env(std::move(hooks));
   const std::string host = "127.0.0.1:" + env.port();
   for (std::string simple : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
@@ -481,12 +478,7 @@ TEST_CASE("admin: a bearer token from a file guards everything but /ready", "[pr
   CHECK(*token == "s3cr3t-T0ken_~+/=");
 
   int reloads = 0;
-  AdminHooks hooks;
-  hooks.config_json = [] { return std::string("{}"); };
-  hooks.reload = [&](std::function<void(Status)> done) {
-    ++reloads;
-    done({});
-  };
+  AdminHooks hooks = counting_hooks(reloads);
   AdminAccess access;
   access.token = *token;
   Env env(std::move(hooks), std::move(access));

@@ -5,6 +5,8 @@
 // nothing asserts on elapsed time.
 #include <catch2/catch.hpp>
 
+#include "pw_test_loop.h"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -73,21 +75,7 @@ struct Env {
   }
 
   // Runs the loop until pred() holds (checked every few ms); the guard only ends a hang.
-  void run_until(const std::function<bool()>& pred) {
-    if (pred()) return;
-    bool timed_out = false;
-    io::Timer check(loop, [&] {
-      if (pred()) loop.stop();
-    });
-    io::Timer guard(loop, [&] {
-      timed_out = true;
-      loop.stop();
-    });
-    check.start(2ms, 2ms);
-    guard.start(30s);
-    loop.run();
-    REQUIRE_FALSE(timed_out);
-  }
+  void run_until(const std::function<bool()>& pred) { pw::test::run_until(loop, pred, 2ms, 30s); }
 
   // Checks that arrived from index `from` on while the endpoint was (un)healthy. One check runs
   // at a time and the next starts only after the previous result was recorded, so this counts

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "pw_test_net.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -357,16 +359,7 @@ TEST_CASE("otlp/http sink: shutdown aborts a request in progress instead of wait
 }
 
 TEST_CASE("otlp/http sink: a failure names its cause - refused - unresolvable - HTTP status with the body") {
-  // A port nothing listens on: bound, read, closed.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  const std::string closed = "http://127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
-  ::close(fd);
+  const std::string closed = "http://127.0.0.1:" + std::to_string(pw::test::closed_loopback_port());
   RetryPolicy once = fast_retry();
   once.max_attempts = 1;
   std::atomic<bool> cancel{false};
