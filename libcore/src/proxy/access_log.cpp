@@ -41,6 +41,9 @@ enum class Field : std::uint8_t {
   tls_version,
   error,
   flags,
+  consumer,
+  auth,
+  ratelimit,
 };
 
 // Same order as Field.
@@ -49,7 +52,7 @@ const std::vector<std::string_view>& names() {
       "start_time", "duration_ms", "upstream_duration_ms", "listener", "route", "cluster",
       "upstream", "client", "method", "target", "host", "protocol", "status", "request_bytes",
       "response_bytes", "attempts", "request_id", "traceparent", "user_agent", "referer",
-      "tls_version", "error", "flags"};
+      "tls_version", "error", "flags", "consumer", "auth", "ratelimit"};
   return n;
 }
 
@@ -169,6 +172,9 @@ std::string_view AccessEntry::* string_member(Field f) {
     case Field::tls_version: return &AccessEntry::tls_version;
     case Field::error: return &AccessEntry::error;
     case Field::flags: return &AccessEntry::flags;
+    case Field::consumer: return &AccessEntry::consumer;
+    case Field::auth: return &AccessEntry::auth;
+    case Field::ratelimit: return &AccessEntry::ratelimit;
     default: return nullptr;
   }
 }
@@ -226,7 +232,7 @@ void AccessLog::Impl::format_into(std::string& line, const AccessEntry& e) const
   // Pass 1: which strings need escaping, and the most room the line can take (an escaped byte
   // is at most 6: \u00XX, or \ufffd for a byte of invalid UTF-8).
   constexpr std::size_t kMaxFields = 32;
-  static_assert(static_cast<std::size_t>(Field::flags) < kMaxFields);
+  static_assert(static_cast<std::size_t>(Field::ratelimit) < kMaxFields);
   bool plain[kMaxFields];
   std::size_t bound = fixed_bound;
   for (std::size_t i = 0; i < fields.size(); ++i) {

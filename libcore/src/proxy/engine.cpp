@@ -96,6 +96,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
     rt.pool_key = pool_key_of(c.clusters[i]);
   }
 
+  FilterEnv fenv;
+  fenv.source = source;
   snap->route_rt.resize(c.routes.size());
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const Route& r = c.routes[i];
@@ -110,8 +112,12 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
       std::sort(rt.retriable_statuses.begin(), rt.retriable_statuses.end());
       rt.retry_on = retry_bits(r.forward->retry);
     }
-    for (std::size_t k = 0; k < r.filters.size(); ++k) {
-      auto f = make_filter_factory(r.filters[k], source + ": /routes/" + std::to_string(i) + "/filters/" + std::to_string(k));
+    for (const FilterConfig* fc : effective_filters(c.filters, r.filters)) {
+      // The JSON path of the filter's config: the route's own, or the top-level default's.
+      const bool own = fc >= r.filters.data() && fc < r.filters.data() + r.filters.size();
+      const std::string at = own ? "/routes/" + std::to_string(i) + "/filters/" + std::to_string(fc - r.filters.data())
+                                 : "/filters/" + std::to_string(fc - c.filters.data());
+      auto f = make_filter_factory(*fc, fenv, source + ": " + at);
       if (!f) return std::move(f).error();
       rt.filters.push_back(std::move(*f));
     }

@@ -28,9 +28,30 @@ class HeadersFactory final : public FilterFactory {
 
 }  // namespace
 
-Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const std::string& path) {
+Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& /*env*/,
+                                                           const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
+}
+
+std::vector<const FilterConfig*> effective_filters(const std::vector<FilterConfig>& defaults,
+                                                   const std::vector<FilterConfig>& route) {
+  std::vector<const FilterConfig*> out;
+  std::vector<bool> used(route.size(), false);
+  for (const FilterConfig& d : defaults) {
+    const FilterConfig* pick = &d;
+    for (std::size_t i = 0; i < route.size(); ++i) {
+      if (!used[i] && route[i].type == d.type) {
+        pick = &route[i];
+        used[i] = true;
+        break;
+      }
+    }
+    if (pick->enabled) out.push_back(pick);
+  }
+  for (std::size_t i = 0; i < route.size(); ++i)
+    if (!used[i] && route[i].enabled) out.push_back(&route[i]);
+  return out;
 }
 
 }  // namespace pw::proxy

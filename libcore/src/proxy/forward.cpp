@@ -231,6 +231,8 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   io::Loop& loop() override { return *st_->loop; }
   std::string_view request_id() const override { return request_id_; }
   std::string_view path() const override { return path_; }
+  Identity& identity() override { return identity_; }
+  std::string_view client_ip() const override;
 
  private:
   // buffering: the body is read up to the window before any upstream is contacted; it becomes
@@ -284,6 +286,8 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   Worker::State::WCluster* wc_ = nullptr;
   std::vector<std::unique_ptr<Filter>> filters_;
   std::size_t next_filter_ = 0;
+  Identity identity_;
+  mutable std::string client_ip_;  // computed on first use
   FieldList fields_;
   FieldList resp_fields_;
   std::vector<Header> views_;
@@ -1040,6 +1044,11 @@ void ProxyRequest::finish() {
   st_->loop->defer_delete(std::unique_ptr<io::Deletable>(this));
 }
 
+std::string_view ProxyRequest::client_ip() const {
+  if (client_ip_.empty()) client_ip_ = proxy::client_ip(ex_->request().headers(), ex_->request().peer(), snap_.trusted[listener_]);
+  return client_ip_;
+}
+
 void ProxyRequest::log_access() {
   const http::ServerRequest& req = ex_->request();
   AccessEntry e;
@@ -1070,6 +1079,9 @@ void ProxyRequest::log_access() {
   e.attempts = attempts_;
   e.error = error_code_;
   e.flags = flags_;
+  e.consumer = identity_.consumer_username.empty() ? identity_.consumer_id : identity_.consumer_username;
+  e.auth = identity_.auth;
+  e.ratelimit = identity_.ratelimit;
   snap_.access_log->write(e);
 }
 

@@ -526,3 +526,54 @@ bool operator==(const FieldList& a, const FieldList& b) noexcept {
 }
 
 }  // namespace pw::proxy
+
+namespace pw::proxy {
+
+namespace {
+// One X-Forwarded-For entry as an address: "192.0.2.7", "2001:db8::1", "[2001:db8::1]" (with
+// an optional ":port" after either form, which some proxies write).
+std::optional<io::SockAddr> xff_entry(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  if (s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    s = s.substr(1, close - 1);
+  } else if (std::count(s.begin(), s.end(), ':') == 1) {
+    s = s.substr(0, s.find(':'));  // "192.0.2.7:5000"
+  }
+  auto a = io::SockAddr::from_ip_port(s, 0);
+  if (!a) return std::nullopt;
+  return *a;
+}
+}  // namespace
+
+std::string client_ip(const http::HeaderList& headers, const io::SockAddr& peer, const CidrSet& trusted) {
+  io::SockAddr client = peer;
+  if (trusted.empty() || !trusted.contains(peer)) return client.ip();
+  // The entries of every X-Forwarded-For field, in order (RFC 9110 §5.3: repeated fields are
+  // one comma-separated list), walked from the right. The last trusted hop was appended by the
+  // peer; an entry left of an untrusted one is whatever that client wrote.
+  std::vector<std::string_view> hops;
+  for (const http::Header& h : headers) {
+    if (!iequals(h.name, "x-forwarded-for")) continue;
+    std::string_view v = h.value;
+    while (!v.empty()) {
+      const auto comma = v.find(',');
+      std::string_view item = v.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      hops.push_back(item);  // bounded by the listener's header limits
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    auto a = xff_entry(*it);
+    if (!a) break;  // not an address: keep the last trusted hop
+    client = *a;
+    if (!trusted.contains(client)) break;
+  }
+  return client.ip();
+}
+
+}  // namespace pw::proxy

@@ -87,6 +87,9 @@ AccessEntry full_entry() {
   e.referer = "https://example.com/";
   e.error = "";
   e.flags = "";
+  e.consumer = "alice";
+  e.auth = "jwt:corp";
+  e.ratelimit = "ok";
   return e;
 }
 
@@ -103,7 +106,8 @@ TEST_CASE("the default fields - in their documented order", "[proxy-accesslog]")
   const std::vector<std::string_view> expected = {
       "start_time", "duration_ms", "upstream_duration_ms", "listener", "route", "cluster", "upstream",
       "client", "method", "target", "host", "protocol", "status", "request_bytes", "response_bytes",
-      "attempts", "request_id", "traceparent", "user_agent", "referer", "tls_version", "error", "flags"};
+      "attempts", "request_id", "traceparent", "user_agent", "referer", "tls_version", "error", "flags",
+      "consumer", "auth", "ratelimit"};
   CHECK(access_log_field_names() == expected);
 
   TempDir dir;
@@ -126,6 +130,9 @@ TEST_CASE("the default fields - in their documented order", "[proxy-accesslog]")
   CHECK(j["tls_version"] == "TLSv1.3");
   CHECK(j["error"].is_null());  // empty strings are null
   CHECK(j["flags"].is_null());
+  CHECK(j["consumer"] == "alice");
+  CHECK(j["auth"] == "jwt:corp");
+  CHECK(j["ratelimit"] == "ok");
 }
 
 TEST_CASE("nulls for what did not happen", "[proxy-accesslog]") {

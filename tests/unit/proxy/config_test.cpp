@@ -12,6 +12,7 @@
 #include "pw/config/writer.h"
 #include "pw/proxy/access_log.h"
 #include "pw/proxy/config.h"
+#include "pw/proxy/filter.h"
 
 using pw::config::Json;
 using pw::proxy::Config;
@@ -320,7 +321,7 @@ TEST_CASE("header fields that would split a message are refused", "[proxy-config
 
 TEST_CASE("access log fields are the documented names", "[proxy-config]") {
   std::vector<std::string> all(pw::proxy::access_log_field_names().begin(), pw::proxy::access_log_field_names().end());
-  CHECK(all.size() == 23);
+  CHECK(all.size() == 26);
   Config c = load_ok(patched({{"/access_log", {{"path", "-"}, {"fields", all}}}}));
   CHECK(c.access_log.fields == all);
 
@@ -434,4 +435,39 @@ TEST_CASE("issue 11: path_normalization, forwarded, request ids, admin access - 
         "gw.json: /admin/allowed_hosts/1: expected host[:port] (\"admin.example\", \"10.0.0.5:9901\")");
   CHECK(errors_of(patched({{"/admin/token_file", "a\nb"}})) ==
         "gw.json: /admin/token_file: must not contain CR, LF, NUL or other control characters");
+}
+
+TEST_CASE("filters: top-level defaults - enabled - settings of another type are errors", "[proxy-config]") {
+  Json doc = base_doc();
+  doc["filters"] = Json::parse(R"([{"type": "headers", "request": {"set": {"x-edge": "1"}}}])");
+  doc["routes"][0]["filters"] = Json::parse(R"([{"type": "headers", "enabled": false}])");
+  const Config c = load_ok(doc);
+  REQUIRE(c.filters.size() == 1);
+  CHECK_FALSE(c.routes[0].filters.at(0).enabled);
+
+  Json bad = base_doc();
+  bad["routes"][1]["filters"] = Json::parse(R"([{"type": "headers", "enabled": "yes"}])");
+  CHECK(errors_of(bad).find("gw.json: /routes/1/filters/0/enabled: ") == 0);
+  bad = base_doc();
+  bad["filters"] = Json::parse(R"([{"type": "nope"}])");
+  CHECK(errors_of(bad).find("gw.json: /filters/0/type: expected one of \"headers\"") == 0);
+}
+
+TEST_CASE("effective_filters: defaults first - a route's filter of the same type takes the default's place", "[proxy-config]") {
+  using pw::proxy::FilterConfig;
+  const auto f = [](std::string type, bool enabled = true) {
+    FilterConfig c;
+    c.type = std::move(type);
+    c.enabled = enabled;
+    return c;
+  };
+  const std::vector<FilterConfig> defaults = {f("api_key"), f("headers"), f("rate_limit")};
+  const std::vector<FilterConfig> route = {f("transform"), f("rate_limit"), f("headers", false)};
+  const auto chain = pw::proxy::effective_filters(defaults, route);
+  REQUIRE(chain.size() == 3);
+  CHECK(chain[0] == &defaults[0]);  // api_key from the defaults
+  CHECK(chain[1] == &route[1]);     // the route's rate_limit, in the default's place
+  CHECK(chain[2] == &route[0]);     // then the route's own others; headers turned off
+  CHECK(pw::proxy::effective_filters({}, route).size() == 2);
+  CHECK(pw::proxy::effective_filters(defaults, {}).size() == 3);
 }

@@ -444,3 +444,27 @@ TEST_CASE("valid_host_port: names - IPv4 - IP-literals - ports - and what smuggl
                                "exa\tmple.com", "admin.example%00"})
     CHECK_FALSE(pw::proxy::valid_host_port(bad));
 }
+
+TEST_CASE("client_ip: the peer - or the right-most untrusted X-Forwarded-For hop behind trusted proxies", "[proxy-headers]") {
+  const CidrSet none;
+  const CidrSet lb = cidrs({"10.0.0.0/8", "::1"});
+  // Untrusted peer: X-Forwarded-For is whatever the client wrote, never believed.
+  CHECK(client_ip(fields({{"X-Forwarded-For", "1.2.3.4"}}), addr("192.0.2.9"), lb) == "192.0.2.9");
+  CHECK(client_ip(fields({{"X-Forwarded-For", "1.2.3.4"}}), addr("10.1.1.1"), none) == "10.1.1.1");
+  // Trusted peer: the right-most entry that is not a trusted proxy.
+  CHECK(client_ip(fields({{"X-Forwarded-For", "198.51.100.7"}}), addr("10.1.1.1"), lb) == "198.51.100.7");
+  // A client-forged left part is skipped: the first untrusted hop from the right wins.
+  CHECK(client_ip(fields({{"X-Forwarded-For", "6.6.6.6, 198.51.100.7, 10.2.2.2"}}), addr("10.1.1.1"), lb) == "198.51.100.7");
+  // Repeated fields are one list (RFC 9110 §5.3); IPv6, brackets and ports.
+  CHECK(client_ip(fields({{"X-Forwarded-For", "6.6.6.6"}, {"x-forwarded-for", "2001:db8::5"}}), addr("::1"), lb) == "2001:db8::5");
+  CHECK(client_ip(fields({{"X-Forwarded-For", "[2001:db8::6]:4711"}}), addr("10.1.1.1"), lb) == "2001:db8::6");
+  CHECK(client_ip(fields({{"X-Forwarded-For", "198.51.100.8:5000"}}), addr("10.1.1.1"), lb) == "198.51.100.8");
+  // Garbage stops the walk at the last trusted hop, never a value a client chose.
+  CHECK(client_ip(fields({{"X-Forwarded-For", "198.51.100.7, nonsense"}}), addr("10.1.1.1"), lb) == "10.1.1.1");
+  CHECK(client_ip(fields({{"X-Forwarded-For", "198.51.100.7, 10.3.3.3, unknown"}}), addr("10.1.1.1"), lb) == "10.1.1.1");
+  CHECK(client_ip(fields({{"X-Forwarded-For", ""}}), addr("10.1.1.1"), lb) == "10.1.1.1");
+  // Only trusted hops: the left-most of them.
+  CHECK(client_ip(fields({{"X-Forwarded-For", "10.9.9.9, 10.2.2.2"}}), addr("10.1.1.1"), lb) == "10.9.9.9");
+  // No X-Forwarded-For from a trusted peer: the peer.
+  CHECK(client_ip(fields({}), addr("10.1.1.1"), lb) == "10.1.1.1");
+}

@@ -291,6 +291,7 @@ struct HeaderEdits {
   std::map<std::string, std::string> set;  // replaces any field with that name
   std::map<std::string, std::string> add;  // appended
   std::vector<std::string> remove;
+  bool empty() const noexcept { return set.empty() && add.empty() && remove.empty(); }
 };
 template <class F>
 void config_fields(F& f, HeaderEdits& h) {
@@ -379,18 +380,32 @@ void config_fields(F& f, Redirect& r) {
   });
 }
 
-// One filter of a route's chain, by type. The types known today edit headers; authn, authz,
-// rate limiting, transformation and caching are filters of this kind (see filter.h).
+// One filter of a route's chain, by type (see filter.h). A filter's own settings sit under a
+// key named after its type, e.g. {"type": "jwt", "jwt": {"providers": ...}}; settings for
+// another type are an error. The "headers" filter's `request` / `response` sit beside `type`.
+// Edge filters (api_key, jwt, oauth2_introspection, authz, rate_limit) each add one optional
+// member below, one line in kFilterTypes, and one line in the validate block.
 struct FilterConfig {
-  std::string type;  // "headers"
-  HeaderEdits request;
-  HeaderEdits response;
+  std::string type;
+  bool enabled = true;  // false: a route turns off a default filter of this type
+  HeaderEdits request;   // "headers"
+  HeaderEdits response;  // "headers"
 };
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
-  f.required("type", c.type, config::one_of({"headers"}));
+  f.required("type", c.type, config::one_of(kFilterTypes));
+  f.optional("enabled", c.enabled);
   f.optional("request", c.request);
   f.optional("response", c.response);
+  f.validate([&](config::Validation& v) {
+    const auto other = [&](std::string_view key, bool present, std::string_view owner) {
+      if (present && c.type != owner)
+        v.error("\"" + std::string(key) + "\" belongs to a \"" + std::string(owner) + "\" filter, not \"" + c.type + "\"");
+    };
+    other("request", !c.request.empty(), "headers");
+    other("response", !c.response.empty(), "headers");
+  });
 }
 
 struct Route {
@@ -653,6 +668,7 @@ void config_fields(F& f, ProxyBehaviour& p) {
 struct Config {
   std::vector<Listener> listeners;
   std::vector<Route> routes;
+  std::vector<FilterConfig> filters;  // defaults for every route (effective_filters in filter.h)
   std::vector<Cluster> clusters;
   Admin admin;
   AccessLogConfig access_log;
@@ -664,6 +680,7 @@ template <class F>
 void config_fields(F& f, Config& c) {
   f.required("listeners", c.listeners, config::non_empty);
   f.required("routes", c.routes);
+  f.optional("filters", c.filters);
   f.optional("clusters", c.clusters);
   f.optional("admin", c.admin);
   f.optional("access_log", c.access_log);

@@ -25,6 +25,7 @@
 #include "pw/http/server.h"
 #include "pw/proxy/config.h"
 #include "pw/proxy/headers.h"
+#include "pw/proxy/identity.h"
 
 namespace pw::proxy {
 
@@ -48,6 +49,12 @@ class FilterContext {
   virtual io::Loop& loop() = 0;
   // The request id (may be empty).
   virtual std::string_view request_id() const = 0;
+  // Who is calling, as the authentication filters before this one established it.
+  virtual Identity& identity() = 0;
+  // The client's IP address ("192.0.2.7", "2001:db8::1"): the peer's, or, when the peer is
+  // one of the listener's trusted_proxies, the right-most X-Forwarded-For entry that is not a
+  // trusted proxy (nginx's real_ip_recursive). For CIDR rules and rate-limit descriptors.
+  virtual std::string_view client_ip() const = 0;
 };
 
 class Filter {
@@ -68,7 +75,22 @@ class FilterFactory {
   virtual std::unique_ptr<Filter> create() const = 0;
 };
 
+// What a filter factory may use beyond its own config, shared by every filter of a snapshot.
+// Edge filters add what they need here (the consumers, the metrics registry...).
+struct FilterEnv {
+  std::string source;  // the config file, for error messages
+};
+
 // Builds the factory of one configured filter; errors name the JSON path given.
-Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const std::string& path);
+Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,
+                                                           const std::string& path);
+
+// The chain a route runs: the config's top-level `filters` (defaults for every route) with a
+// route's own filter of the same type taking the default's place (Kong's precedence: the more
+// specific wins), then the route's other filters in order; `"enabled": false` removes a filter
+// (a route turns a default off with {"type": "...", "enabled": false}). Returns pointers into
+// `defaults` and `route`.
+std::vector<const FilterConfig*> effective_filters(const std::vector<FilterConfig>& defaults,
+                                                   const std::vector<FilterConfig>& route);
 
 }  // namespace pw::proxy

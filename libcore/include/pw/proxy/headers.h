@@ -83,6 +83,12 @@ class CidrSet {
   std::vector<Net> nets_;
 };
 
+// The client's IP address: the peer's; when the peer is in `trusted`, X-Forwarded-For is walked
+// from the right past trusted addresses and the first untrusted entry is the client (nginx's
+// real_ip_recursive on). An entry that is not an IP address stops the walk: the last trusted
+// address is taken rather than a value the client may have written. "192.0.2.7" / "2001:db8::1".
+std::string client_ip(const http::HeaderList& headers, const io::SockAddr& peer, const CidrSet& trusted);
+
 // True for fields that apply to one connection only and must not be forwarded
 // (RFC 9110 §7.6.1): Connection, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade,
 // Proxy-Authenticate, Proxy-Authorization... and every field named in `connection_tokens`
