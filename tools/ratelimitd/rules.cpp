@@ -10,11 +10,10 @@
 #include <set>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
-
 #include "pw/base/strings.h"
 #include "pw/config/load.h"
 #include "pw/config/reader.h"
+#include "pw/config/yaml.h"
 
 namespace ratelimitd {
 
@@ -104,9 +103,9 @@ void config_fields(F& f, FileRoot& r) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// YAML -> JSON, keeping where each node was (line:column by JSON pointer).
+// YAML and JSON documents come from libcore (config/yaml.h), with these keys kept as strings.
 
-using Marks = std::map<std::string, std::pair<int, int>>;  // pointer -> 1-based line, column
+using Marks = cfg::Marks;
 
 // Keys whose values are strings in the schema: their scalars stay strings whatever they look
 // like ("value: 2061111111", "value: 50.0.0.5", "name: yes"), as Go's yaml.v2 decodes them into
@@ -115,105 +114,8 @@ bool string_field(std::string_view key) {
   return key == "domain" || key == "key" || key == "value" || key == "name" || key == "unit" || key == "algorithm";
 }
 
-Json yaml_scalar(const YAML::Node& n, bool as_string) {
-  const std::string& s = n.Scalar();
-  if (as_string || n.Tag() == "!") return s;  // "!" is the tag of quoted scalars
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  std::string_view v = s;
-  bool neg = !v.empty() && (v[0] == '-' || v[0] == '+');
-  std::string_view digits = neg ? v.substr(1) : v;
-  if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos) {
-    auto u = pw::parse_u64(digits);
-    if (u && v[0] != '-') return *u;
-    if (u && *u <= (1ULL << 63)) return -static_cast<std::int64_t>(*u - 1) - 1;
-  }
-  if (!digits.empty() && digits.find_first_not_of("0123456789.eE+-") == std::string_view::npos &&
-      digits.find_first_of("0123456789") != std::string_view::npos) {
-    Json j = Json::parse(s, nullptr, false);
-    if (!j.is_discarded() && j.is_number()) return j;
-  }
-  return s;
-}
-
-// Aliases share nodes in yaml-cpp, so a small document can expand enormously ("billion laughs"):
-// the conversion stops after kMaxYamlNodes nodes.
-constexpr std::size_t kMaxYamlNodes = 200000;
-
-Json yaml_to_json(const YAML::Node& n, const std::string& ptr, Marks& marks, bool as_string, std::string& err,
-                  int depth, std::size_t& budget) {
-  if (!err.empty()) return nullptr;
-  if (budget == 0) {
-    err = " " + ptr + ": more than " + std::to_string(kMaxYamlNodes) + " nodes (aliases expanding?)";
-    return nullptr;
-  }
-  --budget;
-  marks.emplace(ptr, std::make_pair(n.Mark().line + 1, n.Mark().column + 1));
-  if (depth > 64) {
-    err = " " + ptr + ": nested too deeply";
-    return nullptr;
-  }
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Scalar: return yaml_scalar(n, as_string);
-    case YAML::NodeType::Sequence: {
-      Json a = Json::array();
-      std::size_t i = 0;
-      for (const auto& child : n) {
-        a.push_back(yaml_to_json(child, ptr + "/" + std::to_string(i), marks, false, err, depth + 1, budget));
-        ++i;
-      }
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      Json o = Json::object();
-      for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) {
-          if (err.empty()) err = " " + ptr + ": a key is not a string";
-          continue;
-        }
-        const std::string& k = kv.first.Scalar();
-        std::string child = ptr + "/" + cfg::escape_pointer_token(k);
-        if (o.contains(k)) {
-          if (err.empty())
-            err = std::to_string(kv.first.Mark().line + 1) + ":" + std::to_string(kv.first.Mark().column + 1) +
-                  ": " + child + ": duplicate key";
-          continue;
-        }
-        o[k] = yaml_to_json(kv.second, child, marks, string_field(k), err, depth + 1, budget);
-        marks[child + "#key"] = {kv.first.Mark().line + 1, kv.first.Mark().column + 1};
-        if (kv.second.IsNull()) marks[child] = {kv.first.Mark().line + 1, kv.first.Mark().column + 1};
-      }
-      return o;
-    }
-  }
-  return nullptr;
-}
-
-bool is_yaml_name(std::string_view name) { return name.ends_with(".yaml") || name.ends_with(".yml"); }
-
-// "file:line:col: /pointer: message" for YAML (the nearest recorded node), "file: /pointer: message"
-// for JSON (whose parser reports syntax positions itself).
 std::string format_diag(const std::string& file, const Marks& marks, const cfg::Diagnostic& d) {
-  std::string where = file;
-  std::string probe = d.path;
-  if (d.message.starts_with("unknown field \"")) {
-    auto end = d.message.find('"', 15);
-    if (end != std::string::npos) probe += "/" + cfg::escape_pointer_token(d.message.substr(15, end - 15)) + "#key";
-    if (!marks.count(probe)) probe = d.path;
-  }
-  while (true) {
-    auto it = marks.find(probe);
-    if (it != marks.end()) {
-      where += ":" + std::to_string(it->second.first) + ":" + std::to_string(it->second.second);
-      break;
-    }
-    if (probe.empty()) break;
-    probe.erase(probe.rfind('/'));
-  }
-  return where + ": " + (d.path.empty() ? "" : d.path + ": ") + d.message;
+  return cfg::format_diagnostic(d, file, marks);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,32 +152,15 @@ class RuleSetBuilder {
 
   void add_file(const LoadedFile& f, Collector& col) {
     rs_.files_.push_back(f.name);
-    Json doc;
-    Marks marks;
-    if (is_yaml_name(f.name)) {
-      YAML::Node root;
-      try {
-        root = YAML::Load(f.text);
-      } catch (const YAML::Exception& e) {
-        col.errors.push_back(f.name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                             ": YAML syntax error: " + e.msg);
-        return;
-      }
-      std::string err;
-      std::size_t budget = kMaxYamlNodes;
-      doc = yaml_to_json(root, "", marks, false, err, 0, budget);
-      if (!err.empty()) {
-        col.errors.push_back(f.name + ":" + err);
-        return;
-      }
-    } else {
-      auto j = cfg::parse_json(f.text, f.name);
-      if (!j.ok()) {
-        col.errors.push_back(j.error().message);
-        return;
-      }
-      doc = std::move(*j);
+    cfg::YamlOptions yopts;
+    yopts.string_keys = string_field;
+    auto parsed = cfg::is_yaml_name(f.name) ? cfg::parse_yaml(f.text, f.name, yopts) : cfg::parse_document(f.text, f.name);
+    if (!parsed.ok()) {
+      col.errors.push_back(parsed.error().message);
+      return;
     }
+    Json doc = std::move(parsed->json);
+    const Marks marks = std::move(parsed->marks);
     FileRoot root;
     cfg::Diagnostics diags(50);
     if (!cfg::decode(doc, root, diags)) {
@@ -406,7 +291,7 @@ pw::Result<std::vector<LoadedFile>> read_config_path(const std::string& path) {
     while (dirent* e = ::readdir(dir)) {
       std::string n = e->d_name;
       if (n.empty() || n[0] == '.') continue;
-      if (!(is_yaml_name(n) || n.ends_with(".json"))) continue;
+      if (!(cfg::is_yaml_name(n) || n.ends_with(".json"))) continue;
       std::string full = path + (path.ends_with("/") ? "" : "/") + n;
       struct stat fst {};
       if (::stat(full.c_str(), &fst) == 0 && S_ISREG(fst.st_mode)) names.push_back(full);

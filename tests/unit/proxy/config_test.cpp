@@ -386,6 +386,11 @@ TEST_CASE("the shipped examples/gw-proxy/*.json load", "[proxy-config]") {
   CHECK(basic->clusters.at(0).endpoints.size() == 2);
   CHECK(basic->clusters.at(0).health_check.has_value());
   CHECK(basic->clusters.at(0).outlier_detection.has_value());
+  // basic.yaml is the same config in YAML.
+  auto yaml = pw::config::load_file<Config>((dir / "basic.yaml").string());
+  INFO((yaml.ok() ? std::string() : yaml.error().message));
+  REQUIRE(yaml.ok());
+  CHECK(pw::config::to_json_text(*yaml) == pw::config::to_json_text(*basic));
 }
 
 TEST_CASE("limits.max_tunnels defaults to 1024 and is checked with its JSON path", "[proxy-config]") {

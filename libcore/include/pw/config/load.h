@@ -8,12 +8,15 @@
 #include "pw/base/result.h"
 #include "pw/config/reader.h"
 #include "pw/config/source.h"
+#include "pw/config/yaml.h"
 
 namespace pw::config {
 
+// The document is JSON, or YAML when the file is named .yaml/.yml (see yaml.h for stdin).
 // Errors, each an Error whose message is ready to print (one line per problem):
 //   Errc::parse_error       "gw.json:3:14 (byte 41): syntax error: unexpected '}'; ..."
 //   Errc::invalid_argument  "gw.json: /listeners/0/port: expected integer 0..65535, got string"
+//                           "gw.yaml:4:11: /listeners/0/port: ..." (YAML: where the node is)
 //   Errc::io_error          "gw.json: No such file or directory"
 //   Errc::limit_exceeded    "gw.json: larger than 16777216 bytes"
 struct LoadOptions {
@@ -26,11 +29,12 @@ Result<T> load_text(std::string_view text, std::string_view file, const LoadOpti
   if (text.size() > opts.max_bytes)
     return make_error(Errc::limit_exceeded,
                       std::string(file) + ": larger than " + std::to_string(opts.max_bytes) + " bytes");
-  auto doc = parse_json(text, file);
+  auto doc = parse_document(text, file);
   if (!doc.ok()) return std::move(doc).error();
   T out{};
   Diagnostics diags(opts.max_errors);
-  if (!decode(*doc, out, diags)) return make_error(Errc::invalid_argument, diags.format(file));
+  if (!decode(doc->json, out, diags))
+    return make_error(Errc::invalid_argument, format_diagnostics(diags, file, doc->marks));
   return out;
 }
 
