@@ -280,11 +280,12 @@ int run(const Options& o) {
     const auto& st = store.stats();
     std::fprintf(stderr,
                  "{\"documents\":%llu,\"badDocuments\":%llu,\"acceptedSpans\":%llu,\"rejectedSpans\":%llu,\"spans\":%llu,"
-                 "\"traces\":%llu,\"evictedTraces\":%llu,\"lateSpans\":%llu,\"storeBytes\":%zu,\"maxRssBytes\":%lld,\"seconds\":%.3f,\"cpuSeconds\":%.3f}\n",
+                 "\"traces\":%llu,\"evictedTraces\":%llu,\"lateSpans\":%llu,\"duplicateSpans\":%llu,\"storeBytes\":%zu,\"maxRssBytes\":%lld,\"seconds\":%.3f,\"cpuSeconds\":%.3f}\n",
                  static_cast<unsigned long long>(totals.documents.load()), static_cast<unsigned long long>(totals.bad_documents.load()),
                  static_cast<unsigned long long>(totals.accepted_spans.load()),
                  static_cast<unsigned long long>(totals.rejected_spans.load()), static_cast<unsigned long long>(st.spans),
-                 static_cast<unsigned long long>(st.traces), static_cast<unsigned long long>(st.evicted_traces), static_cast<unsigned long long>(st.late_spans), store.memory(),
+                 static_cast<unsigned long long>(st.traces), static_cast<unsigned long long>(st.evicted_traces), static_cast<unsigned long long>(st.late_spans),
+                 static_cast<unsigned long long>(st.duplicate_spans), store.memory(),
                  static_cast<long long>(ru.ru_maxrss) * 1024, secs,
                  static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
   }

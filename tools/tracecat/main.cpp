@@ -9,7 +9,9 @@ int main(int argc, char** argv) {
   info.description = {
       "tracecat reads OpenTelemetry traces as OTLP/JSON: files or standard input holding one "
       "ExportTraceServiceRequest per line (the OpenTelemetry file-exporter form) or whole OTLP/JSON documents, "
-      "and, with --listen, an OTLP/HTTP receiver that SDKs and collectors can export to. With --listen, the first "
+      "and, with --listen, an OTLP/HTTP receiver that SDKs and collectors can export to, in JSON "
+      "(application/json) or protobuf (application/x-protobuf, most SDKs' default), answering in the same encoding. "
+      "A span received twice (same trace and span id: an exporter's retry) is kept once. With --listen, the first "
       "line on standard output is {\"listening\":\"ADDR:PORT\"}, printed once it accepts connections; the traces "
       "follow it.",
       "It shows a trace list (one line per trace: root operation, services, span count, duration, errors), a "
@@ -35,7 +37,7 @@ int main(int argc, char** argv) {
       {"tracecat spans.jsonl --slowest 5", "The five slowest traces in a file written by an OpenTelemetry file exporter."},
       {"tracecat spans.jsonl --slowest 1 --view tree", "The waterfall of the slowest trace."},
       {"tail -f app.log | tracecat --follow -", "Each trace as it completes, from a stream."},
-      {"tracecat --listen :4318 --follow --view tree", "Receive OTLP/HTTP JSON from SDKs and draw each trace once it is quiet."},
+      {"tracecat --listen :4318 --follow --view tree", "Receive OTLP/HTTP (JSON or protobuf) from SDKs and draw each trace once it is quiet."},
       {"tracecat spans.jsonl --view ops --service checkout", "Percentiles per operation of the traces that touch checkout."},
       {"tracecat spans.jsonl --graph dot | dot -Tsvg > deps.svg", "The service dependency graph."},
       {"tracecat spans.jsonl --errors --json | jq -r .traceId", "The ids of traces with an error."},
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
   pw::cli::App app("tracecat", info, {.config = false, .log_level = false, .json = false});
   app.option("inputs", o.inputs, "OTLP/JSON files to read; - for standard input (the default without --listen)")
       .metavar("FILE").file();
-  app.option("-l,--listen", o.listen, "Receive OTLP/HTTP JSON (POST /v1/traces) at HOST:PORT, :PORT or PORT (loopback), or HOST (port 4318)")
+  app.option("-l,--listen", o.listen, "Receive OTLP/HTTP, JSON or protobuf (POST /v1/traces), at HOST:PORT, :PORT or PORT (loopback), or HOST (port 4318)")
       .metavar("ADDR");
   app.flag("-f,--follow", o.follow,
            "Keep reading files as they grow (rotation handled) and print each trace once quiet for --settle")

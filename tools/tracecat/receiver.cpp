@@ -1,5 +1,7 @@
 #include "receiver.h"
 
+#include "otlp_proto.h"
+
 #include "pw/base/strings.h"
 #include "pw/telemetry/gzip.h"
 #include "pw/telemetry/json_text.h"
@@ -11,9 +13,16 @@ using namespace pw::telemetry;
 
 namespace {
 
-// google.rpc.Status in JSON, the body OTLP/HTTP error responses carry. Codes: 3 INVALID_ARGUMENT,
-// 8 RESOURCE_EXHAUSTED, 12 UNIMPLEMENTED.
-void respond_status(const std::shared_ptr<http::Exchange>& ex, int http_status, int rpc_code, std::string_view message) {
+// google.rpc.Status, the body OTLP/HTTP error responses carry, in the request's encoding (OTLP
+// specification, "OTLP/HTTP Response"). Codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED,
+// 12 UNIMPLEMENTED.
+void respond_status(const std::shared_ptr<http::Exchange>& ex, int http_status, int rpc_code, std::string_view message,
+                    bool proto = false) {
+  if (proto) {
+    http::Header h[] = {{"Content-Type", "application/x-protobuf"}};
+    (void)ex->respond(http_status, h, encode_rpc_status(rpc_code, message));
+    return;
+  }
   std::string body = "{\"code\":" + std::to_string(rpc_code) + ",\"message\":";
   append_json_string(body, message);
   body += "}";
@@ -77,14 +86,15 @@ void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
   std::string_view ct = req.header("Content-Type").value_or("");
   std::string_view media = ct.substr(0, ct.find(';'));
   media = trim_ows(media);
-  if (!iequals(media, "application/json")) {
-    respond_status(ex, 415, 3, "tracecat accepts OTLP/JSON (Content-Type: application/json) only");
+  const bool proto = iequals(media, "application/x-protobuf");
+  if (!proto && !iequals(media, "application/json")) {
+    respond_status(ex, 415, 3, "tracecat accepts OTLP/HTTP with Content-Type application/json or application/x-protobuf");
     return;
   }
   std::string_view enc = trim_ows(req.header("Content-Encoding").value_or("identity"));
   bool gzip = iequals(enc, "gzip");
   if (!gzip && !iequals(enc, "identity")) {
-    respond_status(ex, 415, 3, "unsupported Content-Encoding (gzip or identity)");
+    respond_status(ex, 415, 3, "unsupported Content-Encoding (gzip or identity)", proto);
     return;
   }
   // The global body budget: reserve what this body can hold before reading it.
@@ -95,32 +105,34 @@ void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
   if (inflight_ > 0 && inflight_ + want > opt_.max_inflight) {
     ++busy_;
     // OTLP/HTTP: 503 is retryable, and the client waits at least Retry-After (RFC 9110 §10.2.3).
-    http::Header h[] = {{"Content-Type", "application/json"}, {"Retry-After", "1"}};
-    (void)ex->respond(503, h, "{\"code\":8,\"message\":\"tracecat is receiving too much at once (--max-inflight); retry later\"}");
+    constexpr std::string_view busy = "tracecat is receiving too much at once (--max-inflight); retry later";
+    http::Header h[] = {{"Content-Type", proto ? "application/x-protobuf" : "application/json"}, {"Retry-After", "1"}};
+    (void)ex->respond(503, h, proto ? encode_rpc_status(8, busy) : "{\"code\":8,\"message\":\"" + std::string(busy) + "\"}");
     return;
   }
   auto held = std::make_shared<Reservation>(inflight_, want);
-  ex->read_body_all(opt_.max_body, [this, ex, gzip, held](Result<std::string> body) {
+  ex->read_body_all(opt_.max_body, [this, ex, gzip, proto, held](Result<std::string> body) {
     if (!body) {
       // read_body_all answers 413 itself past the limit; other errors mean the client went away.
       if (!ex->response_started() && !ex->detached())
-        respond_status(ex, body.error().code == Errc::limit_exceeded ? 413 : 400, 3, body.error().message);
+        respond_status(ex, body.error().code == Errc::limit_exceeded ? 413 : 400, 3, body.error().message, proto);
       return;
     }
-    on_body(ex, std::move(*body), gzip);
+    on_body(ex, std::move(*body), gzip, proto);
   });
 }
 
-void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string body, bool gzip) {
+void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string body, bool gzip, bool proto) {
   if (gzip) {
     auto inflated = gzip_decompress(body, opt_.max_body);
     if (!inflated) {
       bool big = inflated.error().code == Errc::limit_exceeded;
-      respond_status(ex, big ? 413 : 400, big ? 8 : 3, inflated.error().message);
+      respond_status(ex, big ? 413 : 400, big ? 8 : 3, inflated.error().message, proto);
       return;
     }
     body = std::move(*inflated);
   }
+  if (proto) return on_proto_body(ex, body);
   std::size_t n = body.size();
   body.append(otlp_json_padding(), '\0');
   std::string where = "http " + ex->request().peer().to_string();
@@ -137,6 +149,32 @@ void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string bo
   }
   http::Header h[] = {{"Content-Type", "application/json"}};
   (void)ex->respond(200, h, out);
+}
+
+// A protobuf ExportTraceServiceRequest becomes the span model, then goes the JSON path (the
+// store, --forward) as one OTLP/JSON document; its answers are protobuf.
+void Receiver::on_proto_body(const std::shared_ptr<http::Exchange>& ex, std::string_view body) {
+  ProtoDecodeResult p = decode_otlp_proto(body);
+  if (!p.document_ok) {
+    respond_status(ex, 400, 3, p.error, true);
+    return;
+  }
+  std::uint64_t rejected = p.rejected_spans;
+  std::string message = p.first_rejection;
+  if (rejected > 0) {
+    ctx_.totals.rejected_spans += rejected;
+    ctx_.reporter.report("http " + ex->request().peer().to_string(), p.first_rejection);
+  }
+  if (p.data.span_count() > 0) {
+    std::string doc = to_otlp_json(p.data);
+    const std::size_t n = doc.size();
+    doc.append(otlp_json_padding(), '\0');
+    auto r = ingest_document(ctx_, dec_, std::string_view(doc.data(), n), "http " + ex->request().peer().to_string());
+    rejected += r.rejected_spans;
+    if (message.empty() && !r.errors.empty()) message = r.errors.front().to_string();
+  }
+  http::Header h[] = {{"Content-Type", "application/x-protobuf"}};
+  (void)ex->respond(200, h, encode_export_response(rejected, message));
 }
 
 }  // namespace tracecat

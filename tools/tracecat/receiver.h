@@ -1,6 +1,6 @@
-// The OTLP/HTTP receiver (--listen): POST /v1/traces with an OTLP/JSON body, as the OTLP
-// specification's OTLP/HTTP section says: Content-Type application/json (protobuf bodies get
-// 415: tracecat reads JSON only), Content-Encoding gzip accepted, 413 past the size limit (the
+// The OTLP/HTTP receiver (--listen): POST /v1/traces with an OTLP/JSON or protobuf body, as the
+// OTLP specification's OTLP/HTTP section says: Content-Type application/json or
+// application/x-protobuf (answers in the same encoding), Content-Encoding gzip accepted, 413 past the size limit (the
 // body as sent and as inflated), 400 with a google.rpc.Status body for a request that is not an
 // ExportTraceServiceRequest, and 200 with partialSuccess.rejectedSpans when some spans were bad.
 #pragma once
@@ -38,7 +38,8 @@ class Receiver {
 
  private:
   void handle(std::shared_ptr<pw::http::Exchange> ex);
-  void on_body(const std::shared_ptr<pw::http::Exchange>& ex, std::string body, bool gzip);
+  void on_body(const std::shared_ptr<pw::http::Exchange>& ex, std::string body, bool gzip, bool proto);
+  void on_proto_body(const std::shared_ptr<pw::http::Exchange>& ex, std::string_view body);
 
   IngestContext& ctx_;
   ReceiverOptions opt_;

@@ -73,7 +73,29 @@ std::uint64_t Trace::end() const noexcept {
 }
 
 std::size_t Trace::memory() const noexcept {
-  return sizeof(Trace) + spans.capacity() * sizeof(Span) + attrs.capacity() * sizeof(Attr) + text.capacity();
+  // An unordered_set node is about a pointer, the value and its hash; plus the bucket array.
+  const std::size_t id_bytes = ids ? ids->size() * 3 * sizeof(void*) + ids->bucket_count() * sizeof(void*) : 0;
+  return sizeof(Trace) + spans.capacity() * sizeof(Span) + attrs.capacity() * sizeof(Attr) + text.capacity() + id_bytes;
+}
+
+namespace {
+constexpr std::size_t kLinearIds = 32;
+std::uint64_t id_bits(const SpanId& id) {
+  std::uint64_t v;
+  std::memcpy(&v, id.bytes.data(), 8);
+  return v;
+}
+}  // namespace
+
+bool Store::seen(Trace& t, const SpanId& id) {
+  if (!t.ids) {
+    for (const Span& s : t.spans)
+      if (s.span_id == id) return true;
+    if (t.spans.size() < kLinearIds) return false;
+    t.ids = std::make_unique<std::unordered_set<std::uint64_t>>();
+    for (const Span& s : t.spans) t.ids->insert(id_bits(s.span_id));
+  }
+  return !t.ids->insert(id_bits(id)).second;
 }
 
 Store::Store(std::uint64_t max_spans, pw::Clock& clock, std::uint64_t max_bytes)
@@ -98,6 +120,11 @@ void Store::on_span(const ResourceView& r, const ScopeView&, const SpanView& v) 
   }
   Trace& t = *it->second;
   trace_bytes_ -= t.memory();
+  if (!fresh && seen(t, v.span_id)) {  // an exporter's retry: the first copy stays
+    trace_bytes_ += t.memory();
+    ++stats_.duplicate_spans;
+    return;
+  }
   std::string scratch;
   if (r.service_name != last_service_text_) {
     // The cache holds its own reference, so the id cannot be freed and reused under it.

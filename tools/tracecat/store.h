@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pw/base/clock.h"
@@ -89,6 +90,9 @@ struct Trace {
   std::vector<Span> spans;
   std::vector<Attr> attrs;
   std::string text;
+  // Span ids seen, once the trace is past kLinearIds spans (below, a scan is cheaper): an
+  // exporter's retry delivers spans twice, and the second copy is dropped.
+  std::unique_ptr<std::unordered_set<std::uint64_t>> ids;
   pw::MonoTime last_update{};
   bool emitted = false;  // --follow: already printed
 
@@ -115,6 +119,7 @@ struct StoreStats {
   std::uint64_t evicted_traces = 0;
   std::uint64_t evicted_spans = 0;
   std::uint64_t late_spans = 0;      // dropped: their trace had been evicted
+  std::uint64_t duplicate_spans = 0; // dropped: a span with that trace and span id was stored already
 };
 
 class Store final : public pw::telemetry::SpanSink {
@@ -147,6 +152,7 @@ class Store final : public pw::telemetry::SpanSink {
 
  private:
   void evict_front();
+  bool seen(Trace& t, const SpanId& id);  // records id; true when it was there already
 
   std::uint64_t max_spans_;
   std::uint64_t max_bytes_;

@@ -1,17 +1,21 @@
 // Spans made and exported by the official OpenTelemetry JavaScript SDK, the real peer of
 // tracecat's OTLP/HTTP receiver: BasicTracerProvider + BatchSpanProcessor + OTLPTraceExporter
-// (JSON over HTTP), once uncompressed and once with gzip.
+// (JSON over HTTP, or protobuf over HTTP), uncompressed or with gzip.
 //
-//   node otel_client.js URL [gzip]       (URL: http://127.0.0.1:PORT/v1/traces)
+//   node otel_client.js URL [gzip|proto|proto-gzip]       (URL: http://127.0.0.1:PORT/v1/traces)
 // Prints the trace id it made.
 const api = require('@opentelemetry/api');
 const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http');
+const { OTLPTraceExporter: OTLPProtoExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 
 async function main() {
   const [url, compression] = process.argv.slice(2);
-  const exporter = new OTLPTraceExporter({ url, compression: compression === 'gzip' ? 'gzip' : 'none' });
+  const proto = compression === 'proto' || compression === 'proto-gzip';
+  const gzip = compression === 'gzip' || compression === 'proto-gzip';
+  const Exporter = proto ? OTLPProtoExporter : OTLPTraceExporter;
+  const exporter = new Exporter({ url, compression: gzip ? 'gzip' : 'none' });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'shop', 'deployment.environment': 'test' }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
@@ -21,7 +25,7 @@ async function main() {
   const root = tracer.startSpan('POST /checkout', {
     kind: api.SpanKind.SERVER,
     startTime: t0,
-    attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200, 'compressed': compression === 'gzip' },
+    attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200, 'compressed': gzip },
   });
   const rootCtx = api.trace.setSpan(api.context.active(), root);
   const charge = tracer.startSpan('charge card', { kind: api.SpanKind.CLIENT, startTime: t0 + 10 }, rootCtx);

@@ -62,8 +62,9 @@ stop_tc() {  # PID: SIGTERM, then wait for it to print and exit
 
 # ---- The OpenTelemetry JS SDK as the client ----
 versions=(@opentelemetry/api@1.9.0 @opentelemetry/sdk-trace-base@2.5.1 @opentelemetry/resources@2.5.1
-          @opentelemetry/exporter-trace-otlp-http@0.212.0)
-if [ ! -f "$cache/node_modules/@opentelemetry/exporter-trace-otlp-http/package.json" ]; then
+          @opentelemetry/exporter-trace-otlp-http@0.212.0 @opentelemetry/exporter-trace-otlp-proto@0.212.0)
+if [ ! -f "$cache/node_modules/@opentelemetry/exporter-trace-otlp-http/package.json" ] ||
+   [ ! -f "$cache/node_modules/@opentelemetry/exporter-trace-otlp-proto/package.json" ]; then
   mkdir -p "$cache"
   if ! npm install --prefix "$cache" --no-audit --no-fund --no-save --loglevel=error "${versions[@]}" >"$tmp/npm.log" 2>&1; then
     not_ok "npm install of the OpenTelemetry JS SDK" "$(tail -20 "$tmp/npm.log")"
@@ -79,10 +80,13 @@ expect "--listen: the ready line is the first line on stdout" \
 expect "--listen: no ready line on stderr" "$(grep -c listening "$tmp/sdk.err")" 0
 trace_plain=$(NODE_PATH="$cache/node_modules" node "$here/otel_client.js" "$URL" 2>"$tmp/node1.err")
 trace_gzip=$(NODE_PATH="$cache/node_modules" node "$here/otel_client.js" "$URL" gzip 2>"$tmp/node2.err")
+# The SDK's protobuf exporter (application/x-protobuf, most SDKs' default), plain and gzip.
+trace_proto=$(NODE_PATH="$cache/node_modules" node "$here/otel_client.js" "$URL" proto 2>"$tmp/node3.err")
+trace_proto_gz=$(NODE_PATH="$cache/node_modules" node "$here/otel_client.js" "$URL" proto-gzip 2>"$tmp/node4.err")
 stop_tc "$sdk"
 out=$tmp/sdk.out
-expect "SDK: 8 spans from two exports (plain and gzip)" "$(wc -l <"$out" | tr -d ' ')" 8
-for t in "$trace_plain" "$trace_gzip"; do
+expect "SDK: 16 spans from four exports (JSON and protobuf, plain and gzip)" "$(wc -l <"$out" | tr -d ' ')" 16
+for t in "$trace_plain" "$trace_gzip" "$trace_proto" "$trace_proto_gz"; do
   sel() { jq -c "select(.traceId==\"$t\" and .name==\"$1\")" "$out"; }
   root_id=$(sel "POST /checkout" | jq -r .spanId)
   charge_id=$(sel "charge card" | jq -r .spanId)
@@ -125,8 +129,8 @@ resp=$(curl -sS -H 'Content-Type: application/json' --data-binary "$body" "$URL"
 expect "receiver: partialSuccess counts the rejected span" "$(jq -r .partialSuccess.rejectedSpans <<<"$resp")" 1
 expect "receiver: errorMessage names the span and field" "$(jq -r .partialSuccess.errorMessage <<<"$resp")" \
   "resourceSpans[0].scopeSpans[0].spans[1].spanId: expected 16 hex digits"
-expect "receiver: 415 for protobuf" \
-  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-protobuf' --data-binary x "$URL")" 415
+expect "receiver: 415 for other media types" \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary x "$URL")" 415
 expect "receiver: 400 for a body that is not JSON" \
   "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary '{nope' "$URL")" 400
 head -c 10000 /dev/zero | tr '\0' ' ' >"$tmp/big"
@@ -140,7 +144,34 @@ expect "receiver: gzip body accepted" \
   "$(curl -sS -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' --data-binary @"$tmp/body.gz" "$URL" | jq -r .partialSuccess.rejectedSpans)" 1
 expect "receiver: 404 elsewhere" "$(curl -s -o /dev/null -w '%{http_code}' "${URL%/v1/traces}/v1/metrics")" 404
 stop_tc "$PID"
-expect "receiver: the good spans were kept (2 requests)" "$(jq -r .name "$tmp/raw.out" | sort | uniq -c | tr -s ' ')" " 2 ok"
+# The same span sent twice (plain, then gzip: an exporter's retry) is kept once.
+expect "receiver: the good span was kept, once (2 requests)" "$(jq -r .name "$tmp/raw.out" | sort | uniq -c | tr -s ' ')" " 1 ok"
+
+# ---- protobuf bodies made by protoc (Google's encoder) from the OTLP messages ----
+proto_dir=$here/../../../tools/tracecat/proto
+encode() { protoc -I "$proto_dir" --encode=tracecat.otlp.$1 otlp_trace.proto; }
+decode() { protoc -I "$proto_dir" --decode=tracecat.otlp.$1 otlp_trace.proto; }
+start_tc pb --json --view spans
+printf '%s' 'resource_spans { resource { attributes { key: "service.name" value { string_value: "pb" } } }
+  scope_spans { spans { trace_id: "\x0a\xf7\x65\x19\x16\xcd\x43\xdd\x84\x48\xeb\x21\x1c\x80\x31\x9c"
+      span_id: "\xb7\xad\x6b\x71\x69\x20\x33\x31" name: "good" kind: 2 start_time_unix_nano: 1000000 end_time_unix_nano: 5000000
+      attributes { key: "n" value { int_value: 7 } } status { code: 2 message: "boom" } }
+    spans { trace_id: "\x0a\xf7" span_id: "\xb7\xad\x6b\x71\x69\x20\x33\x32" name: "short id" } } }' |
+  encode ExportTraceServiceRequest >"$tmp/req.pb"
+curl -sS -o "$tmp/resp.pb" -D "$tmp/resp.h" -H 'Content-Type: application/x-protobuf' --data-binary @"$tmp/req.pb" "$URL"
+expect "protobuf: answered in protobuf" "$(grep -ci '^content-type: application/x-protobuf' "$tmp/resp.h")" 1
+expect "protobuf: partial_success counts the span with a 2-byte trace id" \
+  "$(decode ExportTraceServiceResponse <"$tmp/resp.pb" | tr -s ' \n' ' ')" \
+  'partial_success { rejected_spans: 1 error_message: "resourceSpans[0].scopeSpans[0].spans[1]: traceId is 2 bytes, not 16" } '
+curl -sS -o /dev/null -H 'Content-Type: application/x-protobuf' --data-binary @"$tmp/req.pb" "$URL"   # a retry
+expect "protobuf: 400 with a google.rpc.Status for bytes that are not a request" \
+  "$(curl -s -o "$tmp/err.pb" -w '%{http_code}' -H 'Content-Type: application/x-protobuf' --data-binary $'\xff\xff\xff' "$URL")" 400
+expect "protobuf: the Status says why" "$(decode RpcStatus <"$tmp/err.pb" | grep -c 'code: 3')" 1
+stop_tc "$PID"
+expect "protobuf: the good span kept once, with its kind, status and typed attribute" \
+  "$(jq -c '[.name, .service, .kind, .status, .statusMessage, .attributes.n, .durationMs]' "$tmp/pb.out" | paste -sd' ')" \
+  '["good","pb","server","error","boom",7,4]'
+
 
 # ---- files: malformed spans reported with their position, nothing else lost ----
 python3 "$here/gen_spans.py" --traces 20 --fanout 2 --batch 30 >"$tmp/good.jsonl"
@@ -160,7 +191,11 @@ expect "files: a wrong type is reported with its path" \
 expect "files: a line that is not JSON is reported with its line" "$(grep -c "mixed.jsonl:4: invalid JSON" "$tmp/mixed.err")" 1
 # A whole pretty-printed document (the opentelemetry-proto example form) and two concatenated.
 cat "$here/../../data/telemetry/otlp_trace_example.json" "$here/../../data/telemetry/otlp_trace_example.json" >"$tmp/docs.json"
-expect "files: whole OTLP/JSON documents, pretty-printed and concatenated" \
+# The second copy has the same ids: read, then dropped as a duplicate.
+expect "files: whole OTLP/JSON documents, pretty-printed and concatenated; a repeated span kept once" \
+  "$("$tc" --json --view spans <"$tmp/docs.json" | jq -r .name | uniq -c | tr -s ' ')" " 1 I'm a server span"
+sed "s/5B8EFFF798038103D269B633813FC60C/5B8EFFF798038103D269B633813FC60D/g" "$here/../../data/telemetry/otlp_trace_example.json" >>"$tmp/docs.json"
+expect "files: a third document with another trace id is read too" \
   "$("$tc" --json --view spans <"$tmp/docs.json" | jq -r .name | uniq -c | tr -s ' ')" " 2 I'm a server span"
 
 # ---- --max-spans: whole traces evicted, oldest first ----

@@ -392,3 +392,27 @@ TEST_CASE("analysis: the ops table and the graph keep their names after the trac
   CHECK(h.store.strings().get(g.begin()->first.first) == "front");
   CHECK(h.store.strings().get(g.begin()->first.second) == "back");
 }
+
+TEST_CASE("store: a span received twice (an exporter's retry) is kept once - small and large traces") {
+  Harness h;
+  h.feed(request("svc", {span_json(1, 1, 0, "root", 0, 10), span_json(1, 2, 1, "child", 1, 5)}));
+  h.feed(request("svc", {span_json(1, 2, 1, "child again", 1, 5), span_json(1, 3, 1, "new", 2, 6)}));
+  const Trace* t = h.store.find(*TraceId::from_hex(hex16(1)));
+  REQUIRE(t != nullptr);
+  CHECK(t->spans.size() == 3);
+  CHECK(h.store.strings().get(t->spans[1].name) == "child");  // the first copy stays
+  CHECK(h.store.stats().duplicate_spans == 1);
+  // Past the linear-scan size the ids are in a set: the same rule.
+  std::vector<std::string> many;
+  for (int i = 1; i <= 100; ++i) many.push_back(span_json(2, i, i == 1 ? 0 : 1, "s", 0, 1));
+  h.feed(request("svc", many));
+  h.feed(request("svc", many));
+  h.feed(request("svc", {span_json(2, 101, 1, "s", 0, 1)}));
+  const Trace* big = h.store.find(*TraceId::from_hex(hex16(2)));
+  REQUIRE(big != nullptr);
+  CHECK(big->spans.size() == 101);
+  CHECK(h.store.stats().duplicate_spans == 101);
+  // The same span id in another trace is another span.
+  h.feed(request("svc", {span_json(3, 1, 0, "root", 0, 10)}));
+  CHECK(h.store.find(*TraceId::from_hex(hex16(3)))->spans.size() == 1);
+}
