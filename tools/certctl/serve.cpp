@@ -418,7 +418,7 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   if (!common.config.empty()) {
     if (o.check_config) return config::run_check<ServeConfig>(common.config, std::cout, std::cerr);
     auto loaded = config::load_file<ServeConfig>(common.config);
-    if (!loaded) throw Failure(config::exit_code_for(loaded.error()), loaded.error().message);
+    if (!loaded) throw Failure(pw::exit_code_for(loaded.error()), loaded.error().message);
     cfg = std::move(*loaded);
   } else if (o.check_config) {
     throw Failure(cli::exit_usage, "--check needs a configuration file (-c FILE)");
