@@ -8,6 +8,7 @@
 //     return daemon->ready_line();                           // printed on stdout, one line
 //   };
 //   hooks.reload = [&] { return daemon->reload(); };          // SIGHUP
+//   hooks.drain_deadline = [&] { return daemon->drain_deadline(); };
 //   hooks.drain = [&](pw::Duration deadline, std::function<void()> done) { daemon->drain(deadline, done); };
 //   hooks.stop = [&] { daemon.reset(); };                    // after the main loop ended
 //   return pw::cli::run_daemon({.name = "gw-proxy", .log_level = common.log_level}, hooks);
