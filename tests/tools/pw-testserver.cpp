@@ -175,9 +175,7 @@ int serve(const Options& o) {
     });
     main_loop.stop();
   });
-  // The signal handles are unreferenced; a timer keeps the main loop running until a signal.
-  io::Timer keepalive(main_loop, [] {});
-  keepalive.start(24h, 24h);
+  signals.keep_loop_alive(true);  // the main loop waits for a signal and nothing else
   main_loop.run();
   pool.join();
   return cli::exit_ok;

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "options.h"
+#include "pw/cli/daemon.h"
 #include "pw/cli/exit_codes.h"
 #include "pw/pki/key.h"
 
@@ -389,12 +390,12 @@ Commands make_app(Options& o) {
                 "the policy that first granted the identity); it answers with the JSON bundle. Weak keys and "
                 "common names that are not one of the SANs get 400. GET /v1/bundle returns the trust bundle, GET "
                 "/v1/crl a current CRL, GET /healthz \"ok\". Every issuance is appended to the issuance log. "
-                "SIGTERM and SIGINT drain and stop; SIGHUP re-reads the token file.");
+                "SIGTERM drains (requests in flight may finish for 10 seconds) and stops; SIGINT stops at once; "
+                "SIGHUP re-reads the token file.");
   ca_flag(serve);
   serve.option("--listen", o.listen, "Address to listen on (default 127.0.0.1:8443)").metavar("ADDR");
   pass_flags(serve, o, "the CA's signing key");
-  serve.flag("--check", o.check_config, "Check the configuration file and exit");
-  serve.flag("--print-config", o.print_config, "Print the effective configuration and exit");
+  pw::cli::add_config_flags(serve, o.check_config, o.print_config);
   c.serve = &serve;
 
   // ---- request ----

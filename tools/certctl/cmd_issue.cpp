@@ -328,7 +328,7 @@ int cmd_sign(const Options& o, const cli::Common& common) {
   if (auto bad = check_request_names(req); !bad.empty()) throw Failure(exit_policy, name + ": " + join_messages(bad));
   if (!o.policy_file.empty()) {
     auto pol = config::load_file<Policy>(o.policy_file);
-    if (!pol) throw Failure(config::exit_code_for(pol.error()), pol.error().message);
+    if (!pol) throw Failure(pw::exit_code_for(pol.error()), pol.error().message);
     if (auto bad = check_policy(*pol, req); !bad.empty())
       throw Failure(exit_policy, name + ": refused by " + o.policy_file + ": " + join_messages(bad));
   }

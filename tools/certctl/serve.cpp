@@ -30,6 +30,7 @@
 #include "issuer.h"
 #include "renewal.h"
 #include "pw/base/strings.h"
+#include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
 #include "pw/config/check.h"
 #include "pw/config/load.h"
@@ -418,7 +419,7 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   if (!common.config.empty()) {
     if (o.check_config) return config::run_check<ServeConfig>(common.config, std::cout, std::cerr);
     auto loaded = config::load_file<ServeConfig>(common.config);
-    if (!loaded) throw Failure(config::exit_code_for(loaded.error()), loaded.error().message);
+    if (!loaded) throw Failure(pw::exit_code_for(loaded.error()), loaded.error().message);
     cfg = std::move(*loaded);
   } else if (o.check_config) {
     throw Failure(cli::exit_usage, "--check needs a configuration file (-c FILE)");
@@ -490,33 +491,37 @@ int cmd_serve(const Options& o, const cli::Common& common) {
     pool.join();
     throw Failure(cli::exit_io, cfg.listen + ": cannot listen");
   }
-  std::cout << Json{{"listening", bound.to_string()}, {"ca_dir", cfg.ca_dir}, {"workers", workers}}.dump() << std::endl;
-
-  io::Loop main_loop;
-  std::atomic<unsigned> drained{0};
-  io::SignalWatcher signals(main_loop, {SIGHUP, SIGTERM, SIGINT}, [&](int sig) {
-    if (sig == SIGHUP) {
-      try {
-        state.reload_tokens();
-        std::cerr << Json{{"msg", "tokens reloaded"}}.dump() << std::endl;
-      } catch (const std::exception& e) {
-        std::cerr << Json{{"msg", "token reload failed"}, {"error", e.what()}}.dump() << std::endl;
-      }
-      return;
+  cli::DaemonHooks hooks;  // signals, ready line, drain deadline, exit statuses: pw/cli/daemon.h
+  hooks.start = [&](io::Loop&, telemetry::Logger&) -> Result<std::string> {
+    return Json{{"listening", bound.to_string()}, {"ca_dir", cfg.ca_dir}, {"workers", workers}}.dump();
+  };
+  hooks.reload = [&]() -> Status {
+    try {
+      state.reload_tokens();
+      std::cerr << Json{{"msg", "tokens reloaded"}}.dump() << std::endl;
+    } catch (const std::exception& e) {
+      std::cerr << Json{{"msg", "token reload failed"}, {"error", e.what()}}.dump() << std::endl;
     }
-    pool.post_all([&](io::Loop& loop, unsigned i) {
-      servers[i]->drain(std::chrono::seconds(10), [&, i, lp = &loop] {
+    return {};
+  };
+  std::atomic<unsigned> drained{0};
+  hooks.drain = [&](Duration deadline, std::function<void()> done) {
+    pool.post_all([&, deadline, done](io::Loop& loop, unsigned i) {
+      servers[i]->drain(deadline, [&, i, done, lp = &loop] {
         servers[i].reset();
         lp->stop();
-        if (++drained == workers) main_loop.stop();
+        if (++drained == workers) done();
       });
     });
-  });
-  io::Timer keepalive(main_loop, [] {});
-  keepalive.start(std::chrono::hours(24), std::chrono::hours(24));
-  main_loop.run();
-  pool.join();
-  return cli::exit_ok;
+  };
+  hooks.stop = [&] {
+    pool.post_all([&](io::Loop& loop, unsigned i) {  // SIGINT: now (a drained worker has no server left)
+      servers[i].reset();
+      loop.stop();
+    });
+    pool.join();
+  };
+  return cli::run_daemon({.name = "certctl", .log_level = common.log_level}, hooks);
 }
 
 }  // namespace certctl

@@ -247,18 +247,18 @@ std::string Daemon::clusters_json() const {
   return out;
 }
 
+pw::Duration Daemon::drain_deadline() {
+  std::lock_guard lk(mu_);
+  return current_ ? current_->config.proxy.drain_timeout : pw::Duration::zero();
+}
+
 void Daemon::drain(std::function<void()> done) {
   if (draining_ || stopped_ || !pool_) {
     if (done) done();
     return;
   }
   draining_ = true;
-  pw::Duration deadline;
-  {
-    std::lock_guard lk(mu_);
-    deadline = current_->config.proxy.drain_timeout;
-  }
-  log_.info("draining", {{"deadline_ms", static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count())}});
+  const pw::Duration deadline = drain_deadline();  // the runner logs "draining" with it
   auto left = std::make_shared<std::atomic<unsigned>>(pool_->size());
   auto cb = std::make_shared<std::function<void()>>(std::move(done));
   pw::io::Loop* main = main_;

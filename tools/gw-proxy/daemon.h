@@ -38,6 +38,8 @@ class Daemon {
   std::string ready_line() const;
   // Re-reads the config file; on any error the running config stays. Main loop thread.
   pw::Status reload();
+  // proxy.drain_timeout of the running configuration.
+  pw::Duration drain_deadline();
   // Graceful stop: no new connections, requests in flight finish until the drain deadline;
   // then `done` runs on the main loop.
   void drain(std::function<void()> done);

@@ -1,73 +1,11 @@
-// gw-proxy: parse the command line, hand off to the daemon (or check / print the config).
-#include <csignal>
-#include <cstdio>
-#include <iostream>
-
+// gw-proxy: declare the options, hand off to gw::run (serve.cpp).
+#include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
-#include "pw/config/check.h"
-#include "pw/io/loop.h"
-#include "pw/proxy/config.h"
-#include "pw/telemetry/log.h"
 
-#include "daemon.h"
-
-namespace {
-
-struct Options {
-  bool check = false;
-  bool print_config = false;
-  unsigned workers = 0;
-};
-
-int exit_for(const pw::Error& e) {
-  switch (e.code) {
-    case pw::Errc::io_error: return pw::cli::exit_io;
-    case pw::Errc::tls_error: return pw::cli::exit_tls;
-    case pw::Errc::invalid_argument:
-    case pw::Errc::parse_error:
-    case pw::Errc::limit_exceeded: return pw::cli::exit_config;
-    default: return pw::cli::exit_failure;
-  }
-}
-
-int serve(const Options& o, const pw::cli::Common& common) {
-  pw::telemetry::LoggerOptions lo;
-  lo.level = pw::telemetry::parse_level(common.log_level).value_or(pw::telemetry::Level::info);
-  pw::telemetry::Logger log(lo);
-  pw::io::Loop main_loop;
-  gw::Daemon daemon(gw::DaemonOptions{common.config, o.workers}, log);
-  pw::cli::ignore_sigpipe();
-  if (pw::Status st = daemon.start(main_loop); !st) throw pw::cli::Failure(exit_for(st.error()), st.error().message);
-  std::printf("%s\n", daemon.ready_line().c_str());
-  std::fflush(stdout);
-  log.info("gw-proxy serving", {{"config", common.config}});
-
-  int code = pw::cli::exit_ok;
-  pw::io::SignalWatcher signals(main_loop, {SIGHUP, SIGTERM, SIGINT}, [&](int sig) {
-    if (sig == SIGHUP) {
-      (void)daemon.reload();  // logged; a bad config keeps the running one
-      return;
-    }
-    if (sig == SIGTERM) {
-      daemon.drain([&] {
-        daemon.stop();
-        main_loop.stop();
-      });
-      return;
-    }
-    daemon.stop();  // SIGINT: now
-    main_loop.stop();
-  });
-  main_loop.run();
-  daemon.stop();
-  log.info("gw-proxy stopped");
-  return code;
-}
-
-}  // namespace
+#include "serve.h"
 
 int main(int argc, char** argv) {
-  Options o;
+  gw::Options o;
   pw::cli::ManInfo info;
   info.summary = "the API gateway at the edge: routing, load balancing, health checks, retries, TLS termination";
   info.description = {
@@ -107,15 +45,8 @@ int main(int argc, char** argv) {
   info.see_also = {"gw-proxy.json(5)", "loadgen(1)", "certctl(1)", "ratelimitd(1)", "nginx(8)", "haproxy(1)"};
 
   pw::cli::App app("gw-proxy", info, {.config = true, .log_level = true, .json = false});
-  app.flag("--check", o.check, "Validate the configuration given with --config and exit");
-  app.flag("--print-config", o.print_config, "Print the effective configuration (defaults filled in) and exit");
+  pw::cli::add_config_flags(app, o.check, o.print_config);
   app.option("-w,--workers", o.workers, "Worker threads, one event loop each (0: one per CPU)").metavar("N");
 
-  return pw::cli::run(app, argc, argv, [&]() -> int {
-    const auto& common = app.common();
-    if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "needs --config FILE");
-    if (o.check) return pw::config::run_check<pw::proxy::Config>(common.config, std::cout, std::cerr);
-    if (o.print_config) return pw::config::run_print_config<pw::proxy::Config>(common.config, std::cout, std::cerr);
-    return serve(o, common);
-  });
+  return pw::cli::run(app, argc, argv, [&] { return gw::run(o, app.common()); });
 }

@@ -108,10 +108,7 @@ int run_report(Cli& cli) {
   if (!asserts) throw Failure(pw::cli::exit_usage, asserts.error().message);
   std::vector<std::string> files = o.inputs.empty() ? std::vector<std::string>{"-"} : o.inputs;
   auto inputs = read_report_inputs(files);
-  if (!inputs) {
-    int code = inputs.error().code == pw::Errc::io_error ? pw::cli::exit_io : pw::cli::exit_config;
-    throw Failure(code, inputs.error().message);
-  }
+  if (!inputs) throw Failure(pw::exit_code_for(inputs.error()), inputs.error().message);
   Summary merged = merge_inputs(*inputs);
   auto results = check_asserts(*asserts, merged);
   std::string format = cli.app->common().json ? "json" : o.format;

@@ -1074,8 +1074,7 @@ pw::Result<Summary> run_load(const RunConfig& cfg) {
       progress.print(mono_ns());
     });
     if (cfg.progress) progress_timer.start(std::chrono::milliseconds(500), std::chrono::milliseconds(500));
-    io::Timer keepalive(main_loop, [] {});
-    keepalive.start(std::chrono::hours(24), std::chrono::hours(24));
+    signals.keep_loop_alive(true);  // the main loop waits for the workers or a signal
     main_loop.run();
     if (cfg.progress) progress.clear();
     pool.join();

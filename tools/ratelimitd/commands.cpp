@@ -33,8 +33,6 @@ pw::Result<std::vector<pw::limit::Entry>> parse_descriptor_arg(const std::string
 }
 
 namespace {
-int exit_for(const pw::Error& e) { return e.code == pw::Errc::io_error ? pw::exit_io : pw::exit_config; }
-
 std::string limit_text(const Rule& r) {
   if (r.unlimited) return "unlimited";
   std::string s = std::to_string(r.requests_per_unit) + " per " + pw::to_lower(pw::limit::unit_name(r.unit)) + ", " +
@@ -55,7 +53,7 @@ int run_check(const std::string& path, bool json, std::ostream& out, std::ostrea
   auto files = read_config_path(path);
   if (!files.ok()) {
     err << files.error().message << '\n';
-    return exit_for(files.error());
+    return pw::exit_code_for(files.error());
   }
   auto rs = build_rules(*files);
   if (!rs.ok()) {
@@ -101,7 +99,7 @@ int run_explain(const std::string& path, const std::string& domain, const std::v
   auto rs = load_rules(path);
   if (!rs.ok()) {
     err << rs.error().message << '\n';
-    return exit_for(rs.error());
+    return pw::exit_code_for(rs.error());
   }
   std::vector<Match> matches;
   std::set<std::string> replaced;

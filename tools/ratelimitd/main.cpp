@@ -1,88 +1,13 @@
-// ratelimitd: parse the command line, hand off to the daemon or the offline commands.
-#include <atomic>
-#include <csignal>
-#include <cstdio>
+// ratelimitd: declare the options, hand off to the daemon (serve.cpp) or the offline commands.
 #include <iostream>
 
-#include "pw/base/strings.h"
+#include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
-#include "pw/http/url.h"
-#include "pw/io/loop.h"
-#include "pw/telemetry/log.h"
 
 #include "commands.h"
-#include "daemon.h"
+#include "serve.h"
 
 using namespace ratelimitd;
-
-namespace {
-
-struct Options {
-  DaemonOptions d;
-  std::string redis = "127.0.0.1:6379";
-  std::string redis_timeout = "100ms";
-  std::string poll_interval = "0s";
-  std::string drain_timeout = "10s";
-  std::string check_path;
-  std::string domain;
-  std::vector<std::string> descriptors;
-};
-
-pw::Duration duration_or_throw(const std::string& s, const char* flag) {
-  auto d = pw::parse_duration(s);
-  if (!d) throw pw::cli::Failure(pw::cli::exit_usage, std::string(flag) + ": invalid duration \"" + s + "\"");
-  return *d;
-}
-
-int serve(Options& o, const pw::cli::Common& common) {
-  if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "serve needs --config DIR");
-  pw::cli::ignore_sigpipe();
-  o.d.config_path = common.config;
-  o.d.redis_timeout = duration_or_throw(o.redis_timeout, "--redis-timeout");
-  o.d.poll_interval = duration_or_throw(o.poll_interval, "--poll-interval");
-  const pw::Duration drain = duration_or_throw(o.drain_timeout, "--drain-timeout");
-  if (!(o.d.near_limit_ratio > 0 && o.d.near_limit_ratio <= 1))
-    throw pw::cli::Failure(pw::cli::exit_usage, "--near-limit-ratio: expected a number in (0, 1]");
-  if (o.d.backend == BackendKind::redis) {
-    auto hp = pw::io::split_host_port(o.redis);
-    if (!hp.ok()) throw pw::cli::Failure(pw::cli::exit_usage, "--redis: " + hp.error().message);
-    o.d.redis_host = hp->first;
-    o.d.redis_port = hp->second;
-  }
-  pw::telemetry::LoggerOptions lo;
-  lo.level = pw::telemetry::parse_level(common.log_level).value_or(pw::telemetry::Level::info);
-  pw::telemetry::Logger log(lo);
-
-  auto rules = load_rules(o.d.config_path);
-  if (!rules.ok())
-    throw pw::cli::Failure(rules.error().code == pw::Errc::io_error ? pw::cli::exit_io : pw::cli::exit_config,
-                           rules.error().message);
-  const std::size_t nrules = rules->rules().size();
-  Daemon daemon(o.d, std::move(*rules), log);
-  if (auto st = daemon.start(); !st.ok()) throw pw::cli::Failure(pw::cli::exit_io, st.error().message);
-  std::printf("{\"listening\":\"%s\",\"backend\":\"%s\",\"rules\":%zu}\n", daemon.address().to_string().c_str(),
-              o.d.backend == BackendKind::redis ? "redis" : "memory", nrules);
-  std::fflush(stdout);
-  log.info("ratelimitd serving", {{"listen", daemon.address().to_string()}, {"rules", nrules}});
-
-  pw::io::Loop main_loop;
-  pw::io::SignalWatcher signals(main_loop, {SIGHUP, SIGTERM, SIGINT}, [&](int sig) {
-    if (sig == SIGHUP) {
-      (void)daemon.reload();
-      return;
-    }
-    main_loop.stop();
-    daemon.stop(sig == SIGTERM ? drain : pw::Duration::zero());
-  });
-  pw::io::Timer keepalive(main_loop, [] {});
-  keepalive.start(std::chrono::hours(24), std::chrono::hours(24));
-  main_loop.run();
-  daemon.stop(drain);
-  log.info("ratelimitd stopped");
-  return pw::cli::exit_ok;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   Options o;
@@ -165,7 +90,7 @@ int main(int argc, char** argv) {
       .metavar("N");
   serve_cmd.option("--poll-interval", o.poll_interval, "Also poll the config directory at this interval (0: events only)")
       .metavar("DURATION");
-  serve_cmd.option("--drain-timeout", o.drain_timeout, "Deadline of the graceful stop on SIGTERM").metavar("DURATION");
+  pw::cli::add_drain_timeout(serve_cmd, o.drain_timeout);
 
   auto& check_cmd = app.subcommand("check", "Validate a config directory (or file) and exit");
   check_cmd.details("Every file is read and every error reported, each with file, line, column and path. Exit status 0 "

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -15,6 +14,7 @@
 
 #include "ingest.h"
 #include "pw/base/strings.h"
+#include "pw/cli/daemon.h"
 #include "pw/cli/exit_codes.h"
 #include "pw/io/loop.h"
 #include "receiver.h"
@@ -193,28 +193,15 @@ int run(const Options& o) {
     for (const auto& in : inputs) ok = read_input(ctx, in, false, never, max_document) && ok;
     write_out(presenter.all(store));
   } else {
-    io::Loop loop;
+    // --listen or --follow: a daemon on the runner (pw/cli/daemon.h). SIGINT and SIGTERM both
+    // end it; what is left is printed below. SIGHUP keeps its default disposition.
     std::unique_ptr<Receiver> receiver;
-    if (!o.listen.empty()) {
-      receiver = std::make_unique<Receiver>(loop, ctx, ReceiverOptions{o.listen, max_body, max_inflight, o.max_connections});
-      auto st = receiver->start();
-      if (!st.ok()) throw Failure(st.error().code == Errc::invalid_argument ? exit_usage : exit_io, st.error().message);
-      // The ready line goes to stdout, as in every tool, and is its first line: nothing has been
-      // written there yet (readers and the follow timer start below), and it is flushed before
-      // any trace can be printed.
-      std::fprintf(stdout, "{\"listening\":\"%s\"}\n", receiver->address().to_string().c_str());
-      std::fflush(stdout);
-    }
+    std::unique_ptr<io::Timer> tick;
+    io::Loop* loop = nullptr;
     std::atomic<bool> stop{false};
     std::atomic<std::size_t> readers_left{inputs.size()};
     std::vector<std::thread> readers;
     std::atomic<bool> read_ok{true};
-    for (const auto& in : inputs) {
-      readers.emplace_back([&, in] {
-        if (!read_input(ctx, in, o.follow, stop, max_document)) read_ok = false;
-        if (--readers_left == 0 && o.listen.empty()) loop.post([&] { loop.stop(); });
-      });
-    }
     auto emit = [&](bool all) {
       std::string out;
       {
@@ -228,20 +215,38 @@ int run(const Options& o) {
       write_out(out);
       std::fflush(stdout);
     };
-    io::Timer tick(loop, [&] {
-      if (o.follow) emit(false);
-    });
-    tick.start(std::chrono::milliseconds(100), std::chrono::milliseconds(100));
-    io::SignalWatcher signals(loop, {SIGINT, SIGTERM}, [&](int) {
+    cli::DaemonHooks hooks;
+    hooks.start = [&](io::Loop& main_loop, telemetry::Logger&) -> Result<std::string> {
+      loop = &main_loop;
+      std::string ready;
+      if (!o.listen.empty()) {
+        receiver = std::make_unique<Receiver>(main_loop, ctx, ReceiverOptions{o.listen, max_body, max_inflight, o.max_connections});
+        if (auto st = receiver->start(); !st.ok()) return st.error();
+        // The ready line goes to stdout, as in every tool, and is its first line: the runner
+        // prints it once this returns, before the loop runs the follow timer below.
+        ready = "{\"listening\":\"" + receiver->address().to_string() + "\"}";
+      }
+      for (const auto& in : inputs) {
+        readers.emplace_back([&, in] {
+          if (!read_input(ctx, in, o.follow, stop, max_document)) read_ok = false;
+          if (--readers_left == 0 && o.listen.empty()) loop->stop();
+        });
+      }
+      if (o.follow) {
+        tick = std::make_unique<io::Timer>(main_loop, [&] { emit(false); });
+        tick->start(std::chrono::milliseconds(100), std::chrono::milliseconds(100));
+      }
+      return ready;
+    };
+    hooks.stop = [&] {
       stop = true;
-      loop.stop();
-    });
-    loop.run();
-    stop = true;
-    for (auto& t : readers) t.join();
+      for (auto& t : readers) t.join();
+      if (receiver) receiver->stop();
+      receiver.reset();
+      tick.reset();
+    };
+    cli::run_daemon({.name = "tracecat", .log_level = "off", .bad_input = exit_usage, .ignore_sigpipe = false}, hooks);
     ok = read_ok && ok;
-    if (receiver) receiver->stop();
-    tick.stop();
     if (o.follow) {
       emit(true);
       std::lock_guard lk(mu);

@@ -244,4 +244,11 @@ SignalWatcher::~SignalWatcher() {
   for (auto* h : hs_) close_and_delete(h);
 }
 
+void SignalWatcher::keep_loop_alive(bool on) {
+  for (auto* h : hs_) {
+    if (on) uv_ref(reinterpret_cast<uv_handle_t*>(h));
+    else uv_unref(reinterpret_cast<uv_handle_t*>(h));
+  }
+}
+
 }  // namespace pw::io

@@ -45,6 +45,12 @@ else
   not_ok "explain --json names the key+value rule" "$out"
 fi
 "$bin" explain -c "$data/readme" --domain d --descriptor ',' >/dev/null 2>&1; expect_eq "explain with a bad descriptor exits 2" $? 2
+# Start-up errors through the daemon runner: a --listen that is not an address is a usage error,
+# rules that do not load an invalid configuration; neither prints a ready line.
+out=$("$bin" serve -c "$data/readme" --listen not-an-address 2>/dev/null); rc=$?
+expect_eq "serve with an invalid --listen exits 2, no ready line" "$rc:$out" "2:"
+out=$("$bin" serve -c "$work/bad.yaml" --listen 127.0.0.1:0 2>/dev/null); rc=$?
+expect_eq "serve with invalid rules exits 4, no ready line" "$rc:$out" "4:"
 
 # --- redis on a free port (port 0 is not supported: bind 0, close, retry) ---
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -3,6 +3,8 @@
 // that every module (config's --check, cli's run()) uses the same values.
 #pragma once
 
+#include "pw/base/result.h"
+
 namespace pw {
 
 // Unscoped on purpose: these are process exit statuses and convert to int where main() wants one.
@@ -19,5 +21,21 @@ enum ExitCode : int {
   // for a process killed by SIGPIPE (128 + 13), so `set -o pipefail` sees what it sees of others.
   exit_broken_pipe = 141,
 };
+
+// The one mapping from an error to an exit status; every tool and module uses it (a daemon's
+// start-up, --check, a command that loads a file). Errors about what the user gave (a value
+// that does not parse, is not allowed or is too large) mean `bad_input`: exit_config when it
+// came from a configuration file, exit_usage when it came from the command line.
+//
+//   ok                                                   exit_ok
+//   invalid_argument parse_error limit_exceeded
+//   not_found unsupported                                bad_input (exit_config by default)
+//   io_error timeout closed                              exit_io
+//   tls_error                                            exit_tls
+//   internal                                             exit_internal
+ExitCode exit_code_for(Errc c, ExitCode bad_input = exit_config) noexcept;
+inline ExitCode exit_code_for(const Error& e, ExitCode bad_input = exit_config) noexcept {
+  return exit_code_for(e.code, bad_input);
+}
 
 }  // namespace pw

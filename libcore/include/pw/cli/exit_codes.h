@@ -21,6 +21,7 @@ using ::pw::exit_io;
 using ::pw::exit_tls;
 using ::pw::exit_internal;
 using ::pw::exit_broken_pipe;
+using ::pw::exit_code_for;  // Errc -> exit status: the one mapping, in base
 
 // Tools may define their own codes in this range and document them in ManInfo::exit_codes.
 inline constexpr int kFirstToolExitCode = 10;

@@ -12,17 +12,13 @@
 
 namespace pw::config {
 
-
-// io_error -> 5 (could not read), anything else from a load -> 4 (invalid configuration).
-int exit_code_for(const Error& e) noexcept;
-
 // Prints "FILE: ok" to `out`, or the errors to `err`; returns the exit code.
 template <ConfigStruct T>
 int run_check(const std::string& path, std::ostream& out, std::ostream& err, std::istream& in = stdin_stream()) {
   auto cfg = load_file<T>(path, in);
   if (!cfg.ok()) {
     err << cfg.error().message << '\n';
-    return exit_code_for(cfg.error());
+    return ::pw::exit_code_for(cfg.error());  // io_error 5 (unreadable), else 4 (invalid)
   }
   out << display_name(path) << ": ok\n";
   return exit_ok;
@@ -35,7 +31,7 @@ int run_print_config(const std::string& path, std::ostream& out, std::ostream& e
   auto cfg = load_file<T>(path, in);
   if (!cfg.ok()) {
     err << cfg.error().message << '\n';
-    return exit_code_for(cfg.error());
+    return ::pw::exit_code_for(cfg.error());  // io_error 5 (unreadable), else 4 (invalid)
   }
   out << to_json_text(*cfg);
   return exit_ok;

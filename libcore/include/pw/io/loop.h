@@ -114,13 +114,19 @@ class Timer {
   bool repeating_ = false;
 };
 
-// Watches POSIX signals on a loop (SIGHUP reload, SIGTERM drain, SIGINT stop).
+// Watches POSIX signals on a loop (SIGHUP reload, SIGTERM drain, SIGINT stop). By default the
+// watcher does not keep the loop alive (a loop with nothing else to do returns from run()).
 class SignalWatcher {
  public:
   SignalWatcher(Loop& loop, std::vector<int> signums, std::function<void(int)> cb);
   ~SignalWatcher();
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+  // With true, the watched signals keep the loop running (uv_ref) until stop() or until this
+  // watcher is destroyed: a daemon's main loop waits for its signals and nothing else, without
+  // a timer armed only to keep run() from returning.
+  void keep_loop_alive(bool on);
 
  private:
   std::vector<uv_signal_t*> hs_;
