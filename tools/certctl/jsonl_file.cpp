@@ -122,13 +122,21 @@ Result<JsonlRead> read_jsonl(const std::string& path, std::uint64_t from, std::u
 Result<JsonlAppend> append_jsonl(const std::string& path, std::string_view lines, mode_t mode, bool sync) {
   JsonlAppend out;
   LockedFd f;
+  // Read access to look at the last byte; a file we may only write (or a pipe, /dev/stdout as
+  // an issuance log) is appended to as before, without the torn-tail check.
+  bool readable = true;
   f.fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode);
+  if (f.fd < 0 && errno == EACCES) {
+    readable = false;
+    f.fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
+  }
   if (f.fd < 0) return sys_error(path, "open", errno);
   if (lock(f.fd, LOCK_EX) < 0) return sys_error(path, "flock", errno);
   struct stat st {};
   if (::fstat(f.fd, &st) < 0) return sys_error(path, "stat", errno);
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > 0) {
+  bool regular = S_ISREG(st.st_mode);
+  auto size = regular ? static_cast<std::uint64_t>(st.st_size) : 0;
+  if (size > 0 && readable) {
     char last = 0;
     ssize_t n;
     do n = ::pread(f.fd, &last, 1, static_cast<off_t>(size - 1));
@@ -151,14 +159,14 @@ Result<JsonlAppend> append_jsonl(const std::string& path, std::string_view lines
     if (n <= 0) {
       int e = n < 0 ? errno : EIO;
       // Leave no fragment of ours behind: the lines are all or nothing.
-      if (::ftruncate(f.fd, static_cast<off_t>(size)) < 0) {
+      if (regular && ::ftruncate(f.fd, static_cast<off_t>(size)) < 0) {
         // The fragment stays; the next append (or reader) reports it as a torn tail.
       }
       return sys_error(path, "write", e);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (sync && ::fdatasync(f.fd) < 0) return sys_error(path, "fdatasync", errno);
+  if (sync && regular && ::fdatasync(f.fd) < 0) return sys_error(path, "fdatasync", errno);
   return out;
 }
 

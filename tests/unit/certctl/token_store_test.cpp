@@ -3,6 +3,8 @@
 // order and atomicity of appends made by the store thread.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <optional>
 #include <thread>
 
@@ -142,6 +144,18 @@ TEST_CASE("jsonl: an append cuts a torn tail off first, so the new record is a l
   REQUIRE(a.ok());
   CHECK(a->cut->offset == 0);
   CHECK(read_text(path) == l1);
+}
+
+TEST_CASE("jsonl: an issuance log that is not a regular file or not readable is still appended to") {
+  // /dev/null stands for a pipe or /dev/stdout: no fdatasync (EINVAL there) and no torn check.
+  CHECK(append_jsonl("/dev/null", issued_line("1"), 0600, true).ok());
+  TempDir d;
+  std::string path = d.file("issued.jsonl");
+  write_text(path, issued_line("1"));
+  REQUIRE(::chmod(path.c_str(), 0200) == 0);  // write-only (root reads it anyway: same outcome)
+  CHECK(append_jsonl(path, issued_line("2"), 0600, true).ok());
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  CHECK(read_text(path) == issued_line("1") + issued_line("2"));
 }
 
 TEST_CASE("store: a torn last line of tokens-used is reported with its offset and the complete ones count") {
