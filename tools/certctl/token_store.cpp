@@ -22,7 +22,22 @@ std::string dump_line(const Json& j) {
 
 template <class T>
 void deliver(io::Loop& loop, std::function<void(Result<T>)>& done, Result<T> r) {
-  loop.post([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  loop.post([done = std::move(done), r = std::move(r)]() mutable {
+    if (done) done(std::move(r));
+  });
+}
+
+// Runs fn on the store thread and delivers its Result; an exception (a bug, or allocation)
+// becomes an Errc::internal Result, so every caller is answered.
+template <class T, class F>
+void guarded(io::Loop& loop, std::function<void(Result<T>)>& done, F&& fn) {
+  Result<T> r = make_error(Errc::internal, "token store: no result");
+  try {
+    r = fn();
+  } catch (const std::exception& e) {
+    r = make_error(Errc::internal, std::string("token store: ") + e.what());
+  }
+  deliver<T>(loop, done, std::move(r));
 }
 
 }  // namespace
@@ -207,38 +222,42 @@ void TokenStore::flush_pending() {
 void TokenStore::reserve_token(std::string sha256, WallTime now, TokenCheck check, io::Loop& loop,
                                std::function<void(Result<TokenDecision>)> done) {
   enqueue([this, sha256 = std::move(sha256), now, check = std::move(check), &loop, done = std::move(done)]() mutable {
-    if (!(tls::stamp_file(opt_.paths.tokens) == tokens_stamp_)) {
-      if (Status st = load_tokens(); !st) {
-        // Keep the tokens we have; one report per change of the file.
-        log_.error("token file not reloaded; the previous tokens stay in force", {{"error", st.error().message}});
-        tokens_stamp_ = tls::stamp_file(opt_.paths.tokens);
-      }
-    }
-    TokenDecision d;
-    const TokenEntry* found = nullptr;
-    for (const auto& t : tokens_)  // every entry compared in constant time; no early exit
-      if (t.sha256.size() == sha256.size() && CRYPTO_memcmp(t.sha256.data(), sha256.data(), sha256.size()) == 0)
-        found = &t;
-    if (found == nullptr) {
-      d.outcome = TokenDecision::Outcome::unknown;
-    } else if (used_.count(sha256) || in_flight_.count(sha256)) {
-      d.outcome = TokenDecision::Outcome::used;
-    } else {
-      d.entry = *found;
-      std::optional<WallTime> exp;
-      if (!found->expires.empty()) exp = parse_time(found->expires, now);
-      if (!found->expires.empty() && (!exp || now >= *exp)) {
-        d.outcome = TokenDecision::Outcome::expired;
-      } else if (std::string why = check ? check(*found) : std::string(); !why.empty()) {
-        d.outcome = TokenDecision::Outcome::refused;
-        d.message = std::move(why);
-      } else {
-        d.outcome = TokenDecision::Outcome::granted;
-        in_flight_.insert(sha256);
-      }
-    }
-    deliver<TokenDecision>(loop, done, std::move(d));
+    guarded(loop, done, [&]() -> Result<TokenDecision> { return reserve_now(sha256, now, check); });
   });
+}
+
+Result<TokenDecision> TokenStore::reserve_now(const std::string& sha256, WallTime now, const TokenCheck& check) {
+  if (!(tls::stamp_file(opt_.paths.tokens) == tokens_stamp_)) {
+    if (Status st = load_tokens(); !st) {
+      // Keep the tokens we have; one report per change of the file.
+      log_.error("token file not reloaded; the previous tokens stay in force", {{"error", st.error().message}});
+      tokens_stamp_ = tls::stamp_file(opt_.paths.tokens);
+    }
+  }
+  TokenDecision d;
+  const TokenEntry* found = nullptr;
+  for (const auto& t : tokens_)  // every entry compared in constant time; no early exit
+    if (t.sha256.size() == sha256.size() && CRYPTO_memcmp(t.sha256.data(), sha256.data(), sha256.size()) == 0)
+      found = &t;
+  if (found == nullptr) {
+    d.outcome = TokenDecision::Outcome::unknown;
+  } else if (used_.count(sha256) || in_flight_.count(sha256)) {
+    d.outcome = TokenDecision::Outcome::used;
+  } else {
+    d.entry = *found;
+    std::optional<WallTime> exp;
+    if (!found->expires.empty()) exp = parse_time(found->expires, now);
+    if (!found->expires.empty() && (!exp || now >= *exp)) {
+      d.outcome = TokenDecision::Outcome::expired;
+    } else if (std::string why = check ? check(*found) : std::string(); !why.empty()) {
+      d.outcome = TokenDecision::Outcome::refused;
+      d.message = std::move(why);
+    } else {
+      d.outcome = TokenDecision::Outcome::granted;
+      in_flight_.insert(sha256);
+    }
+  }
+  return d;
 }
 
 void TokenStore::release_token(std::string sha256) {
@@ -248,25 +267,35 @@ void TokenStore::release_token(std::string sha256) {
 void TokenStore::issuance_records(std::string serial, io::Loop& loop,
                                   std::function<void(Result<std::vector<Json>>)> done) {
   enqueue([this, serial = std::move(serial), &loop, done = std::move(done)]() mutable {
-    flush_pending();  // what this batch committed before the lookup is on disk and indexed
-    if (Status st = refresh_db(); !st) return deliver<std::vector<Json>>(loop, done, std::move(st).error());
-    if (db_.broken) return deliver<std::vector<Json>>(loop, done, make_error(Errc::parse_error, *db_.broken));
-    auto it = db_.by_serial.find(normalise_serial(serial));
-    deliver<std::vector<Json>>(loop, done, it == db_.by_serial.end() ? std::vector<Json>{} : it->second);
+    guarded(loop, done, [&]() -> Result<std::vector<Json>> {
+      flush_pending();  // what this batch committed before the lookup is on disk and indexed
+      if (Status st = refresh_db(); !st) return std::move(st).error();
+      if (db_.broken) return make_error(Errc::parse_error, *db_.broken);
+      auto it = db_.by_serial.find(normalise_serial(serial));
+      return it == db_.by_serial.end() ? std::vector<Json>{} : it->second;
+    });
   });
 }
 
 void TokenStore::commit(Commit c, io::Loop& loop, std::function<void(Status)> done) {
   enqueue([this, c = std::move(c), &loop, done = std::move(done)]() mutable {
-    if (!c.token_sha256.empty()) {
-      in_flight_.erase(c.token_sha256);
-      used_.insert(c.token_sha256);
-      pending_.used += dump_line(c.used_record);
+    try {
+      add_to_batch(c, loop, done);
+    } catch (const std::exception& e) {  // allocation: answered like a failed write
+      deliver<void>(loop, done, make_error(Errc::internal, std::string("token store: ") + e.what()));
     }
-    pending_.db += dump_line(c.db_record);
-    pending_.log += dump_line(c.log_record);
-    pending_.done.push_back([&loop, done = std::move(done)](Status st) mutable { deliver<void>(loop, done, std::move(st)); });
   });
+}
+
+void TokenStore::add_to_batch(Commit& c, io::Loop& loop, std::function<void(Status)>& done) {
+  if (!c.token_sha256.empty()) {
+    in_flight_.erase(c.token_sha256);
+    used_.insert(c.token_sha256);
+    pending_.used += dump_line(c.used_record);
+  }
+  pending_.db += dump_line(c.db_record);
+  pending_.log += dump_line(c.log_record);
+  pending_.done.push_back([&loop, done = std::move(done)](Status st) mutable { deliver<void>(loop, done, std::move(st)); });
 }
 
 void TokenStore::reload_tokens() {

@@ -134,6 +134,8 @@ class TokenStore {
   void thread_main();
   void enqueue(std::function<void()> job);
   // Store thread (or open(), before the thread starts):
+  pw::Result<TokenDecision> reserve_now(const std::string& sha256, pw::WallTime now, const TokenCheck& check);
+  void add_to_batch(Commit& c, pw::io::Loop& loop, std::function<void(pw::Status)>& done);
   pw::Status load_tokens();
   pw::Status load_used();
   pw::Status refresh_db();
