@@ -161,6 +161,7 @@ TEST_CASE("jsonl: an issuance log that is not a regular file or not readable is 
 TEST_CASE("store: a torn last line of tokens-used is reported with its offset and the complete ones count") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   std::string used1 = Json{{"sha256", kHashA}}.dump() + "\n";
   write_text(d.file("tokens.jsonl"), token_line(kHashA, "a") + token_line(kHashB, "b"));
   write_text(d.file("tokens-used.jsonl"), used1 + R"({"sha256":")" + kHashB.substr(0, 20));
@@ -170,7 +171,6 @@ TEST_CASE("store: a torn last line of tokens-used is reported with its offset an
   CHECK(text.find("torn last line") != std::string::npos);
   CHECK(text.find(d.file("tokens-used.jsonl")) != std::string::npos);
   CHECK(text.find("\"offset\":" + std::to_string(used1.size())) != std::string::npos);
-  pw::io::Loop loop;
   CHECK(reserve(*s, loop, kHashA).outcome == TokenDecision::Outcome::used);
   // The torn use of b was never acknowledged (the request was not answered): b is unused.
   CHECK(reserve(*s, loop, kHashB).outcome == TokenDecision::Outcome::granted);
@@ -179,6 +179,7 @@ TEST_CASE("store: a torn last line of tokens-used is reported with its offset an
 TEST_CASE("store: a tokens.jsonl line that is not a token record is an error naming file and line") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   write_text(d.file("tokens.jsonl"), token_line(kHashA, "a") + R"({"sha256":"short"})" + "\n");
   auto s = TokenStore::open(options(d), log.logger());
   REQUIRE_FALSE(s.ok());
@@ -189,11 +190,11 @@ TEST_CASE("store: a tokens.jsonl line that is not a token record is an error nam
 TEST_CASE("store: token lifecycle: unknown, granted once, in flight, used after commit, released after a failure") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   write_text(d.file("tokens.jsonl"), token_line(kHashA, "a") + token_line(kHashB, "b", "2000-01-01T00:00:00Z"));
   StoreOptions o = options(d);
   o.config_tokens.push_back(TokenEntry{kHashC, "from-config", "", "", {}});
   auto s = open_store(o, log.logger());
-  pw::io::Loop loop;
   CHECK(reserve(*s, loop, std::string(64, 'f')).outcome == TokenDecision::Outcome::unknown);
   CHECK(reserve(*s, loop, kHashB).outcome == TokenDecision::Outcome::expired);
   auto refused = reserve(*s, loop, kHashA, [](const TokenEntry&) { return std::string("not this one"); });
@@ -218,9 +219,9 @@ TEST_CASE("store: token lifecycle: unknown, granted once, in flight, used after 
 TEST_CASE("store: tokens added to tokens.jsonl after start are found without a restart") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   write_text(d.file("tokens.jsonl"), token_line(kHashA, "a"));
   auto s = open_store(options(d), log.logger());
-  pw::io::Loop loop;
   CHECK(reserve(*s, loop, kHashB).outcome == TokenDecision::Outcome::unknown);
   REQUIRE(append_jsonl(d.file("tokens.jsonl"), token_line(kHashB, "b"), 0600, false).ok());
   CHECK(reserve(*s, loop, kHashB).outcome == TokenDecision::Outcome::granted);
@@ -229,11 +230,11 @@ TEST_CASE("store: tokens added to tokens.jsonl after start are found without a r
 TEST_CASE("store: a renewal lookup reads only what was appended to db.jsonl since the last one") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   std::string db;
   for (int i = 1; i <= 1000; ++i) db += issued_line(std::to_string(i));
   write_text(d.file("db.jsonl"), db);
   auto s = open_store(options(d), log.logger());
-  pw::io::Loop loop;
   auto loaded = s->counters();
   CHECK(loaded.db_full_loads == 1);
   CHECK(loaded.db_bytes_read == db.size());
@@ -262,9 +263,9 @@ TEST_CASE("store: a renewal lookup reads only what was appended to db.jsonl sinc
 TEST_CASE("store: a database line that is not JSON fails renewal lookups closed") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   write_text(d.file("db.jsonl"), issued_line("1") + "not json\n" + R"({"event":"revoked","serial":"1"})" + "\n");
   auto s = open_store(options(d), log.logger());
-  pw::io::Loop loop;
   auto r = await<std::vector<Json>>(loop, [&](auto done) { s->issuance_records("1", loop, done); });
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find(d.file("db.jsonl") + ": not a JSON line at byte") != std::string::npos);
@@ -274,10 +275,10 @@ TEST_CASE("store: a database line that is not JSON fails renewal lookups closed"
 TEST_CASE("store: a torn db.jsonl tail is skipped, and the next commit starts on a line boundary") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   std::string l1 = issued_line("1");
   write_text(d.file("db.jsonl"), l1 + R"({"event":"issued","ser)");
   auto s = open_store(options(d), log.logger());
-  pw::io::Loop loop;
   CHECK(records(*s, loop, "1").size() == 1);
   CHECK(s->counters().torn_tails == 1);
   REQUIRE(await<void>(loop, [&](auto done) { s->commit(commit_of("", "2"), loop, done); }).ok());
@@ -289,13 +290,18 @@ TEST_CASE("store: a torn db.jsonl tail is skipped, and the next commit starts on
 TEST_CASE("store: commits from several loops at once, with another process appending, leave whole lines") {
   TempDir d;
   LogCapture log(d);
-  auto s = open_store(options(d), log.logger());
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   constexpr int kThreads = 4, kEach = 50;
   std::atomic<int> ok{0}, failed{0}, stuck{0};
   std::vector<std::thread> threads;
+  // One loop per thread, destroyed only after the store (whose thread posts to them).
+  std::vector<std::unique_ptr<pw::io::Loop>> loops;
+  for (int t = 0; t < kThreads; ++t) loops.push_back(std::make_unique<pw::io::Loop>());
+  auto s = open_store(options(d), log.logger());
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
-      pw::io::Loop loop;
+      pw::io::Loop& loop = *loops[static_cast<std::size_t>(t)];
+      loop.bind_to_current_thread();
       int done = 0;
       for (int i = 0; i < kEach; ++i)
         s->commit(commit_of("", std::to_string(t * 1000 + i + 1)), loop, [&](pw::Status st) {
@@ -326,7 +332,6 @@ TEST_CASE("store: commits from several loops at once, with another process appen
   CHECK(all->records.size() == kThreads * kEach + kEach);
   CHECK(all->bad_lines.empty());
   CHECK_FALSE(all->torn);
-  pw::io::Loop loop;
   for (int t = 0; t < kThreads; ++t) CHECK(records(*s, loop, std::to_string(t * 1000 + kEach)).size() == 1);
   CHECK(records(*s, loop, std::to_string(90000 + kEach - 1)).size() == 1);
   // Batched: fewer durable batches than commits is allowed, more is not.
@@ -336,8 +341,8 @@ TEST_CASE("store: commits from several loops at once, with another process appen
 TEST_CASE("store: results come back in the order the jobs were queued and a lookup after a commit sees it") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   auto s = open_store(options(d), log.logger());
-  pw::io::Loop loop;
   std::vector<std::string> order;
   std::optional<std::size_t> seen;
   for (int i = 1; i <= 20; ++i)
@@ -364,11 +369,11 @@ TEST_CASE("store: results come back in the order the jobs were queued and a look
 TEST_CASE("store: a failing write is reported to every commit of the batch, and the token stays used") {
   TempDir d;
   LogCapture log(d);
+  pw::io::Loop loop;  // outlives the store: its thread may still be inside loop.post()
   write_text(d.file("tokens.jsonl"), token_line(kHashA, "a"));
   StoreOptions o = options(d);
   o.paths.issuance_log = d.file("no-such-dir/issued.jsonl");
   auto s = open_store(o, log.logger());
-  pw::io::Loop loop;
   REQUIRE(reserve(*s, loop, kHashA).outcome == TokenDecision::Outcome::granted);
   auto st = await<void>(loop, [&](auto done) { s->commit(commit_of(kHashA, "1"), loop, done); });
   REQUIRE_FALSE(st.ok());
