@@ -11,6 +11,19 @@ using namespace pw;
 
 IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& asked, const pki::Key& subject_key, WallTime now,
                         const std::string& by) {
+  IssueOutcome out = sign_leaf(ca, asked, subject_key, now, by);
+  if (!out.ok()) return out;
+  try {
+    append_db(ca, out.record);
+  } catch (const std::exception& e) {
+    out.code = cli::exit_io;
+    out.error = e.what();
+  }
+  return out;
+}
+
+IssueOutcome sign_leaf(const Ca& ca, const LeafRequest& asked, const pki::Key& subject_key, WallTime now,
+                       const std::string& by) {
   IssueOutcome out;
   auto fail = [&](int code, std::string msg) {
     out.code = code;
@@ -86,11 +99,7 @@ IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& asked, const pki::Key& 
   if (req.policy_max_lifetime)
     rec["max_lifetime_s"] = std::chrono::duration_cast<std::chrono::seconds>(*req.policy_max_lifetime).count();
   rec["by"] = by;
-  try {
-    append_db(ca, rec);
-  } catch (const std::exception& e) {
-    return fail(cli::exit_io, e.what());
-  }
+  out.record = std::move(rec);
   return out;
 }
 

@@ -20,6 +20,7 @@ struct IssueOutcome {
   int code = 0;  // 0, or the exit code (exit_policy, exit_ca_expired, ...)
   std::string error;
   std::vector<std::string> warnings;  // e.g. the lifetime was cut to the CA's
+  Json record;                        // the database record ({"event":"issued", ...})
   bool ok() const noexcept { return code == 0; }
 };
 
@@ -27,6 +28,10 @@ struct IssueOutcome {
 // Thread-safe given a Ca whose signer_key is loaded.
 IssueOutcome issue_leaf(const Ca& ca, const LeafRequest& req, const pw::pki::Key& subject_key, pw::WallTime now,
                         const std::string& by);
+// The same without writing the record: the caller appends outcome.record (certctl serve does it
+// on its store thread, token_store.h).
+IssueOutcome sign_leaf(const Ca& ca, const LeafRequest& req, const pw::pki::Key& subject_key, pw::WallTime now,
+                       const std::string& by);
 
 // The JSON bundle of DESIGN.md: {"cert","key","chain","ca","spiffe_id","dns","not_before",
 // "not_after","serial", ...}; key_pem may be empty (a signed CSR: the requester has the key).
