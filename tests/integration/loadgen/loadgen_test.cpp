@@ -284,7 +284,10 @@ TEST_CASE("trace sampling sends valid traceparent headers and records their trac
   std::set<std::string> ids;
   for (const auto& tp : seen) {
     INFO(tp);
-    CHECK(loadgen::valid_traceparent(tp));
+    auto parsed = pw::telemetry::parse_traceparent(tp);  // W3C Trace Context §3.2
+    REQUIRE(parsed.ok());
+    CHECK(parsed->version == 0);
+    CHECK(parsed->sampled());
     ids.insert(tp.substr(3, 32));
   }
   CHECK(ids.size() == 200);
