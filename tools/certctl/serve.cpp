@@ -31,7 +31,7 @@
 #include "renewal.h"
 #include "pw/base/strings.h"
 #include "pw/cli/run.h"
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 #include "pw/config/load.h"
 #include "pw/http/server.h"
 #include "pw/io/worker.h"
@@ -312,7 +312,7 @@ class State {
   tls::FileStamp crl_db_stamp_;
 };
 
-void handle(const std::shared_ptr<http::Exchange>& ex, State& st) {
+void handle(const std::shared_ptr<http::ServerExchange>& ex, State& st) {
   const auto& req = ex->request();
   std::string_view path = req.path();
   auto send = [&](const Reply& r) {
@@ -474,7 +474,7 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   std::atomic<unsigned> ready{0};
   std::atomic<bool> failed{false};
   pool.start([&](io::Loop& loop, unsigned i) {
-    servers[i] = std::make_unique<http::Server>(loop, sopt, [&state](std::shared_ptr<http::Exchange> ex) {
+    servers[i] = std::make_unique<http::Server>(loop, sopt, [&state](std::shared_ptr<http::ServerExchange> ex) {
       handle(ex, state);
     });
     if (!servers[i]->listen_fd(fds[i], lopt).ok()) failed = true;

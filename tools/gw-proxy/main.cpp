@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "pw/cli/run.h"
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 #include "pw/io/loop.h"
 #include "pw/proxy/config.h"
 #include "pw/telemetry/log.h"

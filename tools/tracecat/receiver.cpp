@@ -13,7 +13,7 @@ namespace {
 
 // google.rpc.Status in JSON, the body OTLP/HTTP error responses carry. Codes: 3 INVALID_ARGUMENT,
 // 8 RESOURCE_EXHAUSTED, 12 UNIMPLEMENTED.
-void respond_status(const std::shared_ptr<http::Exchange>& ex, int http_status, int rpc_code, std::string_view message) {
+void respond_status(const std::shared_ptr<http::ServerExchange>& ex, int http_status, int rpc_code, std::string_view message) {
   std::string body = "{\"code\":" + std::to_string(rpc_code) + ",\"message\":";
   append_json_string(body, message);
   body += "}";
@@ -43,7 +43,7 @@ Receiver::Receiver(io::Loop& loop, IngestContext& ctx, ReceiverOptions opt) : ct
   so.max_body_bytes = opt_.max_body;
   so.server_header = "tracecat";
   so.max_connections = opt_.max_connections;
-  server_ = std::make_unique<http::Server>(loop, so, [this](std::shared_ptr<http::Exchange> ex) { handle(std::move(ex)); });
+  server_ = std::make_unique<http::Server>(loop, so, [this](std::shared_ptr<http::ServerExchange> ex) { handle(std::move(ex)); });
 }
 
 Status Receiver::start() {
@@ -62,7 +62,7 @@ Status Receiver::start() {
   return server_->listen(*addr);
 }
 
-void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
+void Receiver::handle(std::shared_ptr<http::ServerExchange> ex) {
   ++requests_;
   const auto& req = ex->request();
   if (req.path() != "/v1/traces") {
@@ -111,7 +111,7 @@ void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
   });
 }
 
-void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string body, bool gzip) {
+void Receiver::on_body(const std::shared_ptr<http::ServerExchange>& ex, std::string body, bool gzip) {
   if (gzip) {
     auto inflated = gzip_decompress(body, opt_.max_body);
     if (!inflated) {

@@ -37,8 +37,8 @@ class Receiver {
   std::uint64_t busy() const noexcept { return busy_; }  // requests answered 503 (over max_inflight)
 
  private:
-  void handle(std::shared_ptr<pw::http::Exchange> ex);
-  void on_body(const std::shared_ptr<pw::http::Exchange>& ex, std::string body, bool gzip);
+  void handle(std::shared_ptr<pw::http::ServerExchange> ex);
+  void on_body(const std::shared_ptr<pw::http::ServerExchange>& ex, std::string body, bool gzip);
 
   IngestContext& ctx_;
   ReceiverOptions opt_;

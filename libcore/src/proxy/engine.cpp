@@ -259,7 +259,7 @@ Status Worker::listen(const std::vector<int>& fds) {
     o.server_header = c.proxy.server_header;
     o.field_checks.names_and_values = false;  // as for the upstream requests (make_state)
     if (i < tls_.size()) o.tls = tls_[i];
-    auto srv = std::make_unique<http::Server>(loop_, o, [this, i](std::shared_ptr<http::Exchange> ex) {
+    auto srv = std::make_unique<http::Server>(loop_, o, [this, i](std::shared_ptr<http::ServerExchange> ex) {
       handle_request(state_, i, std::move(ex));
     });
     if (Status s = srv->listen_fd(fds[i]); !s) return s;

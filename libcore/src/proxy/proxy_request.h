@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "pw/http/client.h"
+#include "pw/http/client_connection.h"
 #include "pw/proxy/retry.h"
 #include "worker_state.h"
 
@@ -20,7 +20,7 @@ inline int status_class(int s) noexcept { return s >= 100 && s < 600 ? s / 100 :
 
 class ProxyRequest final : public io::Deletable, public FilterContext, private http::ResponseHandler, private WatchNode {
  public:
-  ProxyRequest(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex);
+  ProxyRequest(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::ServerExchange> ex);
   ~ProxyRequest() override;
 
   // The memory comes from (and goes back to) the worker's RequestSpares: `new (ctx) ProxyRequest`.
@@ -91,7 +91,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   WorkerContext& ctx_;  // *st_->ctx
   const Snapshot& snap_;
   std::size_t listener_;
-  std::shared_ptr<http::Exchange> ex_;
+  std::shared_ptr<http::ServerExchange> ex_;
   const CompiledRoute* route_ = nullptr;
   const RouteRuntime* rrt_ = nullptr;
   Worker::State::WCluster* wc_ = nullptr;

@@ -9,7 +9,7 @@
 #include "pw/telemetry/json_text.h"
 
 namespace pw::proxy {
-ProxyRequest::ProxyRequest(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex)
+ProxyRequest::ProxyRequest(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::ServerExchange> ex)
     : st_(std::move(st)), ctx_(*st_->ctx), snap_(*st_->snap), listener_(listener), ex_(std::move(ex)),
       fields_(ctx_.spares.take_list()), resp_fields_(ctx_.spares.take_list()) {}
 
@@ -272,7 +272,7 @@ std::string local_reply_body(int status, std::string_view code, std::string_view
   return out;
 }
 
-void handle_request(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex) {
+void handle_request(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::ServerExchange> ex) {
   WorkerContext& ctx = *st->ctx;
   auto* r = new (ctx) ProxyRequest(std::move(st), listener, std::move(ex));  // owns itself: finish() deletes it
   r->start();

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string_view>
 
-#include "pw/http/client.h"
+#include "pw/http/client_connection.h"
 #include "pw/http/pool.h"
 #include "pw/http/server.h"
 #include "worker_state.h"

@@ -110,7 +110,7 @@ struct Worker::State {
 
 // Starts handling one request on `listener` (index into the snapshot's listeners). The request
 // owns itself and deletes itself (deferred) when done.
-void handle_request(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::Exchange> ex);
+void handle_request(std::shared_ptr<Worker::State> st, std::size_t listener, std::shared_ptr<http::ServerExchange> ex);
 
 // The JSON body of a response the proxy makes itself: {"error":"<code>","status":N,...}.
 std::string local_reply_body(int status, std::string_view code, std::string_view detail, std::string_view request_id);

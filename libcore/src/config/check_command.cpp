@@ -1,4 +1,4 @@
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 
 namespace pw::config {
 
