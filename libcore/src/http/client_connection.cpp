@@ -4,6 +4,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/http/serializer.h"
+#include "pw/tls/stream.h"
 
 namespace pw::http {
 namespace {
@@ -513,6 +514,10 @@ void ClientConnection::on_write_drained() {
   if (!blocked_ || state_ != State::sending || handler_ == nullptr) return;
   blocked_ = false;
   handler_->on_body_writable();
+}
+
+bool ClientConnection::handshake_complete() const noexcept {
+  return handshake_done_ || !stream_ || tls::tls_layer(*stream_) == nullptr;
 }
 
 }  // namespace pw::http

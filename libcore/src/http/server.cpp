@@ -231,13 +231,14 @@ void Connection::on_timer() {
 }
 
 void Connection::on_connected() {
-  spiffe_id_ = std::string(stream_->peer_spiffe_id());
-  if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) tls_version_ = t->protocol_version();
-  if (!spiffe_id_.empty())
-    if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) {
+  if (const tls::TlsStream* t = tls::tls_layer(*stream_)) {
+    spiffe_id_ = std::string(t->peer_spiffe_id());
+    tls_version_ = t->protocol_version();
+    if (!spiffe_id_.empty()) {
       peer_serial_ = t->peer_serial_hex();
       peer_sha256_ = t->peer_cert_sha256();
     }
+  }
   arm(TimerMode::header);
 }
 

@@ -161,7 +161,7 @@ class ClientConnection final : public io::Deletable, private io::Stream::Handler
   std::uint64_t exchanges() const noexcept { return exchanges_; }
   // A plain connection, or a TLS one whose handshake completed (a TLS error after that may
   // have come after the request was delivered).
-  bool handshake_complete() const noexcept { return handshake_done_ || !stream_ || !stream_->is_tls(); }
+  bool handshake_complete() const noexcept;
   io::Stream& stream() noexcept { return *stream_; }
   io::Loop& loop() noexcept { return loop_; }
 
