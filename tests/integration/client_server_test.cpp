@@ -2,6 +2,7 @@
 // loopback: the two halves of every pipeworks proxy.
 #include <catch2/catch.hpp>
 
+#include "pw/http/client.h"
 #include "pw/http/pool.h"
 #include "pw/http/server.h"
 #include "pw/tls/context.h"
@@ -14,7 +15,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Answers /echo with the body, everything else with a description of the request.
-void handler(std::shared_ptr<Exchange> ex) {
+void handler(std::shared_ptr<ServerExchange> ex) {
   if (ex->request().path() == "/echo") {
     ex->read_body_all(64 << 20, [ex](Result<std::string> b) {
       if (b) (void)ex->respond(200, {}, *b);

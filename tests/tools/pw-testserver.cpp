@@ -42,7 +42,7 @@ struct Options {
 
 std::string json_escape(std::string_view s) { return escape_for_log(s, 1024); }
 
-void handle(std::shared_ptr<http::Exchange> ex, unsigned worker, io::Loop& loop) {
+void handle(std::shared_ptr<http::ServerExchange> ex, unsigned worker, io::Loop& loop) {
   const auto& req = ex->request();
   std::string_view path = req.path();
   auto arg = [&](std::string_view prefix) -> std::optional<std::uint64_t> {
@@ -132,7 +132,7 @@ int serve(const Options& o) {
   std::vector<std::unique_ptr<http::Server>> servers(o.workers);
   std::atomic<unsigned> ready{0};
   pool.start([&](io::Loop& loop, unsigned i) {
-    servers[i] = std::make_unique<http::Server>(loop, sopt, [i, &loop](std::shared_ptr<http::Exchange> ex) {
+    servers[i] = std::make_unique<http::Server>(loop, sopt, [i, &loop](std::shared_ptr<http::ServerExchange> ex) {
       handle(std::move(ex), i, loop);
     });
     auto st = servers[i]->listen_fd(fds[i], lopt);

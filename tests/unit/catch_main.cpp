@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "pw/base/check.h"
+#include "pw/base/assert.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include "exit_codes.h"
 #include "issuer.h"
 #include "pw/base/strings.h"
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 #include "pw/config/load.h"
 #include "pw/pki/csr.h"
 #include "pw/pki/issue.h"

@@ -18,7 +18,7 @@
 #include "pw/base/strings.h"
 #include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 #include "pw/config/load.h"
 #include "pw/http/server.h"
 #include "pw/io/worker.h"
@@ -138,7 +138,7 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   std::atomic<unsigned> ready{0};
   std::atomic<bool> failed{false};
   pool.start([&](io::Loop& loop, unsigned i) {
-    servers[i] = std::make_unique<http::Server>(loop, sopt, [&handlers, &loop](std::shared_ptr<http::Exchange> ex) {
+    servers[i] = std::make_unique<http::Server>(loop, sopt, [&handlers, &loop](std::shared_ptr<http::ServerExchange> ex) {
       handlers.handle(ex, loop);
     });
     if (!servers[i]->listen_fd(fds[i], lopt).ok()) failed = true;

@@ -87,7 +87,7 @@ std::variant<SignRequest, Reply> parse_sign_request(std::optional<std::string_vi
 }
 
 struct ServeHandlers::Ctx {
-  std::shared_ptr<http::Exchange> ex;
+  std::shared_ptr<http::ServerExchange> ex;
   io::Loop& loop;
   std::string id;
 };
@@ -123,7 +123,7 @@ void ServeHandlers::respond(const Ctx& c, Result<Reply> r) noexcept {
   }
 }
 
-void ServeHandlers::handle(const std::shared_ptr<http::Exchange>& ex, io::Loop& loop) noexcept {
+void ServeHandlers::handle(const std::shared_ptr<http::ServerExchange>& ex, io::Loop& loop) noexcept {
   auto c = std::make_shared<Ctx>(Ctx{ex, loop, {}});
   try {
     c->id = new_request_id();

@@ -73,7 +73,7 @@ class ServeHandlers {
   ServeHandlers(const ServeConfig& cfg, const Ca& ca, TokenStore& store, pw::telemetry::Logger& log);
 
   // The http::Server handler of the worker running `loop`.
-  void handle(const std::shared_ptr<pw::http::Exchange>& ex, pw::io::Loop& loop) noexcept;
+  void handle(const std::shared_ptr<pw::http::ServerExchange>& ex, pw::io::Loop& loop) noexcept;
 
   std::uint64_t internal_errors() const noexcept { return internal_errors_.load(); }
 

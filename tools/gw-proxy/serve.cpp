@@ -5,7 +5,7 @@
 
 #include "pw/cli/daemon.h"
 #include "pw/cli/exit_codes.h"
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 #include "pw/proxy/config.h"
 
 #include "daemon.h"

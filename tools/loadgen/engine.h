@@ -15,11 +15,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "pw/base/clock.h"
 #include "pw/base/result.h"
+#include "pw/telemetry/trace_context.h"
 #include "pw/tls/context.h"
 #include "schedule.h"
 #include "summary.h"
@@ -49,18 +51,11 @@ struct RunConfig {
 // results file that cannot be opened).
 pw::Result<Summary> run_load(const RunConfig& cfg);
 
-// W3C trace context (https://www.w3.org/TR/trace-context/ §3.2): version 00, a 16-byte trace
-// id and an 8-byte parent id as lowercase hex, neither all zeros, flags 01 (sampled).
-class TraceIds {
- public:
-  explicit TraceIds(std::uint64_t seed);
-  // Writes "00-<32 hex>-<16 hex>-01" (55 bytes) into out.
-  void traceparent(char out[55]) noexcept;
-  std::uint64_t next() noexcept;  // xoshiro256**
-
- private:
-  std::uint64_t s_[4];
-};
-bool valid_traceparent(std::string_view v) noexcept;
+// The traceparent field of a sampled request, "traceparent: 00-<trace-id>-<parent-id>-01\r\n"
+// (W3C Trace Context §3.2, sampled), with fresh random ids from pw::telemetry, written without
+// allocating. The trace id is at kTraceIdOffset (32 hex digits) for the result line.
+inline constexpr std::size_t kTraceFieldSize = 13 + pw::telemetry::kTraceparentSize + 2;
+inline constexpr std::size_t kTraceIdOffset = 13 + 3;
+void write_trace_field(std::span<char, kTraceFieldSize> out) noexcept;
 
 }  // namespace loadgen

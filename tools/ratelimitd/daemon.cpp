@@ -85,7 +85,7 @@ pw::Status Daemon::start() {
       w.backend = std::make_unique<MemoryBackend>(limiter_);
     }
     w.service = std::make_unique<Service>(*shared_, *w.backend, clock_);
-    w.server = std::make_unique<http::Server>(loop, sopt, [this, &w](std::shared_ptr<http::Exchange> ex) {
+    w.server = std::make_unique<http::Server>(loop, sopt, [this, &w](std::shared_ptr<http::ServerExchange> ex) {
       handle(w, std::move(ex));
     });
     auto st = w.server->listen_fd(fds[i], lopt);
@@ -149,7 +149,7 @@ void Daemon::stop(pw::Duration deadline) {
   pool_->join();
 }
 
-void Daemon::handle(Worker& w, std::shared_ptr<http::Exchange> ex) {
+void Daemon::handle(Worker& w, std::shared_ptr<http::ServerExchange> ex) {
   const auto& req = ex->request();
   std::string_view path = req.path();
   static constexpr http::Header kJson[] = {{"Content-Type", "application/json"}};

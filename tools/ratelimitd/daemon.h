@@ -67,7 +67,7 @@ class Daemon {
 
  private:
   struct Worker;
-  void handle(Worker& w, std::shared_ptr<pw::http::Exchange> ex);
+  void handle(Worker& w, std::shared_ptr<pw::http::ServerExchange> ex);
 
   DaemonOptions opt_;
   pw::telemetry::Logger& log_;

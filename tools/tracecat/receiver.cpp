@@ -16,7 +16,7 @@ namespace {
 // google.rpc.Status, the body OTLP/HTTP error responses carry, in the request's encoding (OTLP
 // specification, "OTLP/HTTP Response"). Codes: 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED,
 // 12 UNIMPLEMENTED.
-void respond_status(const std::shared_ptr<http::Exchange>& ex, int http_status, int rpc_code, std::string_view message,
+void respond_status(const std::shared_ptr<http::ServerExchange>& ex, int http_status, int rpc_code, std::string_view message,
                     bool proto = false) {
   if (proto) {
     http::Header h[] = {{"Content-Type", "application/x-protobuf"}};
@@ -52,7 +52,7 @@ Receiver::Receiver(io::Loop& loop, IngestContext& ctx, ReceiverOptions opt) : ct
   so.max_body_bytes = opt_.max_body;
   so.server_header = "tracecat";
   so.max_connections = opt_.max_connections;
-  server_ = std::make_unique<http::Server>(loop, so, [this](std::shared_ptr<http::Exchange> ex) { handle(std::move(ex)); });
+  server_ = std::make_unique<http::Server>(loop, so, [this](std::shared_ptr<http::ServerExchange> ex) { handle(std::move(ex)); });
 }
 
 Status Receiver::start() {
@@ -71,7 +71,7 @@ Status Receiver::start() {
   return server_->listen(*addr);
 }
 
-void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
+void Receiver::handle(std::shared_ptr<http::ServerExchange> ex) {
   ++requests_;
   const auto& req = ex->request();
   if (req.path() != "/v1/traces") {
@@ -122,7 +122,7 @@ void Receiver::handle(std::shared_ptr<http::Exchange> ex) {
   });
 }
 
-void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string body, bool gzip, bool proto) {
+void Receiver::on_body(const std::shared_ptr<http::ServerExchange>& ex, std::string body, bool gzip, bool proto) {
   if (gzip) {
     auto inflated = gzip_decompress(body, opt_.max_body);
     if (!inflated) {
@@ -153,7 +153,7 @@ void Receiver::on_body(const std::shared_ptr<http::Exchange>& ex, std::string bo
 
 // A protobuf ExportTraceServiceRequest becomes the span model, then goes the JSON path (the
 // store, --forward) as one OTLP/JSON document; its answers are protobuf.
-void Receiver::on_proto_body(const std::shared_ptr<http::Exchange>& ex, std::string_view body) {
+void Receiver::on_proto_body(const std::shared_ptr<http::ServerExchange>& ex, std::string_view body) {
   ProtoDecodeResult p = decode_otlp_proto(body);
   if (!p.document_ok) {
     respond_status(ex, 400, 3, p.error, true);

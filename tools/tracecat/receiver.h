@@ -37,9 +37,9 @@ class Receiver {
   std::uint64_t busy() const noexcept { return busy_; }  // requests answered 503 (over max_inflight)
 
  private:
-  void handle(std::shared_ptr<pw::http::Exchange> ex);
-  void on_body(const std::shared_ptr<pw::http::Exchange>& ex, std::string body, bool gzip, bool proto);
-  void on_proto_body(const std::shared_ptr<pw::http::Exchange>& ex, std::string_view body);
+  void handle(std::shared_ptr<pw::http::ServerExchange> ex);
+  void on_body(const std::shared_ptr<pw::http::ServerExchange>& ex, std::string body, bool gzip, bool proto);
+  void on_proto_body(const std::shared_ptr<pw::http::ServerExchange>& ex, std::string_view body);
 
   IngestContext& ctx_;
   ReceiverOptions opt_;

@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "pw/base/check.h"
+#include "pw/base/assert.h"
 #include "pw/base/strings.h"
 #include "pw/io/buffer.h"
 #include "pw/tls/stream.h"
@@ -112,13 +112,13 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   bool partial_listed = false;
   std::size_t partial_bytes = 0;  // inbuf_'s capacity when last counted
 
-  // From Exchange.
+  // From ServerExchange.
   Status flush_head();
-  Status send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing, bool hold,
+  Status send_head(ServerExchange& ex, int status, std::span<const Header> headers, BodyFraming framing, bool hold,
                    std::string_view body);
-  Status send_body(Exchange& ex, std::string_view data);
-  Status send_end(Exchange& ex, std::span<const Header> trailers);
-  void request_body(Exchange& ex);
+  Status send_body(ServerExchange& ex, std::string_view data);
+  Status send_end(ServerExchange& ex, std::span<const Header> trailers);
+  void request_body(ServerExchange& ex);
   void set_body_paused(bool paused);
   bool write_blocked() const noexcept { return stream_ && stream_->write_blocked(); }
   std::unique_ptr<io::Stream> take_stream(std::string& leftover);
@@ -155,10 +155,10 @@ class Connection final : public io::Deletable, private io::Stream::Handler {
   io::Buffer inbuf_;
   io::Timer timer_;
   TimerMode timer_mode_ = TimerMode::none;
-  std::shared_ptr<Exchange> cur_;
+  std::shared_ptr<ServerExchange> cur_;
   std::string headbuf_;
   bool head_held_ = false;  // headbuf_ holds a serialized head not written yet (begin_response hold_head)
-  std::shared_ptr<Exchange> spare_ex_;  // the last request's, reused when no one else holds it
+  std::shared_ptr<ServerExchange> spare_ex_;  // the last request's, reused when no one else holds it
   io::SockAddr peer_;
   bool peer_known_ = false;
   std::vector<Header> fields_;
@@ -231,13 +231,14 @@ void Connection::on_timer() {
 }
 
 void Connection::on_connected() {
-  spiffe_id_ = std::string(stream_->peer_spiffe_id());
-  if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) tls_version_ = t->protocol_version();
-  if (!spiffe_id_.empty())
-    if (auto* t = dynamic_cast<tls::TlsStream*>(stream_.get())) {
+  if (const tls::TlsStream* t = tls::tls_layer(*stream_)) {
+    spiffe_id_ = std::string(t->peer_spiffe_id());
+    tls_version_ = t->protocol_version();
+    if (!spiffe_id_.empty()) {
       peer_serial_ = t->peer_serial_hex();
       peer_sha256_ = t->peer_cert_sha256();
     }
+  }
   arm(TimerMode::header);
 }
 
@@ -324,14 +325,14 @@ std::size_t Connection::process(std::string_view input) {
     if (ev.kind == EventKind::head) {
       srv_.partial_head_done(*this);
       const Head& h = parser_.head();
-      // The previous request's Exchange is reused when nobody else holds it any more (the
+      // The previous request's ServerExchange is reused when nobody else holds it any more (the
       // usual case on a keep-alive connection): no allocation per request.
-      std::shared_ptr<Exchange> ex;
+      std::shared_ptr<ServerExchange> ex;
       if (spare_ex_ && spare_ex_.use_count() == 1 && spare_ex_ != cur_) {
         ex = std::move(spare_ex_);
         ex->reuse(this);
       } else {
-        ex = std::make_shared<Exchange>(Exchange::Key(), loop_, this);
+        ex = std::make_shared<ServerExchange>(ServerExchange::Key(), loop_, this);
       }
       spare_ex_ = ex;
       ex->req_.assign(h, input.substr(pos, ev.consumed));
@@ -411,7 +412,7 @@ void Connection::resume() {
   if (peer_eof_ && !cur_) close(nullptr);
 }
 
-void Connection::request_body(Exchange& ex) {
+void Connection::request_body(ServerExchange& ex) {
   ex.body_requested_ = true;
   if (request_done_) {  // the whole body was parsed before the handler asked for it
     ex.finish_body(nullptr);
@@ -459,7 +460,7 @@ Status Connection::flush_head() {
   return write_slices(std::span<const std::string_view>(&s, 1));
 }
 
-Status Connection::send_head(Exchange& ex, int status, std::span<const Header> headers, BodyFraming framing, bool hold,
+Status Connection::send_head(ServerExchange& ex, int status, std::span<const Header> headers, BodyFraming framing, bool hold,
                              std::string_view body) {
   const Head& rh = ex.req_.head_;
   bool informational = status >= 100 && status < 200;
@@ -493,7 +494,7 @@ Status Connection::send_head(Exchange& ex, int status, std::span<const Header> h
   return write_slices(slices);
 }
 
-Status Connection::send_body(Exchange& ex, std::string_view data) {
+Status Connection::send_body(ServerExchange& ex, std::string_view data) {
   if (ex.head_only_ || data.empty()) return flush_head();
   // A held head goes out in the same write as the first body bytes.
   const std::string_view head = head_held_ ? std::string_view(headbuf_) : std::string_view();
@@ -511,7 +512,7 @@ Status Connection::send_body(Exchange& ex, std::string_view data) {
   return write_slices(head.empty() ? std::span<const std::string_view>(slices + 1, 1) : std::span<const std::string_view>(slices, 2));
 }
 
-Status Connection::send_end(Exchange& ex, std::span<const Header> trailers) {
+Status Connection::send_end(ServerExchange& ex, std::span<const Header> trailers) {
   if (ex.chunked_ && !ex.head_only_) {
     if (!head_held_) headbuf_.clear();  // else the last chunk follows the held head
     head_held_ = false;
@@ -691,9 +692,9 @@ void Connection::close(const Error* why) {
   }
 }
 
-// ---- Exchange ----
+// ---- ServerExchange ----
 
-void Exchange::reuse(Connection* c) {
+void ServerExchange::reuse(Connection* c) {
   conn_ = c;
   body_data_ = nullptr;
   body_end_ = nullptr;
@@ -705,7 +706,7 @@ void Exchange::reuse(Connection* c) {
   status_ = 0;
 }
 
-void Exchange::finish_body(const Error* err) {
+void ServerExchange::finish_body(const Error* err) {
   if (body_done_) return;
   body_done_ = true;
   body_data_ = nullptr;
@@ -716,7 +717,7 @@ void Exchange::finish_body(const Error* err) {
   }
 }
 
-void Exchange::detach(const Error& why) {
+void ServerExchange::detach(const Error& why) {
   conn_ = nullptr;
   finish_body(&why);
   if (cancel_cb_) {
@@ -726,7 +727,7 @@ void Exchange::detach(const Error& why) {
   }
 }
 
-void Exchange::read_body(DataCb data, EndCb end) {
+void ServerExchange::read_body(DataCb data, EndCb end) {
   body_data_ = std::move(data);
   body_end_ = std::move(end);
   body_requested_ = true;
@@ -756,8 +757,8 @@ void Exchange::read_body(DataCb data, EndCb end) {
   conn_->request_body(*this);
 }
 
-void Exchange::read_body_all(std::size_t max, std::function<void(Result<std::string>)> cb) {
-  // The callbacks live inside this Exchange: they capture it by pointer, not by shared_ptr
+void ServerExchange::read_body_all(std::size_t max, std::function<void(Result<std::string>)> cb) {
+  // The callbacks live inside this ServerExchange: they capture it by pointer, not by shared_ptr
   // (which would keep it alive forever).
   struct State {
     std::string body;
@@ -766,7 +767,7 @@ void Exchange::read_body_all(std::size_t max, std::function<void(Result<std::str
   };
   auto st = std::make_shared<State>();
   st->cb = std::move(cb);
-  Exchange* self = this;
+  ServerExchange* self = this;
   read_body(
       [st, max, self](std::string_view d) {
         if (st->done) return;
@@ -789,13 +790,13 @@ void Exchange::read_body_all(std::size_t max, std::function<void(Result<std::str
       });
 }
 
-void Exchange::pause_body() {
+void ServerExchange::pause_body() {
   if (conn_) conn_->set_body_paused(true);
 }
-void Exchange::resume_body() {
+void ServerExchange::resume_body() {
   if (conn_) conn_->set_body_paused(false);
 }
-void Exchange::discard_body() {
+void ServerExchange::discard_body() {
   body_end_ = nullptr;
   if (body_done_) {
     body_data_ = nullptr;
@@ -805,7 +806,7 @@ void Exchange::discard_body() {
   resume_body();
 }
 
-Status Exchange::respond(int status, std::span<const Header> headers, std::string_view body) {
+Status ServerExchange::respond(int status, std::span<const Header> headers, std::string_view body) {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   if (started_) return make_error(Errc::invalid_argument, "response already started");
   Connection* c = conn_;
@@ -821,50 +822,50 @@ Status Exchange::respond(int status, std::span<const Header> headers, std::strin
   return c->send_end(*this, {});
 }
 
-Status Exchange::begin_response(int status, std::span<const Header> headers, BodyFraming framing, bool hold_head) {
+Status ServerExchange::begin_response(int status, std::span<const Header> headers, BodyFraming framing, bool hold_head) {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   if (started_) return make_error(Errc::invalid_argument, "response already started");
   return conn_->send_head(*this, status, headers, framing, hold_head, {});
 }
 
-Status Exchange::flush_head() {
+Status ServerExchange::flush_head() {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   return conn_->flush_head();
 }
 
-Status Exchange::write_body(std::string_view data) {
+Status ServerExchange::write_body(std::string_view data) {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   if (!started_ || finished_) return make_error(Errc::invalid_argument, "write_body outside a response");
   return conn_->send_body(*this, data);
 }
 
-Status Exchange::end_response(std::span<const Header> trailers) {
+Status ServerExchange::end_response(std::span<const Header> trailers) {
   if (conn_ == nullptr) return make_error(Errc::closed, "client connection is gone");
   if (!started_ || finished_) return make_error(Errc::invalid_argument, "end_response outside a response");
   return conn_->send_end(*this, trailers);
 }
 
-bool Exchange::write_blocked() const noexcept { return conn_ && conn_->write_blocked(); }
+bool ServerExchange::write_blocked() const noexcept { return conn_ && conn_->write_blocked(); }
 
-void Exchange::close_after_response() {
+void ServerExchange::close_after_response() {
   if (conn_) conn_->stop_keep_alive();
 }
 
-void Exchange::abort() {
+void ServerExchange::abort() {
   if (conn_ == nullptr) return;
   Error e(Errc::closed, "aborted by the handler");
   cancel_cb_ = nullptr;
   conn_->close(&e);
 }
 
-std::unique_ptr<io::Stream> Exchange::take_stream(std::string& leftover) {
+std::unique_ptr<io::Stream> ServerExchange::take_stream(std::string& leftover) {
   if (conn_ == nullptr) return nullptr;
   Connection* c = conn_;
   conn_ = nullptr;
   return c->take_stream(leftover);
 }
 
-std::unique_ptr<io::Stream> Exchange::take_stream(std::string& leftover, ConnectionSlot& slot) {
+std::unique_ptr<io::Stream> ServerExchange::take_stream(std::string& leftover, ConnectionSlot& slot) {
   if (conn_ == nullptr) return nullptr;
   std::shared_ptr<std::size_t> count = conn_->upgraded_count();
   auto s = take_stream(leftover);

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "pw/base/check.h"
+#include "pw/base/assert.h"
 
 namespace pw::io {
 

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "pw/base/check.h"
+#include "pw/base/assert.h"
 
 namespace pw::io {
 

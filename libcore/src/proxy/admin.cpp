@@ -29,14 +29,14 @@ constexpr std::size_t kMaxReloadBody = 64 * 1024;  // a reload takes no body; on
 
 bool is_get(http::Method m) { return m == http::Method::get || m == http::Method::head; }
 
-void respond_json_error(http::Exchange& ex, int status, std::string_view message) {
+void respond_json_error(http::ServerExchange& ex, int status, std::string_view message) {
   std::string body = "{\"error\":";
   telemetry::append_json_string(body, message);
   body += "}\n";
   (void)ex.respond(status, kJson, body);
 }
 
-void method_not_allowed(http::Exchange& ex, std::string_view allow) {
+void method_not_allowed(http::ServerExchange& ex, std::string_view allow) {
   // RFC 9110 §15.5.6: a 405 carries Allow.
   http::Header h[] = {{"Allow", allow}, {"Content-Type", "application/json"}};
   (void)ex.respond(405, h, "{\"error\":\"method not allowed\"}\n");
@@ -93,7 +93,7 @@ bool host_allowed(std::string_view host, const io::SockAddr& bound, const std::v
   return a.ok() && (is_wildcard(bound) || a->ip() == bound.ip());
 }
 
-void respond_reload(http::Exchange& ex, const Status& s) {
+void respond_reload(http::ServerExchange& ex, const Status& s) {
   if (ex.detached() || ex.response_started()) return;  // the client went away, or a second call
   if (s.ok()) {
     (void)ex.respond(200, kJson, "{\"reloaded\":true}\n");
@@ -150,7 +150,7 @@ AdminServer::AdminServer(io::Loop& loop, AdminHooks hooks, AdminAccess access, h
     if (token_digest_.empty()) token_digest_.assign(1, '\0');  // no digest: nothing matches (fail closed)
     OPENSSL_cleanse(access.token.data(), access.token.size());
   }
-  server_ = std::make_unique<http::Server>(loop, std::move(opt), [this](std::shared_ptr<http::Exchange> ex) {
+  server_ = std::make_unique<http::Server>(loop, std::move(opt), [this](std::shared_ptr<http::ServerExchange> ex) {
     try {
       handle(ex);
     } catch (const std::exception& e) {  // a hook threw: no exception crosses libuv's callback
@@ -175,7 +175,7 @@ void AdminServer::drain(Duration deadline, std::function<void()> done) { server_
 void AdminServer::close() { server_->close_all(); }
 const http::ServerStats& AdminServer::stats() const noexcept { return server_->stats(); }
 
-bool AdminServer::allowed(http::Exchange& ex) {
+bool AdminServer::allowed(http::ServerExchange& ex) {
   const auto& req = ex.request();
   const auto host = req.header("host");
   if (host && !host_allowed(*host, server_->local_address(), hosts_)) {
@@ -210,7 +210,7 @@ bool AdminServer::allowed(http::Exchange& ex) {
   return true;
 }
 
-void AdminServer::handle(const std::shared_ptr<http::Exchange>& ex) {
+void AdminServer::handle(const std::shared_ptr<http::ServerExchange>& ex) {
   const auto& req = ex->request();
   const std::string_view path = req.path();
   const bool get = is_get(req.method_id());
@@ -261,7 +261,7 @@ void AdminServer::handle(const std::shared_ptr<http::Exchange>& ex) {
   }
 }
 
-void AdminServer::handle_reload(const std::shared_ptr<http::Exchange>& ex) {
+void AdminServer::handle_reload(const std::shared_ptr<http::ServerExchange>& ex) {
   // Read (and ignore) a body first, so the connection stays usable after the answer.
   ex->read_body_all(kMaxReloadBody, [this, ex](Result<std::string> body) {
     if (!body.ok()) return;  // 413 already sent, or the client is gone

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "pw/base/strings.h"
+#include "pw/proxy/retry.h"
 #include "pw/telemetry/json_text.h"
 #include "pw/tls/context.h"
 
@@ -144,10 +145,7 @@ bool ClusterState::try_open_connection() noexcept {
 void ClusterState::release_connection() noexcept { give_back(connections_); }
 
 bool ClusterState::retry_budget_allows(const RetryPolicy& p) const noexcept {
-  // Envoy's retry budget: max(min_retry_concurrency, budget_percent% of active requests).
-  const double budget = p.budget_percent / 100.0 * static_cast<double>(active_requests());
-  const double allowed = std::max(static_cast<double>(p.budget_min_concurrency), budget);
-  return static_cast<double>(active_retries()) < allowed;
+  return RetryState::budget_allows(p, active_requests(), active_retries());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 
-#include "forward.h"
 #include "pw/config/writer.h"
+#include "pw/proxy/retry.h"
 #include "pw/tls/context.h"
+#include "tunnel.h"
+#include "worker_state.h"
 
 namespace pw::proxy {
 namespace {
@@ -21,12 +23,6 @@ std::string pool_key_of(const Cluster& c) {
   k += config::to_json_text(c.circuit_breakers);
   k += std::to_string(c.max_response_head_bytes.bytes);
   return k;
-}
-
-std::uint32_t retry_bits(const RetryPolicy& p) {
-  std::uint32_t b = 0;
-  for (RetryOn r : p.retry_on) b |= 1u << static_cast<unsigned>(r);
-  return b;
 }
 
 }  // namespace
@@ -110,7 +106,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
                                                       r.forward->cluster + "\"");
       rt.retriable_statuses = r.forward->retry.statuses;
       std::sort(rt.retriable_statuses.begin(), rt.retriable_statuses.end());
-      rt.retry_on = retry_bits(r.forward->retry);
+      rt.retry_on = retry_on_bits(r.forward->retry.retry_on);
     }
     for (const FilterConfig* fc : effective_filters(c.filters, r.filters)) {
       // The JSON path of the filter's config: the route's own, or the top-level default's.
@@ -179,13 +175,12 @@ std::string listener_change(const Config& running, const Config& next) {
 
 namespace {
 
-std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const Snapshot> snap, const Worker::State* old,
-                                          std::uint64_t seed, std::uint64_t* in_flight, Watchdog* watchdog) {
+std::shared_ptr<Worker::State> make_state(std::shared_ptr<WorkerContext> ctx, std::shared_ptr<const Snapshot> snap,
+                                          const Worker::State* old, std::uint64_t seed) {
+  io::Loop& loop = ctx->loop;
   auto st = std::make_shared<Worker::State>();
-  st->loop = &loop;
-  st->watchdog = watchdog;
+  st->ctx = std::move(ctx);
   st->rng.seed(seed);
-  st->in_flight = in_flight;
   st->clusters.resize(snap->clusters.size());
   for (std::size_t i = 0; i < snap->clusters.size(); ++i) {
     Worker::State::WCluster& wc = st->clusters[i];
@@ -234,8 +229,8 @@ std::shared_ptr<Worker::State> make_state(io::Loop& loop, std::shared_ptr<const 
 Worker::Worker(io::Loop& loop, unsigned index, std::shared_ptr<const Snapshot> snap,
                std::vector<std::shared_ptr<tls::ServerContextHolder>> tls)
     : loop_(loop), tls_(std::move(tls)), rng_(std::random_device{}() ^ (std::uint64_t{index} << 32)),
-      watchdog_(std::make_unique<Watchdog>(loop)) {
-  state_ = make_state(loop_, std::move(snap), nullptr, rng_(), &in_flight_, watchdog_.get());
+      ctx_(std::make_shared<WorkerContext>(loop)) {
+  state_ = make_state(ctx_, std::move(snap), nullptr, rng_());
 }
 
 Worker::~Worker() {
@@ -270,7 +265,7 @@ Status Worker::listen(const std::vector<int>& fds) {
     o.server_header = c.proxy.server_header;
     o.field_checks.names_and_values = false;  // as for the upstream requests (make_state)
     if (i < tls_.size()) o.tls = tls_[i];
-    auto srv = std::make_unique<http::Server>(loop_, o, [this, i](std::shared_ptr<http::Exchange> ex) {
+    auto srv = std::make_unique<http::Server>(loop_, o, [this, i](std::shared_ptr<http::ServerExchange> ex) {
       handle_request(state_, i, std::move(ex));
     });
     if (Status s = srv->listen_fd(fds[i]); !s) return s;
@@ -288,7 +283,7 @@ Status Worker::listen(const std::vector<int>& fds) {
 }
 
 void Worker::update(std::shared_ptr<const Snapshot> snap) {
-  state_ = make_state(loop_, std::move(snap), state_.get(), rng_(), &in_flight_, watchdog_.get());
+  state_ = make_state(ctx_, std::move(snap), state_.get(), rng_());
 }
 
 void Worker::drain(Duration deadline, std::function<void()> done) {
@@ -308,12 +303,12 @@ void Worker::drain(Duration deadline, std::function<void()> done) {
 void Worker::shutdown() {
   if (stats_timer_) stats_timer_->stop();
   for (auto& s : servers_) s->close_all();
-  close_tunnels();
+  ctx_->tunnels.close_all();
   if (state_)
     for (auto& c : state_->clusters) c.pool->close_idle();
 }
 
-std::uint64_t Worker::requests_in_flight() const noexcept { return in_flight_; }
+std::uint64_t Worker::requests_in_flight() const noexcept { return ctx_->in_flight; }
 
 std::size_t Worker::upstream_connections(std::size_t cluster) const {
   if (!state_ || cluster >= state_->clusters.size()) return 0;

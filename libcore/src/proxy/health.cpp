@@ -14,6 +14,7 @@
 // /healthz answered 404 (3 in a row)"; the reason stays on the endpoint for /clusters.
 #include <random>
 
+#include "pw/http/client.h"
 #include "pw/http/pool.h"
 #include "pw/io/loop.h"
 #include "pw/proxy/cluster.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "pw/base/check.h"
+#include "pw/base/assert.h"
 
 namespace pw::telemetry {
 

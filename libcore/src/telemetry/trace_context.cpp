@@ -69,9 +69,14 @@ template <std::size_t N>
 void Id<N>::append_hex(std::string& out) const {
   std::size_t at = out.size();
   out.resize(at + 2 * N);
+  write_hex(std::span<char, 2 * N>(out.data() + at, 2 * N));
+}
+
+template <std::size_t N>
+void Id<N>::write_hex(std::span<char, 2 * N> out) const noexcept {
   for (std::size_t i = 0; i < N; ++i) {
-    out[at + 2 * i] = kHex[bytes[i] >> 4];
-    out[at + 2 * i + 1] = kHex[bytes[i] & 15];
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 15];
   }
 }
 
@@ -126,16 +131,22 @@ Result<TraceParent> parse_traceparent(std::string_view v) {
 }
 
 std::string format_traceparent(const TraceId& trace, const SpanId& span, std::uint8_t flags) {
-  std::string s;
-  s.reserve(55);
-  s += "00-";
-  trace.append_hex(s);
-  s += '-';
-  span.append_hex(s);
-  s += '-';
-  s += kHex[flags >> 4];
-  s += kHex[flags & 15];
+  std::string s(kTraceparentSize, '\0');
+  write_traceparent(std::span<char, kTraceparentSize>(s.data(), kTraceparentSize), trace, span, flags);
   return s;
+}
+
+void write_traceparent(std::span<char, kTraceparentSize> out, const TraceId& trace, const SpanId& span,
+                       std::uint8_t flags) noexcept {
+  out[0] = '0';
+  out[1] = '0';
+  out[2] = '-';
+  trace.write_hex(out.subspan<3, 32>());
+  out[35] = '-';
+  span.write_hex(out.subspan<36, 16>());
+  out[52] = '-';
+  out[53] = kHex[flags >> 4];
+  out[54] = kHex[flags & 15];
 }
 
 // simple-key       = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )

@@ -632,4 +632,10 @@ std::string TlsStream::peer_cert_sha256() const {
 
 x509_st* TlsStream::local_certificate() const noexcept { return ssl_ ? SSL_get_certificate(ssl_) : nullptr; }
 
+const TlsStream* tls_layer(const io::Stream& s) noexcept {
+  for (const io::Stream* l = &s; l != nullptr; l = l->inner())
+    if (const auto* t = dynamic_cast<const TlsStream*>(l)) return t;
+  return nullptr;
+}
+
 }  // namespace pw::tls

@@ -43,7 +43,7 @@ class Backend {
     std::atomic<bool> up{false};
     pool_.start([&](pw::io::Loop& loop, unsigned) {
       loop_ = &loop;
-      server_ = std::make_unique<pw::http::Server>(loop, opt, [this](std::shared_ptr<pw::http::Exchange> ex) {
+      server_ = std::make_unique<pw::http::Server>(loop, opt, [this](std::shared_ptr<pw::http::ServerExchange> ex) {
         handle(std::move(ex));
       });
       auto st = server_->listen(*pw::io::SockAddr::parse("127.0.0.1:0"));
@@ -79,7 +79,7 @@ class Backend {
   std::uint64_t post_bytes() const { return post_bytes_; }
 
  private:
-  void handle(std::shared_ptr<pw::http::Exchange> ex) {
+  void handle(std::shared_ptr<pw::http::ServerExchange> ex) {
     const auto& req = ex->request();
     ++seen_;
     if (auto tp = req.header("traceparent")) {
@@ -120,7 +120,7 @@ class Backend {
   std::uint16_t port_ = 0;
   std::chrono::milliseconds stall_after_{0}, stall_length_{0};
   std::optional<std::chrono::steady_clock::time_point> first_, stall_start_;
-  std::vector<std::shared_ptr<pw::http::Exchange>> held_;
+  std::vector<std::shared_ptr<pw::http::ServerExchange>> held_;
   std::mutex mu_;
   std::vector<std::string> traceparents_;
   std::atomic<std::uint64_t> posts_{0}, post_bytes_{0}, seen_{0};
@@ -284,7 +284,10 @@ TEST_CASE("trace sampling sends valid traceparent headers and records their trac
   std::set<std::string> ids;
   for (const auto& tp : seen) {
     INFO(tp);
-    CHECK(loadgen::valid_traceparent(tp));
+    auto parsed = pw::telemetry::parse_traceparent(tp);  // W3C Trace Context §3.2
+    REQUIRE(parsed.ok());
+    CHECK(parsed->version == 0);
+    CHECK(parsed->sampled());
     ids.insert(tp.substr(3, 32));
   }
   CHECK(ids.size() == 200);

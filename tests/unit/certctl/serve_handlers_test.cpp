@@ -90,7 +90,7 @@ struct Serve {
     handlers = std::make_unique<ServeHandlers>(cfg, ca, *store, log.logger());
     pw::http::ServerOptions sopt;
     sopt.max_body_bytes = cfg.max_body.bytes;
-    server = std::make_unique<pw::http::Server>(loop, sopt, [this](std::shared_ptr<pw::http::Exchange> ex) {
+    server = std::make_unique<pw::http::Server>(loop, sopt, [this](std::shared_ptr<pw::http::ServerExchange> ex) {
       handlers->handle(ex, loop);
     });
     REQUIRE(server->listen(*pw::io::SockAddr::parse("127.0.0.1:0")).ok());

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "nginx.h"
+#include "pw/http/client_connection.h"
 #include "pw/http/client.h"
 #include "pw/http/pool.h"
 #include "pw/io/loop.h"

@@ -67,10 +67,10 @@ TEST_CASE("reading resumes after a pipelining pause once the backlog is answered
   ServerOptions o;
   o.max_pipelined_bytes = 1024;
   std::unique_ptr<io::Timer> t;
-  std::shared_ptr<Exchange> slow;
+  std::shared_ptr<ServerExchange> slow;
   io::Loop* lp = nullptr;
   Fixture f(
-      [&](std::shared_ptr<Exchange> ex) {
+      [&](std::shared_ptr<ServerExchange> ex) {
         if (ex->request().path() == "/slow") {
           slow = ex;
           t = std::make_unique<io::Timer>(*lp, [&] { hello(slow); slow.reset(); });
@@ -92,12 +92,12 @@ TEST_CASE("reading resumes after a pipelining pause once the backlog is answered
   t.reset();  // before the fixture's loop goes
 }
 
-// 3. read_body_all keeps its own Exchange alive (cycle through body_data_).
-TEST_CASE("read_body_all does not keep its Exchange alive") {
-  std::weak_ptr<Exchange> w;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+// 3. read_body_all keeps its own ServerExchange alive (cycle through body_data_).
+TEST_CASE("read_body_all does not keep its ServerExchange alive") {
+  std::weak_ptr<ServerExchange> w;
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     w = ex;
-    Exchange* raw = ex.get();  // no shared_ptr captured by the test
+    ServerExchange* raw = ex.get();  // no shared_ptr captured by the test
     ex->read_body_all(1 << 20, [raw](Result<std::string> r) {
       REQUIRE(r.ok());
       REQUIRE(raw->respond(200, {}, "ok\n").ok());
@@ -123,7 +123,7 @@ TEST_CASE("a closing response to a slow reader is sent whole before the linger")
   o.write_limits.max_pending = 64 << 20;
   const std::size_t kBody = 24 << 20;
   std::string body(kBody, 'x');
-  Fixture f([&](std::shared_ptr<Exchange> ex) { REQUIRE(ex->respond(200, {}, body).ok()); }, o);
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) { REQUIRE(ex->respond(200, {}, body).ok()); }, o);
   auto [got, closed] = slow_reader(f, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false, 500ms);
   CHECK(closed);
   CHECK(got >= kBody);  // head + body
@@ -135,7 +135,7 @@ TEST_CASE("max_body_bytes limits chunked request bodies too") {
   o.max_body_bytes = 1000;
   std::size_t seen = 0;
   bool ended_ok = false;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     ex->read_body([&](std::string_view d) { seen += d.size(); },
                   [&, ex](const Error* e) { ended_ok = e == nullptr; if (!e) hello(ex); });
   }, o);
@@ -155,8 +155,8 @@ TEST_CASE("max_body_bytes limits chunked request bodies too") {
 // 6. An early response with Connection: close: body_end never fires.
 TEST_CASE("an early closing response ends the body callbacks") {
   bool ended = false;
-  std::shared_ptr<Exchange> keep;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  std::shared_ptr<ServerExchange> keep;
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     keep = ex;
     ex->read_body([](std::string_view) {}, [&](const Error*) { ended = true; });
     hello(ex);
@@ -165,7 +165,7 @@ TEST_CASE("an early closing response ends the body callbacks") {
   c.send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n");
   c.run_until_closed();
   CHECK(c.closed);
-  // the connection is gone, the handler still holds the Exchange: no end(&err), no on_cancel
+  // the connection is gone, the handler still holds the ServerExchange: no end(&err), no on_cancel
   CHECK(ended);
 }
 
@@ -175,7 +175,7 @@ TEST_CASE("a client FIN after its request still gets the whole response") {
   o.write_limits.max_pending = 64 << 20;
   const std::size_t kBody = 24 << 20;
   std::string body(kBody, 'x');
-  Fixture f([&](std::shared_ptr<Exchange> ex) { REQUIRE(ex->respond(200, {}, body).ok()); }, o);
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) { REQUIRE(ex->respond(200, {}, body).ok()); }, o);
   auto [got, closed] = slow_reader(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true, 300ms);
   CHECK(closed);
   CHECK(got >= kBody);
@@ -199,9 +199,9 @@ TEST_CASE("the drain callback may destroy the server (idle connection)") {
 
 // 9. drain deadline: the drain timer's close_all() runs the done callback, which frees the Server.
 TEST_CASE("the drain callback may destroy the server (deadline)") {
-  std::shared_ptr<Exchange> held;
+  std::shared_ptr<ServerExchange> held;
   io::Loop* lp = nullptr;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     held = ex;
     lp->stop();  // the request reached the handler, which never answers
   });
@@ -231,7 +231,7 @@ TEST_CASE("a paused request body does not count against body_timeout") {
   io::Loop* lp = nullptr;
   RawClient* client = nullptr;
   bool ok = false;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     ex->read_body([&, ex](std::string_view) {
       if (!t) {
         ex->pause_body();

@@ -45,10 +45,10 @@ TEST_CASE("pipelined requests are answered in order") {
 }
 
 TEST_CASE("pipelined requests wait for an asynchronous response") {
-  std::vector<std::shared_ptr<Exchange>> held;
+  std::vector<std::shared_ptr<ServerExchange>> held;
   bool earlier_answered = true;
   io::Loop* lp = nullptr;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     for (auto& h : held) earlier_answered = earlier_answered && h->response_done();
     held.push_back(ex);
     // Answered later, from the loop, not inside the handler.
@@ -66,7 +66,7 @@ TEST_CASE("pipelined requests wait for an asynchronous response") {
 }
 
 TEST_CASE("request bodies: Content-Length and chunked with trailers") {
-  Fixture f([](std::shared_ptr<Exchange> ex) {
+  Fixture f([](std::shared_ptr<ServerExchange> ex) {
     ex->read_body_all(1 << 20, [ex](Result<std::string> body) {
       REQUIRE(body.ok());
       (void)ex->respond(200, {}, "got " + std::to_string(body->size()) + ":" + *body + "\n");
@@ -83,7 +83,7 @@ TEST_CASE("request bodies: Content-Length and chunked with trailers") {
 
 TEST_CASE("a large body streams through without being buffered whole") {
   std::size_t pieces = 0, total = 0;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     ex->read_body([&](std::string_view d) { ++pieces; total += d.size(); },
                   [&, ex](const Error* e) {
                     REQUIRE(e == nullptr);
@@ -139,7 +139,7 @@ TEST_CASE("413 for a declared body over the limit - before reading it") {
 }
 
 TEST_CASE("Expect: 100-continue is answered when the handler reads the body") {
-  Fixture f([](std::shared_ptr<Exchange> ex) {
+  Fixture f([](std::shared_ptr<ServerExchange> ex) {
     ex->read_body_all(100, [ex](Result<std::string> b) { (void)ex->respond(201, {}, *b + "\n"); });
   });
   RawClient c(f.loop, f.addr());
@@ -153,7 +153,7 @@ TEST_CASE("Expect: 100-continue is answered when the handler reads the body") {
 }
 
 TEST_CASE("an early response to an unread body closes the connection after answering") {
-  Fixture f([](std::shared_ptr<Exchange> ex) { (void)ex->respond(403, {}, "no\n"); });
+  Fixture f([](std::shared_ptr<ServerExchange> ex) { (void)ex->respond(403, {}, "no\n"); });
   RawClient c(f.loop, f.addr());
   c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial");
   c.run_until_closed();
@@ -204,7 +204,7 @@ TEST_CASE("HTTP/1.0 clients get a closing response - HEAD gets no body") {
 }
 
 TEST_CASE("streamed chunked responses - and until-close for HTTP/1.0") {
-  auto h = [](std::shared_ptr<Exchange> ex) {
+  auto h = [](std::shared_ptr<ServerExchange> ex) {
     REQUIRE(ex->begin_response(200, {}, BodyFraming::chunked()).ok());
     REQUIRE(ex->write_body("part1,").ok());
     REQUIRE(ex->write_body("part2\n").ok());
@@ -229,10 +229,10 @@ TEST_CASE("streamed chunked responses - and until-close for HTTP/1.0") {
 }
 
 TEST_CASE("a client that leaves cancels the exchange - late responses fail cleanly") {
-  std::shared_ptr<Exchange> held;
+  std::shared_ptr<ServerExchange> held;
   bool cancelled = false;
   io::Loop* lp = nullptr;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     ex->on_cancel([&] {
       cancelled = true;
       lp->stop();
@@ -263,7 +263,7 @@ TEST_CASE("upgrade: the handler takes the stream after 101") {
     void on_eof() override { s->shutdown(); }
     void on_error(const Error&) override {}
   } echo;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     REQUIRE(ex->request().head().upgrade);
     Header h[] = {{"Upgrade", "echo"}, {"Connection", "upgrade"}};
     REQUIRE(ex->respond(101, h).ok());
@@ -290,7 +290,7 @@ TEST_CASE("upgrade: a stream taken with a ConnectionSlot counts against max_conn
   ServerOptions opt;
   opt.max_connections = 2;
   Fixture f(
-      [&](std::shared_ptr<Exchange> ex) {
+      [&](std::shared_ptr<ServerExchange> ex) {
         if (!ex->request().head().upgrade) {
           (void)ex->respond(200, {}, "plain\n");
           return;
@@ -331,9 +331,9 @@ TEST_CASE("upgrade: a stream taken with a ConnectionSlot counts against max_conn
 }
 
 TEST_CASE("drain finishes in-flight requests - closes idle ones and refuses new connections") {
-  std::shared_ptr<Exchange> held;
+  std::shared_ptr<ServerExchange> held;
   io::Loop* lp = nullptr;
-  Fixture f([&](std::shared_ptr<Exchange> ex) {
+  Fixture f([&](std::shared_ptr<ServerExchange> ex) {
     held = ex;
     lp->stop();  // the request reached the handler
   });

@@ -117,7 +117,7 @@ struct Fixture {
   int handled = 0;
 
   explicit Fixture(RequestHandler h, ServerOptions opt = {}) {
-    server = std::make_unique<Server>(loop, opt, [this, h](std::shared_ptr<Exchange> ex) {
+    server = std::make_unique<Server>(loop, opt, [this, h](std::shared_ptr<ServerExchange> ex) {
       ++handled;
       h(std::move(ex));
     });
@@ -137,7 +137,7 @@ struct Fixture {
   }
 };
 
-inline void hello(std::shared_ptr<Exchange> ex) {
+inline void hello(std::shared_ptr<ServerExchange> ex) {
   std::string body = "hello " + std::string(ex->request().path()) + "\n";
   Header h[] = {{"Content-Type", "text/plain"}};
   REQUIRE(ex->respond(200, h, body).ok());

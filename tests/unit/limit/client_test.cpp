@@ -19,11 +19,11 @@ struct Stub {
   std::string body = R"({"overallCode":"OVER_LIMIT","statuses":[{"code":"OVER_LIMIT","currentLimit":{"requestsPerUnit":1,"unit":"SECOND"},"durationUntilReset":"1s"}]})";
   bool answer = true;
   std::string last_request;
-  std::vector<std::shared_ptr<http::Exchange>> held;  // unanswered exchanges
+  std::vector<std::shared_ptr<http::ServerExchange>> held;  // unanswered exchanges
   std::unique_ptr<http::Server> server;
 
   Stub() {
-    server = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::Exchange> ex) {
+    server = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::ServerExchange> ex) {
       ex->read_body_all(1 << 16, [this, ex](Result<std::string> b) {
         if (b.ok()) last_request = *b;
         if (!answer) {

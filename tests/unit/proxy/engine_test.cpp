@@ -21,6 +21,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/config/load.h"
+#include "pw/http/client.h"
 #include "pw/http/pool.h"
 #include "pw/http/server.h"
 #include "pw/io/loop.h"
@@ -111,10 +112,10 @@ struct Recorder final : http::ResponseHandler {
 struct Env {
   io::Loop loop;
   // The upstream: records each request, then answers with `handler` (default: 200 "ok <path>").
-  std::function<void(std::shared_ptr<http::Exchange>)> handler;
+  std::function<void(std::shared_ptr<http::ServerExchange>)> handler;
   std::deque<int> script;  // statuses answered first, in order, by the default handler
   std::vector<Seen> seen;
-  std::vector<std::shared_ptr<http::Exchange>> held;
+  std::vector<std::shared_ptr<http::ServerExchange>> held;
   std::vector<std::unique_ptr<io::Timer>> timers;  // the upstream's delayed answers
   std::unique_ptr<http::Server> backend;
 
@@ -128,7 +129,7 @@ struct Env {
   std::unique_ptr<http::Client> client;
 
   Env() {
-    backend = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::Exchange> ex) {
+    backend = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::ServerExchange> ex) {
       Seen s;
       s.path = std::string(ex->request().path());
       for (const http::Header& h : ex->request().headers()) s.headers.emplace_back(h.name, h.value);
@@ -143,7 +144,7 @@ struct Env {
   ~Env() { teardown(); }
 
   // The default answer: the next scripted status, else 200.
-  void answer(http::Exchange& ex) {
+  void answer(http::ServerExchange& ex) {
     int status = 200;
     if (!script.empty()) {
       status = script.front();
@@ -154,7 +155,7 @@ struct Env {
   }
 
   // Answers `ex` after `delay` (io::Timer), unless its client went away first.
-  io::Timer& answer_later(std::shared_ptr<http::Exchange> ex, Duration delay, std::string body) {
+  io::Timer& answer_later(std::shared_ptr<http::ServerExchange> ex, Duration delay, std::string body) {
     held.push_back(ex);
     timers.push_back(std::make_unique<io::Timer>(loop, [ex, body] {
       if (!ex->detached()) (void)ex->respond(200, {}, body);
@@ -296,7 +297,7 @@ TEST_CASE("upstream connections go back to the pool after retries - client abort
   }
 
   SECTION("a client that disconnects while the upstream delays its answer") {
-    env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+    env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
       if (ex->request().path() == "/slow") return (void)env.answer_later(ex, 5s, "late\n");
       env.answer(*ex);
     };
@@ -308,8 +309,8 @@ TEST_CASE("upstream connections go back to the pool after retries - client abort
   }
 
   SECTION("an upstream that resets the connection in the middle of its response") {
-    std::shared_ptr<http::Exchange> partial;
-    env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+    std::shared_ptr<http::ServerExchange> partial;
+    env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
       if (ex->request().path() != "/reset") return env.answer(*ex);
       REQUIRE(ex->begin_response(200, {}, http::BodyFraming::chunked()).ok());
       REQUIRE(ex->write_body("the first part of the body\n").ok());
@@ -342,8 +343,8 @@ TEST_CASE("a retry with a zero backoff answers the retried try", "[proxy-engine]
 
   SECTION("with an idle connection at hand for the retry") {
     // Two idle upstream connections: the retry is handed the second one at once.
-    std::vector<std::shared_ptr<http::Exchange>> warm;
-    env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+    std::vector<std::shared_ptr<http::ServerExchange>> warm;
+    env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
       if (ex->request().path() != "/warm") return env.answer(*ex);
       warm.push_back(ex);
       if (warm.size() == 2)
@@ -391,8 +392,8 @@ TEST_CASE("a zero-backoff retry after a synchronous connect failure leaves no wa
                        R"("backoff_base":"0s","backoff_max":"0s"})"),
             R"("circuit_breakers":{"max_connections":1})",
             R"({"address":"255.255.255.255:9","weight":3},)" + env.backend_endpoint(1));
-  std::shared_ptr<http::Exchange> hold;
-  env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+  std::shared_ptr<http::ServerExchange> hold;
+  env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
     if (ex->request().path() == "/hold") hold = ex;  // keeps the only connection busy
     else env.answer(*ex);
   };
@@ -455,8 +456,8 @@ TEST_CASE("the route timeout covers the wait for an upstream connection", "[prox
   env.start(route("/slow", R"("timeout":"10s")") + "," + route("/", R"("timeout":"300ms")"),
             R"("circuit_breakers":{"max_connections":1})");
   io::Timer* slow_timer = nullptr;
-  std::shared_ptr<http::Exchange> slow_ex;
-  env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+  std::shared_ptr<http::ServerExchange> slow_ex;
+  env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
     if (ex->request().path() != "/slow") return env.answer(*ex);
     slow_ex = ex;
     slow_timer = &env.answer_later(ex, 2s, "slow\n");  // holds the only connection
@@ -489,7 +490,7 @@ TEST_CASE("idle_timeout ends a response stalled by a client that stopped reading
   env.start(route("/", R"("idle_timeout":"300ms")"));
   // The upstream streams a chunked body as fast as it can be taken (bounded, never reached).
   struct Pump {
-    std::shared_ptr<http::Exchange> ex;
+    std::shared_ptr<http::ServerExchange> ex;
     std::string chunk = std::string(64 * 1024, 'x');
     std::uint64_t sent = 0;
     bool blocked = false;
@@ -505,7 +506,7 @@ TEST_CASE("idle_timeout ends a response stalled by a client that stopped reading
       }
     }
   } pump;
-  env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+  env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
     pump.ex = ex;
     REQUIRE(ex->begin_response(200, {}, http::BodyFraming::chunked()).ok());
     pump.go();
@@ -535,7 +536,7 @@ TEST_CASE("only upgrade_protocols become tunnels - h2c is forwarded without Upgr
     void on_eof() override { s->shutdown(); }
     void on_error(const Error&) override {}
   } echo;
-  env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+  env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
     const auto up = ex->request().header("upgrade");
     if (!up || !iequals(*up, "websocket")) return env.answer(*ex);
     http::Header h[] = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"},
@@ -617,7 +618,7 @@ TEST_CASE("upgrade tunnels count against max_tunnels, max_connections and the cl
     void on_error(const Error&) override {}
   };
   std::vector<std::unique_ptr<Echo>> echoes;
-  env.handler = [&](std::shared_ptr<http::Exchange> ex) {
+  env.handler = [&](std::shared_ptr<http::ServerExchange> ex) {
     if (!ex->request().header("upgrade")) return env.answer(*ex);
     http::Header h[] = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}};
     REQUIRE(ex->respond(101, h).ok());
@@ -714,8 +715,8 @@ TEST_CASE("a request body being buffered is covered by request_timeout - no upst
 TEST_CASE("request_buffering 0 streams the body as before - the head goes upstream first", "[proxy-engine]") {
   Env env;
   env.start(route("/", R"("request_buffering":"0")"));
-  std::shared_ptr<http::Exchange> held;
-  env.handler = [&](std::shared_ptr<http::Exchange> ex) { held = std::move(ex); };
+  std::shared_ptr<http::ServerExchange> held;
+  env.handler = [&](std::shared_ptr<http::ServerExchange> ex) { held = std::move(ex); };
   RawClient c(env.loop, env.gw,
               "PUT /stream HTTP/1.1\r\nHost: gw.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
   REQUIRE(env.run_until([&] { return !env.seen.empty(); }));

@@ -42,11 +42,11 @@ struct Env {
   Mode mode = Mode::ok;
   int status_ok = 200, status_fail = 500;
   std::vector<Seen> seen;
-  std::vector<std::shared_ptr<http::Exchange>> hung;
+  std::vector<std::shared_ptr<http::ServerExchange>> hung;
   std::shared_ptr<EndpointState> ep;  // the endpoint under test (for healthy_before)
 
   explicit Env(http::ServerOptions sopt = {}) {
-    server = std::make_unique<http::Server>(loop, std::move(sopt), [this](std::shared_ptr<http::Exchange> ex) {
+    server = std::make_unique<http::Server>(loop, std::move(sopt), [this](std::shared_ptr<http::ServerExchange> ex) {
       const auto& rq = ex->request();
       seen.push_back({std::string(rq.path()), std::string(rq.header("host").value_or("")), rq.tls(),
                       ep ? ep->healthy() : true});
@@ -219,7 +219,7 @@ TEST_CASE("Health checks: an endpoint that refuses connections goes unhealthy", 
   // A port that was just free: bind a server, take its port, close it.
   std::string dead;
   {
-    http::Server tmp(env.loop, {}, [](std::shared_ptr<http::Exchange>) {});
+    http::Server tmp(env.loop, {}, [](std::shared_ptr<http::ServerExchange>) {});
     REQUIRE(tmp.listen(*io::SockAddr::parse("127.0.0.1:0")).ok());
     dead = tmp.local_address().to_string();
   }

@@ -63,7 +63,7 @@ struct Collector {
 
   Collector() {
     pool.start([this](io::Loop& loop, unsigned) {
-      server = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::Exchange> ex) {
+      server = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::ServerExchange> ex) {
         ex->read_body_all(1 << 20, [this, ex](Result<std::string> body) {
           std::lock_guard lk(mu);
           const auto& req = ex->request();

@@ -18,6 +18,30 @@ namespace {
 
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
+// A layer stacked over another stream (as a PROXY-protocol reader would be): only inner()
+// matters to tls_layer().
+class Stacked final : public io::Stream {
+ public:
+  explicit Stacked(io::Stream* in) : in_(in) {}
+  void set_handler(Handler*) noexcept override {}
+  void read_start() override {}
+  void read_stop() override {}
+  using io::Stream::write;
+  Status write(std::span<const std::string_view>) override { return {}; }
+  void shutdown(std::function<void()>) override {}
+  void close() override {}
+  std::size_t pending_write_bytes() const noexcept override { return 0; }
+  const io::WriteLimits& limits() const noexcept override { return limits_; }
+  io::SockAddr peer_address() const override { return {}; }
+  io::SockAddr local_address() const override { return {}; }
+  io::Loop& loop() noexcept override { return in_->loop(); }
+  const io::Stream* inner() const noexcept override { return in_; }
+
+ private:
+  io::Stream* in_;
+  io::WriteLimits limits_;
+};
+
 std::shared_ptr<const ServerContext> server_ctx(const ServerConfig& cfg) {
   auto r = ServerContext::create(cfg);
   REQUIRE(r.ok());
@@ -62,7 +86,11 @@ TEST_CASE("1 MiB echo over TLS - client writes before the handshake completes") 
   CHECK(cl.received == payload);
   CHECK(cl.eof);
   CHECK(cl.s->close_notify_received());
-  CHECK(cl.s->is_tls());
+  CHECK(tls_layer(*cl.s) == cl.s.get());
+  Stacked above(cl.s.get());
+  CHECK(tls_layer(above) == cl.s.get());  // found through a layer stacked over it
+  Stacked plain(nullptr);
+  CHECK(tls_layer(plain) == nullptr);
   CHECK(cl.s->protocol_version() == (version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2"));
   CHECK(cl.s->peer_subject() == "CN=localhost,O=pipeworks tests");
   CHECK(cl.s->alpn().empty());

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "pw/base/clock.h"
-#include "pw/config/checks.h"
+#include "pw/config/field_checks.h"
 #include "pw/config/context.h"
 #include "pw/config/types.h"
 

@@ -1,19 +1,12 @@
-// Keep-alive connection pool and request client, one per loop (not thread-safe: each worker
-// loop has its own).
-//
-//     ConnectionPool pool(loop, PoolOptions{...});
-//     Client client(pool);
-//     client.request(Endpoint::plain(addr), std::move(req), [](Result<Response> r) { ... });
+// Keep-alive connection pool, one per loop (not thread-safe: each worker loop has its own).
+// Requests over it: http::Client (client.h).
 //
 // The pool keeps idle connections per Endpoint (address + TLS + server name), reuses the most
 // recently used one first (the least likely to have been closed by the server), closes idle ones
 // after idle_timeout, caps the connections per endpoint and queues a bounded number of waiters
-// (past it: limit_exceeded). A request that fails on a reused connection before any response
-// byte arrived is retried once on a fresh connection when its method is idempotent
-// (RFC 9110 §9.2.2, RFC 9112 §9.3.1): the server may have closed the idle connection while the
-// request was on its way.
+// (past it: limit_exceeded).
 //
-// Callbacks never run after the pool (or the client) is destroyed or the request cancelled.
+// Callbacks never run after the pool is destroyed or the acquire cancelled.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +19,7 @@
 #include <vector>
 
 #include "pw/base/result.h"
-#include "pw/http/client.h"
+#include "pw/http/client_connection.h"
 #include "pw/io/address.h"
 #include "pw/io/loop.h"
 #include "pw/io/tcp.h"
@@ -164,42 +157,6 @@ class ConnectionPool {
   std::uint64_t id_;                               // unique per pool, for Endpoint's cache
   Ticket next_ticket_ = 1;
   PoolCounters counters_;
-};
-
-// Requests over a pool, with buffered or streamed responses and the stale-connection retry.
-class Client {
- public:
-  using ResponseCb = std::function<void(Result<Response>)>;
-  using RequestId = std::uint64_t;
-
-  explicit Client(ConnectionPool& pool);
-  ~Client();  // cancels every request in flight: no callback follows
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  // Buffered: the whole response (up to PoolOptions::max_response_body) or an error, once.
-  RequestId request(const Endpoint& ep, Request req, ResponseCb cb);
-  // Streamed response: `h` gets head, body pieces, then complete or error (after a retry the
-  // handler sees only the retried exchange: nothing is reported for a failed stale attempt).
-  // `h` must outlive the request.
-  RequestId stream(const Endpoint& ep, Request req, ResponseHandler& h);
-  // Aborts a request (its connection is closed if it was in use); no callback follows.
-  void cancel(RequestId id);
-  std::size_t in_flight() const noexcept { return exchanges_.size(); }
-  ConnectionPool& pool() noexcept { return pool_; }
-  PoolCounters& counters() noexcept { return pool_.counters(); }
-
-  // The counter class of an error: "connect", "timeout", "reset", "parse", "tls", "limit", "other".
-  static void count_error(PoolCounters& c, const Error& e, bool connecting);
-
- private:
-  class Exchange;
-  RequestId start(const Endpoint& ep, Request req, ResponseCb cb, ResponseHandler* h);
-  void finished(RequestId id);
-
-  ConnectionPool& pool_;
-  std::map<RequestId, std::unique_ptr<Exchange>> exchanges_;
-  RequestId next_id_ = 1;
 };
 
 }  // namespace pw::http

@@ -1,16 +1,16 @@
 // HTTP/1.1 server connections over plain TCP or TLS (RFC 9112).
 //
 // One Server per worker loop. Each accepted connection parses requests with the strict Parser
-// and hands each one to the RequestHandler as a shared Exchange. Responses are written in
+// and hands each one to the RequestHandler as a shared ServerExchange. Responses are written in
 // request order (pipelined requests wait in a bounded buffer); heads are serialized into a
 // reused buffer and written together with the body views in one write (no body copy unless
 // the kernel cannot take it at once).
 //
-// Lifetime: the handler may keep the shared_ptr<Exchange> and answer later (after a backend
+// Lifetime: the handler may keep the shared_ptr<ServerExchange> and answer later (after a backend
 // call). Once its response has ended and nobody holds a shared_ptr to it any more, the
-// connection reuses the Exchange object for its next request (no allocation per keep-alive
-// request): do not keep a raw pointer or a weak_ptr to an Exchange past its response (a
-// held shared_ptr is never reused). If the client goes away first, the Exchange is detached: its on_cancel callback runs
+// connection reuses the ServerExchange object for its next request (no allocation per keep-alive
+// request): do not keep a raw pointer or a weak_ptr to an ServerExchange past its response (a
+// held shared_ptr is never reused). If the client goes away first, the ServerExchange is detached: its on_cancel callback runs
 // once, and respond()/write_body() return Errc::closed. A client that half-closes (FIN) while
 // its response is pending is taken as gone, as NGINX does by default, so upstream work stops.
 // Callbacks must not destroy the Server; stop it with drain() or close_all().
@@ -75,7 +75,7 @@ struct ServerOptions {
 class Connection;
 
 // A client connection's place under ServerOptions::max_connections, held by whoever took the
-// connection's stream (Exchange::take_stream after an upgrade) until that stream closes: an
+// connection's stream (ServerExchange::take_stream after an upgrade) until that stream closes: an
 // upgraded connection keeps counting against the limit. Used on the server's loop thread; it
 // may outlive the Server.
 class ConnectionSlot {
@@ -97,7 +97,7 @@ class ConnectionSlot {
   explicit operator bool() const noexcept { return n_ != nullptr; }
 
  private:
-  friend class Exchange;
+  friend class ServerExchange;
   explicit ConnectionSlot(std::shared_ptr<std::size_t> n) : n_(std::move(n)) { ++*n_; }
   std::shared_ptr<std::size_t> n_;
 };
@@ -147,7 +147,7 @@ class ServerRequest {
 };
 
 // One request and its response.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+class ServerExchange : public std::enable_shared_from_this<ServerExchange> {
  public:
   using DataCb = std::function<void(std::string_view)>;
   using EndCb = std::function<void(const Error*)>;  // nullptr: the body ended normally
@@ -212,12 +212,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   };
 
  public:
-  Exchange(Key, io::Loop& loop, Connection* c) : loop_(loop), conn_(c) {}
+  ServerExchange(Key, io::Loop& loop, Connection* c) : loop_(loop), conn_(c) {}
 
  private:
   void detach(const Error& why);
   void finish_body(const Error* err);  // ends the request body once: end callback, callbacks dropped
-  // Makes a finished Exchange nobody else holds ready for the connection's next request; its
+  // Makes a finished ServerExchange nobody else holds ready for the connection's next request; its
   // buffers (the head copy, the field list) keep their capacity.
   void reuse(Connection* c);
 
@@ -233,7 +233,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   int status_ = 0;
 };
 
-using RequestHandler = std::function<void(std::shared_ptr<Exchange>)>;
+using RequestHandler = std::function<void(std::shared_ptr<ServerExchange>)>;
 
 struct ServerStats {
   std::uint64_t connections_accepted = 0;

@@ -66,10 +66,10 @@ class Stream {
   virtual SockAddr peer_address() const = 0;
   virtual SockAddr local_address() const = 0;
   virtual Loop& loop() noexcept = 0;
-  // Whether the stream carries TLS, and the negotiated details (empty when plain).
-  virtual bool is_tls() const noexcept { return false; }
-  virtual std::string_view alpn() const noexcept { return {}; }
-  virtual std::string_view peer_spiffe_id() const noexcept { return {}; }
+  // The stream this one is stacked over (TLS over TCP), or nullptr for a bottom layer. This is
+  // all io knows of layers: what a layer negotiated (TLS's ALPN, the peer's SPIFFE ID) is that
+  // layer's own, found by its module walking the stack (tls::tls_layer).
+  virtual const Stream* inner() const noexcept { return nullptr; }
 };
 
 }  // namespace pw::io

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "pw/base/result.h"
+#include "pw/http/client.h"
 #include "pw/http/pool.h"
 #include "pw/io/loop.h"
 #include "pw/limit/api.h"

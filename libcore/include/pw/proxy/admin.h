@@ -91,9 +91,9 @@ class AdminServer {
 
  private:
   struct LoopRef;
-  void handle(const std::shared_ptr<http::Exchange>& ex);
-  void handle_reload(const std::shared_ptr<http::Exchange>& ex);
-  bool allowed(http::Exchange& ex);  // the access checks; answers the request when false
+  void handle(const std::shared_ptr<http::ServerExchange>& ex);
+  void handle_reload(const std::shared_ptr<http::ServerExchange>& ex);
+  bool allowed(http::ServerExchange& ex);  // the access checks; answers the request when false
 
   io::Loop& loop_;
   AdminHooks hooks_;

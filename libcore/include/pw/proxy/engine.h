@@ -119,8 +119,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
 // changed, or anything of the admin listener), or empty.
 std::string listener_change(const Config& running, const Config& next);
 
-
-class Watchdog;
+struct WorkerContext;  // the worker's own state for its requests (worker_state.h)
 
 class Worker {
  public:
@@ -158,8 +157,9 @@ class Worker {
   std::shared_ptr<State> state_;
   std::vector<std::unique_ptr<http::Server>> servers_;
   std::mt19937_64 rng_;
-  std::uint64_t in_flight_ = 0;
-  std::unique_ptr<Watchdog> watchdog_;  // request timeouts (forward.h)
+  // The watchdog, open tunnels, recycled request memory and in-flight count of this worker;
+  // shared by each snapshot's State, so requests and tunnels keep it while they live.
+  std::shared_ptr<WorkerContext> ctx_;
   std::unique_ptr<std::atomic<std::size_t>[]> conn_counts_;  // by listener, published by stats_timer_
   std::size_t listeners_ = 0;
   std::unique_ptr<io::Timer> stats_timer_;

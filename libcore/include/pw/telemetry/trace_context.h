@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,7 @@ struct Id {
   }
   std::string hex() const;  // lowercase, 2N characters
   void append_hex(std::string& out) const;
+  void write_hex(std::span<char, 2 * N> out) const noexcept;  // the same, without allocating
   // 2N hex digits. `lowercase_only`: W3C (uppercase refused); OTLP/JSON ids are
   // case-insensitive. Does not check for all zeros: see valid().
   static std::optional<Id> from_hex(std::string_view s, bool lowercase_only = true) noexcept;
@@ -63,6 +65,10 @@ struct TraceParent {
 Result<TraceParent> parse_traceparent(std::string_view value);
 // Version 00: "00-<trace-id>-<parent-id>-<flags>", lowercase hex.
 std::string format_traceparent(const TraceId& trace, const SpanId& span, std::uint8_t flags);
+// The same into a caller's buffer, without allocating (loadgen's request path).
+inline constexpr std::size_t kTraceparentSize = 55;
+void write_traceparent(std::span<char, kTraceparentSize> out, const TraceId& trace, const SpanId& span,
+                       std::uint8_t flags) noexcept;
 
 // §3.3.1 grammar checks.
 bool valid_tracestate_key(std::string_view key) noexcept;

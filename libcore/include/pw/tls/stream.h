@@ -81,10 +81,11 @@ class TlsStream final : public io::Stream, private io::Stream::Handler {
   io::SockAddr peer_address() const override { return inner_->peer_address(); }
   io::SockAddr local_address() const override { return inner_->local_address(); }
   io::Loop& loop() noexcept override { return inner_->loop(); }
-  bool is_tls() const noexcept override { return true; }
-  std::string_view alpn() const noexcept override { return alpn_; }
+  const io::Stream* inner() const noexcept override { return inner_.get(); }
+  // The protocol ALPN selected (empty when none).
+  std::string_view alpn() const noexcept { return alpn_; }
   // The SPIFFE ID (first URI SAN starting with "spiffe://") of a verified peer certificate.
-  std::string_view peer_spiffe_id() const noexcept override { return spiffe_id_; }
+  std::string_view peer_spiffe_id() const noexcept { return spiffe_id_; }
 
   bool handshake_done() const noexcept { return state_ >= State::open; }
   bool close_notify_received() const noexcept { return close_notify_received_; }
@@ -163,5 +164,10 @@ class TlsStream final : public io::Stream, private io::Stream::Handler {
   std::unique_ptr<io::Timer> resume_;
   Guard* guard_ = nullptr;
 };
+
+// The TLS layer of a connection: `s` itself or a stream it is stacked over (io::Stream::inner),
+// or nullptr when the connection is plain. Its alpn(), peer_spiffe_id(), protocol_version() and
+// peer certificate describe the connection (io::Stream knows no TLS concepts).
+const TlsStream* tls_layer(const io::Stream& s) noexcept;
 
 }  // namespace pw::tls

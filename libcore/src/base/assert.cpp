@@ -1,4 +1,4 @@
-#include "pw/base/check.h"
+#include "pw/base/assert.h"
 
 #include <cstdio>
 #include <cstdlib>
