@@ -19,6 +19,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/cli/run.h"
+#include "pw/cli/values.h"
 #include "pw/http/server.h"
 #include "pw/io/worker.h"
 #include "pw/tls/stream.h"
@@ -95,8 +96,8 @@ void handle(std::shared_ptr<http::ServerExchange> ex, unsigned worker, io::Loop&
 }
 
 Duration duration_or_throw(const std::string& s, const char* flag) {
-  auto d = parse_duration(s);
-  if (!d) throw cli::Failure(cli::exit_usage, std::string(flag) + ": invalid duration \"" + s + "\"");
+  auto d = cli::parse_duration_flag(flag, s, std::chrono::milliseconds(1));
+  if (!d) throw cli::Failure(cli::exit_usage, d.error().message);
   return *d;
 }
 

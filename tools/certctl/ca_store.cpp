@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "exit_codes.h"
+#include "pw/base/lines.h"
 #include "pw/base/strings.h"
 
 namespace certctl {
@@ -121,17 +122,13 @@ std::vector<Json> read_db(const Ca& ca) {
   std::string path = ca.path("db.jsonl");
   if (!file_exists(path)) return out;
   std::string text = read_input(path, 1ULL << 30);
-  std::size_t pos = 0, line_no = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-    ++line_no;
-    if (line.empty()) continue;
+  pw::LineReader lines(text);
+  while (auto line = lines.next()) {
+    if (line->empty()) continue;
     try {
-      out.push_back(Json::parse(line));
+      out.push_back(Json::parse(*line));
     } catch (const nlohmann::json::exception&) {
-      throw Failure(exit_bad_input, path + ":" + std::to_string(line_no) + ": not a JSON line");
+      throw Failure(exit_bad_input, path + ":" + std::to_string(lines.line_no()) + ": not a JSON line");
     }
   }
   return out;

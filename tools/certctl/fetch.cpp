@@ -15,40 +15,21 @@
 #include <cstring>
 
 #include "pw/base/strings.h"
+#include "pw/http/url.h"
 #include "pw/pki/names.h"
 
 namespace certctl {
 
 using namespace pw;
 
+// http::parse_url (RFC 3986) reads the authority; "host:port" without a scheme is taken as https.
 Result<TlsTarget> parse_tls_target(std::string_view url) {
-  std::string_view rest = url;
-  if (rest.substr(0, 8) == "https://") rest.remove_prefix(8);
-  else if (rest.find("://") != std::string_view::npos)
+  const bool has_scheme = url.find("://") != std::string_view::npos;
+  if (has_scheme && !iequals(url.substr(0, 8), "https://"))
     return make_error(Errc::invalid_argument, "only https:// URLs can be inspected");
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  TlsTarget t;
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) return make_error(Errc::invalid_argument, "unclosed '[' in " + std::string(url));
-    t.host = std::string(rest.substr(1, close - 1));
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') return make_error(Errc::invalid_argument, "expected ':' after ']' in " + std::string(url));
-      port = rest.substr(close + 2);
-    }
-  } else {
-    std::size_t colon = rest.rfind(':');
-    t.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
-  }
-  if (t.host.empty()) return make_error(Errc::invalid_argument, "no host in " + std::string(url));
-  if (!port.empty()) {
-    auto p = parse_u64(port, 65535);
-    if (!p || *p == 0) return make_error(Errc::invalid_argument, "invalid port in " + std::string(url));
-    t.port = static_cast<std::uint16_t>(*p);
-  }
-  return t;
+  auto u = http::parse_url(has_scheme ? std::string(url) : "https://" + std::string(url));
+  if (!u) return make_error(Errc::invalid_argument, u.error().message);
+  return TlsTarget{std::move(u->host), u->port};
 }
 
 namespace {

@@ -15,7 +15,10 @@
 #include <openssl/evp.h>
 
 #include "exit_codes.h"
+#include "pw/base/duration.h"
+#include "pw/base/rfc3339.h"
 #include "pw/base/strings.h"
+#include "pw/cli/values.h"
 
 namespace certctl {
 
@@ -127,94 +130,46 @@ std::string read_passphrase(const PassSource& src) {
   return p;
 }
 
+namespace {
+constexpr Duration kMaxValidity = std::chrono::hours(24 * 365 * 200);  // 200 years
+}  // namespace
+
+// The one duration grammar (pw/base/duration.h, pipeworks(7)); "min" is accepted as before.
 std::optional<Duration> try_parse_validity(std::string_view text) noexcept {
-  std::size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  if (i == 0) return std::nullopt;
-  auto n = parse_u64(text.substr(0, i), 1'000'000'000ULL);
-  if (!n) return std::nullopt;
-  std::string_view unit = text.substr(i);
-  std::int64_t secs;
-  if (unit == "s") secs = 1;
-  else if (unit == "m" || unit == "min") secs = 60;
-  else if (unit == "h") secs = 3600;
-  else if (unit == "d") secs = 86400;
-  else if (unit == "w") secs = 7 * 86400;
-  else if (unit == "y") secs = 365 * 86400;
-  else return std::nullopt;
-  std::uint64_t total = *n * static_cast<std::uint64_t>(secs);
-  if (total > 200ULL * 365 * 86400) return std::nullopt;  // 200 years
-  return std::chrono::seconds(total);
+  try {
+    auto d = pw::parse_duration(text);
+    if (!d || d->value > kMaxValidity) return std::nullopt;
+    return d->value;
+  } catch (const std::bad_alloc&) {
+    return std::nullopt;
+  }
 }
 
 Duration parse_validity(const std::string& text, std::string_view flag) {
-  auto d = try_parse_validity(text);
-  if (!d || *d <= Duration::zero())
-    throw Failure(cli::exit_usage, std::string(flag) + ": invalid duration \"" + escape_for_log(text) +
-                                       "\" (expected a number and s, m, h, d, w or y: 90d, 12h, 1y)");
+  auto d = pw::cli::parse_duration_flag(flag, text);
+  if (!d) throw Failure(cli::exit_usage, d.error().message);
+  if (*d <= Duration::zero() || *d > kMaxValidity)
+    throw Failure(cli::exit_usage, std::string(flag) + ": \"" + escape_for_log(text) + "\" must be more than 0s and at most 200y");
   return *d;
 }
 
 std::string format_validity(Duration d) {
-  auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
-  struct U {
-    std::int64_t secs;
-    const char* name;
-  };
-  for (U u : {U{365 * 86400, "y"}, U{7 * 86400, "w"}, U{86400, "d"}, U{3600, "h"}, U{60, "m"}})
-    if (s > 0 && s % u.secs == 0) return std::to_string(s / u.secs) + u.name;
-  return std::to_string(s) + "s";
+  return pw::format_duration(std::chrono::duration_cast<std::chrono::seconds>(d), true);
 }
 
-std::string format_time(WallTime t) {
-  time_t secs = std::chrono::system_clock::to_time_t(t);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string format_time(WallTime t) { return pw::format_rfc3339(t, 0); }
 
+// RFC 3339 (pw::parse_rfc3339), plus what certctl's flags took before it: "now", a date alone
+// (midnight UTC), and a space for the "T" (RFC 3339 §5.6 NOTE allows it by agreement).
 std::optional<WallTime> parse_time(std::string_view text, WallTime now) {
   if (text == "now") return now;
-  if (text.size() < 10 || text.size() > 40) return std::nullopt;
-  auto num = [&](std::size_t pos, std::size_t len) -> int {
-    if (pos + len > text.size()) return -1;
-    auto v = parse_u64(text.substr(pos, len), 9999);
-    return v ? static_cast<int>(*v) : -1;
-  };
-  struct tm tm {};
-  int y = num(0, 4), mo = num(5, 2), d = num(8, 2);
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  long offset = 0;
-  if (text.size() > 10) {
-    if (text[10] != 'T' && text[10] != 't' && text[10] != ' ') return std::nullopt;
-    int h = num(11, 2), mi = num(14, 2), s = num(17, 2);
-    if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 || text[13] != ':' || text[16] != ':')
-      return std::nullopt;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    std::size_t p = 19;
-    if (p < text.size() && text[p] == '.') {
-      ++p;
-      while (p < text.size() && text[p] >= '0' && text[p] <= '9') ++p;
-    }
-    std::string_view zone = text.substr(p);
-    if (zone == "Z" || zone == "z") {
-    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
-      int zh = num(p + 1, 2), zm = num(p + 4, 2);
-      if (zh < 0 || zh > 23 || zm < 0 || zm > 59) return std::nullopt;
-      offset = (zh * 3600L + zm * 60L) * (zone[0] == '+' ? 1 : -1);
-    } else {
-      return std::nullopt;
-    }
-  }
-  time_t t = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(t - offset);
+  if (text.size() > 64) return std::nullopt;
+  std::string s(text);
+  if (s.size() == 10) s += "T00:00:00Z";
+  else if (s.size() > 10 && s[10] == ' ') s[10] = 'T';
+  auto t = pw::parse_rfc3339(s);
+  if (!t) return std::nullopt;
+  return *t;
 }
 
 WallTime parse_time_flag(const std::string& text, std::string_view flag, WallTime now) {

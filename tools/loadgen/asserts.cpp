@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "pw/base/duration.h"
 #include "schedule.h"
 
 namespace loadgen {
@@ -106,18 +107,19 @@ pw::Result<std::vector<Assertion>> parse_asserts(const std::vector<std::string>&
         for (const auto& m : assert_metrics()) list += (list.empty() ? "" : ", ") + m;
         return fail("unknown metric \"" + a.metric + "\" (known: " + list + ")");
       }
+      if (*kind == Kind::latency) {  // the one duration grammar; a bare number was ms
+        auto d = pw::parse_duration(value, std::chrono::milliseconds(1));
+        if (!d) return fail(d.error().message);
+        a.value = std::chrono::duration<double, std::milli>(d->value).count();
+        if (!d->deprecation.empty()) a.deprecation = "--assert '" + std::string(e) + "': " + d->deprecation;
+        out.push_back(std::move(a));
+        continue;
+      }
       std::string_view unit;
       auto v = parse_number(value, unit);
       if (!v) return fail("expected a number after '" + a.op + "'");
       switch (*kind) {
-        case Kind::latency: {
-          if (unit.empty() || unit == "ms") a.value = *v;
-          else if (unit == "us" || unit == "\xC2\xB5s") a.value = *v / 1000.0;
-          else if (unit == "s") a.value = *v * 1000.0;
-          else if (unit == "m") a.value = *v * 60000.0;
-          else return fail("unknown unit \"" + std::string(unit) + "\" (us, ms, s)");
-          break;
-        }
+        case Kind::latency: break;  // above
         case Kind::fraction:
           if (unit == "%") a.value = *v / 100.0;
           else if (unit.empty()) a.value = *v;

@@ -20,6 +20,9 @@ struct Assertion {
   std::string metric;
   std::string op;
   double value = 0;    // in the metric's unit: ms for latencies, a fraction for error_rate
+  // A latency without a unit (milliseconds before the one duration grammar, pipeworks(7)):
+  // accepted for one release; what it was taken as, for a warning on standard error.
+  std::string deprecation;
 };
 
 struct AssertResult {

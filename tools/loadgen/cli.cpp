@@ -11,6 +11,7 @@
 #include "asserts.h"
 #include "engine.h"
 #include "pw/cli/exit_codes.h"
+#include "pw/cli/values.h"
 #include "report.h"
 
 #ifndef PW_VERSION_STRING
@@ -54,8 +55,9 @@ pw::cli::ManInfo man_info() {
       "with latency by percentile on a log-scaled axis and throughput and p99 per second).",
       "A request counts as failed when it ended in an error (connect, timeout, reset, parse, tls, other) or "
       "with a status of 400 or more. Latency histograms hold every response and every timeout (at the time it "
-      "timed out); connection errors have no latency. Durations are numbers with a unit (500ms, 10s, 2m, 1.5h); "
-      "a bare number is seconds, as in wrk.",
+      "timed out); connection errors have no latency. Durations are numbers with a unit (500ms, 10s, 2m, 1.5h), "
+      "as everywhere in pipeworks (pipeworks(7)); a bare number, which was seconds, is still taken so with a "
+      "warning for this release.",
   };
   m.examples = {
       {"loadgen -t 2 -c 100 -d 30s http://127.0.0.1:8080/", "Closed loop: 100 connections on 2 threads for 30 seconds."},
@@ -85,10 +87,10 @@ std::string read_file_or_stdin(const std::string& path, const char* flag) {
 }
 
 pw::Duration duration_or_throw(const std::string& s, const char* flag) {
-  auto v = parse_seconds(s);
-  if (!v || *v <= 0)
-    throw Failure(pw::cli::exit_usage, std::string(flag) + ": invalid duration \"" + s + "\" (e.g. 500ms, 10s, 2m)");
-  return std::chrono::nanoseconds(std::llround(*v * 1e9));
+  auto v = pw::cli::parse_duration_flag(flag, s, std::chrono::seconds(1));  // bare: seconds before pipeworks(7)
+  if (!v) throw Failure(pw::cli::exit_usage, v.error().message);
+  if (*v <= pw::Duration::zero()) throw Failure(pw::cli::exit_usage, std::string(flag) + ": must be more than 0s");
+  return *v;
 }
 
 void print_assert_results(const std::vector<AssertResult>& results) {
@@ -106,6 +108,8 @@ int run_report(Cli& cli) {
   const CliOptions& o = cli.o;
   auto asserts = parse_asserts(o.asserts);
   if (!asserts) throw Failure(pw::cli::exit_usage, asserts.error().message);
+  for (const auto& a : *asserts)
+    if (!a.deprecation.empty()) std::cerr << "warning: " << a.deprecation << '\n';
   std::vector<std::string> files = o.inputs.empty() ? std::vector<std::string>{"-"} : o.inputs;
   auto inputs = read_report_inputs(files);
   if (!inputs) throw Failure(pw::exit_code_for(inputs.error()), inputs.error().message);
@@ -158,6 +162,7 @@ int run_load_cli(Cli& cli) {
     auto text = read_file_or_stdin(o.rate_schedule, "--rate-schedule");
     auto s = RateSchedule::parse(text, o.rate_schedule == "-" ? "<stdin>" : o.rate_schedule, o.rate);
     if (!s) throw Failure(pw::cli::exit_config, "--rate-schedule: " + s.error().message);
+    for (const auto& w : s->warnings()) std::cerr << "warning: --rate-schedule: " << w << '\n';
     cfg.schedule = std::move(*s);
     cfg.open_loop = true;
     // A schedule ending in rate 0 ends the run there, unless --duration was given.
@@ -170,6 +175,8 @@ int run_load_cli(Cli& cli) {
   if (cfg.open_loop && cfg.schedule.max_rate() <= 0) throw Failure(pw::cli::exit_usage, "--rate-schedule: the rate is never above 0");
   auto asserts = parse_asserts(o.asserts);
   if (!asserts) throw Failure(pw::cli::exit_usage, asserts.error().message);
+  for (const auto& a : *asserts)
+    if (!a.deprecation.empty()) std::cerr << "warning: " << a.deprecation << '\n';
 
   // Targets: the URLs, then the file's lines.
   std::vector<TargetSpec> specs;
@@ -252,7 +259,7 @@ std::unique_ptr<Cli> make_cli() {
   app.option("url", o.urls, "The URLs to load (http:// or https://); requests rotate over them").metavar("URL");
   app.option("-c,--connections", o.connections, "Connections in total, spread over the threads").metavar("N").group(load);
   app.option("-t,--threads", o.threads, "Client threads, one event loop each (at most -c)").metavar("N").group(load);
-  app.option("-d,--duration", o.duration, "How long to send requests (500ms, 10s, 2m; a bare number is seconds)")
+  app.option("-d,--duration", o.duration, "How long to send requests (500ms, 10s, 2m)")
       .metavar("DURATION")
       .group(load)
       .details("Requests still in flight at the end are waited for (up to --timeout) and counted. An open loop "
@@ -301,7 +308,7 @@ std::unique_ptr<Cli> make_cli() {
       .metavar("EXPR")
       .group(out)
       .details("Metrics: p50 p90 p99 p99.9 p99.99 p99.999 max min mean (corrected latency; uncorrected.p99 and so on "
-               "for the uncorrected figures; units us, ms, s, bare numbers are ms), rps, achieved_rate, error_rate "
+               "for the uncorrected figures; durations such as 800us, 50ms, 1.5s), rps, achieved_rate, error_rate "
                "(0.001 or 0.1%), requests, responses, failed, errors, errors.CLASS. Operators: < <= > >= == !=. "
                "Repeatable; also checked by loadgen report on the merged numbers.");
   app.option("--trace-sample", o.trace_sample, "Send a W3C traceparent on this fraction of requests (0 to 1)")

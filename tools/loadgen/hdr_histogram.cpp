@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "pw/base/base64.h"
 #include "pw/base/strings.h"
 
 namespace loadgen {
@@ -250,7 +251,7 @@ std::string Histogram::encode_compressed() const {
   return out;
 }
 
-std::string Histogram::to_base64() const { return base64_encode(encode_compressed()); }
+std::string Histogram::to_base64() const { return pw::base64_encode(encode_compressed()); }
 
 pw::Result<Histogram> Histogram::decode(std::string_view bytes) {
   auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -336,58 +337,9 @@ pw::Result<Histogram> Histogram::decode(std::string_view bytes) {
 }
 
 pw::Result<Histogram> Histogram::from_base64(std::string_view text) {
-  auto raw = base64_decode(text);
+  auto raw = pw::base64_decode(text);  // RFC 4648 §4, padded: what HdrHistogram writes
   if (!raw) return std::move(raw).error();
   return decode(*raw);
-}
-
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto b = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (std::size_t rest = bytes.size() - i; rest) {
-    std::uint32_t v = b(i) << 16;
-    if (rest == 2) v |= b(i + 1) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-pw::Result<std::string> base64_decode(std::string_view text) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return make_error(Errc::parse_error, "base64: truncated");
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    int v = val(text[i]);
-    if (v < 0) return make_error(Errc::parse_error, "base64: invalid character at offset " + std::to_string(i));
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::vector<PercentilePoint> percentile_distribution(const Histogram& h, int ticks_per_half) {

@@ -121,9 +121,6 @@ class Histogram {
   std::int64_t min_ = INT64_MAX;
 };
 
-// RFC 4648 base64 with padding.
-std::string base64_encode(std::string_view bytes);
-pw::Result<std::string> base64_decode(std::string_view text);
 
 // The percentile distribution as HdrHistogram's percentile iterator walks it (ticks halving the
 // distance to 100%, `ticks_per_half` ticks per halving), for plots on a log-scaled

@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "pw/base/lines.h"
+
 namespace loadgen {
 
 using pw::Errc;
@@ -63,12 +65,10 @@ pw::Result<Summary> parse_hlog(std::string_view text, const std::string& name) {
   Summary s;
   s.runs = 1;
   double start_time = 0, base_time = 0;
-  std::size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  pw::LineReader lines(text);
+  while (auto next = lines.next()) {
+    const std::size_t line_no = lines.line_no();
+    std::string_view line = *next;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty()) continue;
     auto where = name + ":" + std::to_string(line_no);

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pw/base/duration.h"
+#include "pw/base/lines.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,25 +13,6 @@ namespace loadgen {
 
 using pw::Errc;
 using pw::make_error;
-
-std::optional<double> parse_seconds(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-  if (i == 0) return std::nullopt;
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + i, v);
-  if (ec != std::errc() || p != s.data() + i || !std::isfinite(v) || v < 0) return std::nullopt;
-  std::string_view unit = s.substr(i);
-  double mult;
-  if (unit.empty() || unit == "s") mult = 1;  // a bare number is seconds, as in wrk
-  else if (unit == "ms") mult = 1e-3;
-  else if (unit == "us" || unit == "\xC2\xB5s") mult = 1e-6;
-  else if (unit == "ns") mult = 1e-9;
-  else if (unit == "m") mult = 60;
-  else if (unit == "h") mult = 3600;
-  else return std::nullopt;
-  return v * mult;
-}
 
 RateSchedule RateSchedule::constant(double rate) {
   RateSchedule s;
@@ -120,16 +104,14 @@ double RateSchedule::max_rate() const noexcept {
 
 pw::Result<RateSchedule> RateSchedule::parse(std::string_view text, std::string_view source, double initial) {
   std::vector<RatePoint> points;
-  std::size_t line_no = 0;
+  std::vector<std::string> warnings;
+  pw::LineReader lines(text);
   auto fail = [&](const std::string& msg) {
-    return make_error(Errc::parse_error, std::string(source) + ":" + std::to_string(line_no) + ": " + msg);
+    return make_error(Errc::parse_error, std::string(source) + ":" + std::to_string(lines.line_no()) + ": " + msg);
   };
-  while (!text.empty()) {
-    ++line_no;
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  while (auto next = lines.next()) {
+    std::string_view line = *next;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     if (line.empty() || line.front() == '#') continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
@@ -137,12 +119,17 @@ pw::Result<RateSchedule> RateSchedule::parse(std::string_view text, std::string_
     RatePoint p;
     for (auto& [key, v] : j.items()) {
       if (key == "at") {
+        // The one duration grammar (pipeworks(7)); a number, or a string without a unit, was
+        // seconds here before it and is taken so for one release, with a warning.
         if (v.is_number()) {
           p.at = v.get<double>();
+          warnings.push_back(std::string(source) + ":" + std::to_string(lines.line_no()) + ": /at: the number " + v.dump() +
+                             " has no unit: taken as seconds; write \"" + v.dump() + "s\" (refused from the next release; see pipeworks(7))");
         } else if (v.is_string()) {
-          auto s = parse_seconds(v.get<std::string>());
+          auto s = pw::parse_duration(v.get<std::string>(), std::chrono::seconds(1));
           if (!s) return fail("/at: invalid duration \"" + v.get<std::string>() + "\"");
-          p.at = *s;
+          if (!s->deprecation.empty()) warnings.push_back(std::string(source) + ":" + std::to_string(lines.line_no()) + ": /at: " + s->deprecation);
+          p.at = std::chrono::duration<double>(s->value).count();
         } else {
           return fail("/at: expected a duration string or a number of seconds");
         }
@@ -162,7 +149,9 @@ pw::Result<RateSchedule> RateSchedule::parse(std::string_view text, std::string_
     points.push_back(p);
   }
   if (points.empty()) return make_error(Errc::parse_error, std::string(source) + ": no schedule points");
-  return from_points(std::move(points), initial);
+  auto out = from_points(std::move(points), initial);
+  if (out) out->warnings_ = std::move(warnings);
+  return out;
 }
 
 }  // namespace loadgen

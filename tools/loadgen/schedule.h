@@ -34,7 +34,7 @@ class RateSchedule {
   // Points sorted by time; the first may be after 0, the rate before it is `initial`.
   static pw::Result<RateSchedule> from_points(std::vector<RatePoint> points, double initial = 0);
   // JSON lines: {"at":"10s","rate":2000} or {"at":"30s","rate":5000,"ramp":true}. "at" is a
-  // duration ("500ms", "10s", "2m") or a number of seconds. Blank lines and lines starting with
+  // duration ("500ms", "10s", "2m"; pipeworks(7)); a number of seconds is taken, with a warning. Blank lines and lines starting with
   // '#' are skipped. Errors name `source` and the line.
   static pw::Result<RateSchedule> parse(std::string_view text, std::string_view source, double initial = 0);
 
@@ -47,6 +47,8 @@ class RateSchedule {
   std::optional<double> end() const noexcept;
   double max_rate() const noexcept;
   const std::vector<RatePoint>& points() const noexcept { return points_; }
+  // What parse() accepted in an old spelling (a bare number of seconds), one line each, to print.
+  const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
  private:
   struct Segment {
@@ -57,10 +59,7 @@ class RateSchedule {
   void build(double initial);
   std::vector<RatePoint> points_;
   std::vector<Segment> segs_;
+  std::vector<std::string> warnings_;
 };
-
-// Durations in flags and files: pw::parse_duration's forms ("250ms", "10s", "2m") plus decimals
-// with a unit ("1.5s", "0.25ms"). Seconds.
-std::optional<double> parse_seconds(std::string_view s) noexcept;
 
 }  // namespace loadgen

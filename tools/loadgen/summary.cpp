@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "pw/base/clock.h"
+#include "pw/base/rfc3339.h"
 
 namespace loadgen {
 

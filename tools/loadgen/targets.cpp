@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "pw/base/lines.h"
 #include "pw/base/strings.h"
 #include "pw/http/serializer.h"
 
@@ -40,13 +41,11 @@ pw::Result<std::string> load_body(std::string_view spec) {
 
 pw::Result<std::vector<TargetSpec>> parse_targets(std::string_view text, std::string_view source) {
   std::vector<TargetSpec> out;
-  std::size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  pw::LineReader lines(text);
+  while (auto next = lines.next()) {
+    const std::size_t line_no = lines.line_no();
+    std::string_view line = *next;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     if (line.empty() || line.front() == '#') continue;
     TargetSpec t;

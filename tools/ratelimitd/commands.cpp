@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pw/base/exit_codes.h"
+#include "pw/base/lines.h"
 #include "pw/base/strings.h"
 #include "rules.h"
 
@@ -59,14 +60,7 @@ int run_check(const std::string& path, bool json, std::ostream& out, std::ostrea
   if (!rs.ok()) {
     if (json) {
       nlohmann::json j = {{"path", path}, {"ok", false}, {"errors", nlohmann::json::array()}};
-      std::string msg = rs.error().message;
-      std::size_t pos = 0;
-      while (pos <= msg.size()) {
-        auto nl = msg.find('\n', pos);
-        j["errors"].push_back(msg.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
-        if (nl == std::string::npos) break;
-        pos = nl + 1;
-      }
+      for (std::string_view line : pw::split_lines(rs.error().message)) j["errors"].push_back(line);
       out << j.dump() << '\n';
     } else {
       err << rs.error().message << '\n';

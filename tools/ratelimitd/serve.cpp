@@ -5,6 +5,7 @@
 #include "pw/base/strings.h"
 #include "pw/cli/daemon.h"
 #include "pw/cli/exit_codes.h"
+#include "pw/cli/values.h"
 #include "pw/io/address.h"
 
 #include "rules.h"
@@ -14,8 +15,8 @@ namespace ratelimitd {
 namespace {
 
 pw::Duration duration_or_throw(const std::string& s, const char* flag) {
-  auto d = pw::parse_duration(s);
-  if (!d) throw pw::cli::Failure(pw::cli::exit_usage, std::string(flag) + ": invalid duration \"" + s + "\"");
+  auto d = pw::cli::parse_duration_flag(flag, s, std::chrono::milliseconds(1));  // bare: ms before pipeworks(7)
+  if (!d) throw pw::cli::Failure(pw::cli::exit_usage, d.error().message);
   return *d;
 }
 

@@ -16,6 +16,7 @@
 #include "pw/base/strings.h"
 #include "pw/cli/daemon.h"
 #include "pw/cli/exit_codes.h"
+#include "pw/cli/values.h"
 #include "pw/io/loop.h"
 #include "receiver.h"
 
@@ -156,8 +157,8 @@ int run(const Options& o) {
   std::size_t max_inflight = size_or_throw(o.max_inflight, "--max-inflight");
   if (max_inflight < max_body) throw Failure(exit_usage, "--max-inflight must be at least --max-body");
   if (o.max_connections == 0) throw Failure(exit_usage, "--max-connections: must be at least 1");
-  auto settle = parse_duration(o.settle);
-  if (!settle) throw Failure(exit_usage, "--settle \"" + o.settle + "\": expected a duration such as 2s");
+  auto settle = pw::cli::parse_duration_flag("--settle", o.settle, std::chrono::milliseconds(1));
+  if (!settle) throw Failure(exit_usage, settle.error().message);
 
   std::vector<std::string> inputs = o.inputs;
   if (inputs.empty() && o.listen.empty()) inputs.push_back("-");

@@ -1,6 +1,7 @@
 #include "filter.h"
 
 #include "pw/base/strings.h"
+#include "pw/cli/values.h"
 
 namespace tracecat {
 
@@ -27,8 +28,8 @@ pw::Result<Filter> Filter::make(const FilterOptions& o, const Interner&) {
     f.trace_ = *id;
   }
   auto dur = [](const std::string& s, const char* flag) -> pw::Result<std::uint64_t> {
-    auto d = pw::parse_duration(s);
-    if (!d) return pw::Error(pw::Errc::invalid_argument, std::string(flag) + " \"" + pw::escape_for_log(s) + "\": expected a duration such as 250ms or 2s");
+    auto d = pw::cli::parse_duration_flag(flag, s, std::chrono::milliseconds(1));  // bare: ms before pipeworks(7)
+    if (!d) return pw::Error(pw::Errc::invalid_argument, d.error().message);
     return static_cast<std::uint64_t>(d->count());
   };
   if (!o.min_duration.empty()) {

@@ -41,22 +41,6 @@ bool split_number(std::string_view s, std::uint64_t& n, std::string_view& unit) 
 }
 }  // namespace
 
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s) noexcept {
-  std::uint64_t n = 0;
-  std::string_view unit;
-  if (!split_number(s, n, unit)) return std::nullopt;
-  std::uint64_t mult;
-  if (unit.empty() || unit == "ms") mult = 1'000'000;
-  else if (unit == "ns") mult = 1;
-  else if (unit == "us") mult = 1'000;
-  else if (unit == "s") mult = 1'000'000'000ULL;
-  else if (unit == "m") mult = 60'000'000'000ULL;
-  else if (unit == "h") mult = 3'600'000'000'000ULL;
-  else return std::nullopt;
-  if (n > static_cast<std::uint64_t>(INT64_MAX) / mult) return std::nullopt;
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(n * mult));
-}
-
 std::optional<std::uint64_t> parse_size(std::string_view s) noexcept {
   std::uint64_t n = 0;
   std::string_view unit;

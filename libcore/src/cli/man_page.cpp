@@ -219,6 +219,17 @@ std::string man_page(const App& app) {
     write_commands(out, root, ancestors);
   }
 
+  // The duration grammar is documented once, in pipeworks(7); each page that takes one says so.
+  const bool takes_duration = std::any_of(commands.begin(), commands.end(), [](const model::Command* c) {
+    return std::any_of(c->options.begin(), c->options.end(), [](const model::Option& o) { return o.metavar == "DURATION"; });
+  });
+  if (takes_duration)
+    out << ".SH DURATIONS\n"
+        << roff::italic("DURATION") << ' '
+        << roff::text("is a number and a unit, as in 250ms, 1.5s, 10m, 36h or 90d (units ns, us, ms, s, m, h, d, w "
+                      "and y), the grammar of every pipeworks tool; see DURATIONS in")
+        << "\n.BR pipeworks (7).\n";
+
   write_exit_status(out, info);
 
   // Each variable once: several subcommands may share an option read from one variable (certctl's

@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "pw/base/lines.h"
+
 namespace pw::cli::model {
 
 namespace {
@@ -119,11 +121,8 @@ std::vector<const Command*> flatten(const Command& root) {
 std::vector<std::string> paragraphs(const std::string& text) {
   std::vector<std::string> out;
   std::string current;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    auto nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const std::string line = trim(text.substr(pos, nl - pos));
+  for (std::string_view raw : split_lines(text)) {
+    const std::string line = trim(std::string(raw));
     if (line.empty()) {
       if (!current.empty()) out.push_back(std::move(current));
       current.clear();
@@ -131,7 +130,6 @@ std::vector<std::string> paragraphs(const std::string& text) {
       if (!current.empty()) current += ' ';
       current += line;
     }
-    pos = nl + 1;
   }
   if (!current.empty()) out.push_back(std::move(current));
   return out;

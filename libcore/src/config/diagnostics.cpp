@@ -23,6 +23,19 @@ void Diagnostics::add(std::string path, std::string message) {
   items_.push_back({std::move(path), std::move(message)});
 }
 
+void Diagnostics::warn(std::string path, std::string message) {
+  if (warnings_.size() < cap_) warnings_.push_back({std::move(path), "warning: " + std::move(message)});
+}
+
+std::string Diagnostics::format_warnings(std::string_view file) const {
+  std::string out;
+  for (const auto& d : warnings_) {
+    if (!out.empty()) out += '\n';
+    out += d.format(file);
+  }
+  return out;
+}
+
 std::string Diagnostics::format(std::string_view file) const {
   std::string out;
   for (const auto& d : items_) {

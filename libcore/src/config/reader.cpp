@@ -1,5 +1,6 @@
 #include "pw/config/reader.h"
 
+#include "pw/base/duration.h"
 #include "pw/base/strings.h"
 
 namespace pw::config {
@@ -77,8 +78,11 @@ bool decode_value(Context& c, const Json& j, double& out) {
 bool decode_value(Context& c, const Json& j, Duration& out) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
-    if (auto d = parse_duration(s)) {
-      out = *d;
+    // A bare number was milliseconds in config files before the one grammar (pipeworks(7)).
+    auto d = parse_duration(s, std::chrono::milliseconds(1));
+    if (d) {
+      if (!d->deprecation.empty()) c.warn(d->deprecation);
+      out = d->value;
       return true;
     }
     c.error("expected duration like \"250ms\" or \"10s\", got " + quote(s));

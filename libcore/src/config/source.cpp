@@ -1,5 +1,7 @@
 #include "pw/config/source.h"
 
+#include "pw/config/load.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -9,6 +11,14 @@
 namespace pw::config {
 
 std::istream& stdin_stream() { return std::cin; }
+
+void report_warnings(const Diagnostics& diags, std::string_view file, const Marks& marks, const LoadOptions& opts) {
+  for (const auto& w : diags.warnings()) {
+    std::string line = format_diagnostic(w, file, marks);
+    if (opts.on_warning) opts.on_warning(line);
+    else std::cerr << line << '\n';
+  }
+}
 
 std::string display_name(std::string_view path) { return path == "-" ? "<stdin>" : std::string(path); }
 

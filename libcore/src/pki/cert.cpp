@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ossl.h"
+#include "pw/tls/x509.h"
 #include "pw/base/strings.h"
 
 namespace pw::pki {
@@ -31,11 +32,11 @@ std::string Certificate::der() const {
   return out;
 }
 
-std::string Certificate::serial_hex() const { return detail::serial_hex(X509_get0_serialNumber(get())); }
+std::string Certificate::serial_hex() const { return tls::x509_serial_hex(X509_get0_serialNumber(get())); }
 WallTime Certificate::not_before() const { return from_asn1_time(X509_get0_notBefore(get())); }
 WallTime Certificate::not_after() const { return from_asn1_time(X509_get0_notAfter(get())); }
-std::string Certificate::subject() const { return name_oneline(X509_get_subject_name(get())); }
-std::string Certificate::issuer() const { return name_oneline(X509_get_issuer_name(get())); }
+std::string Certificate::subject() const { return tls::x509_name_text(X509_get_subject_name(get())); }
+std::string Certificate::issuer() const { return tls::x509_name_text(X509_get_issuer_name(get())); }
 
 namespace {
 std::string name_entry(const X509_NAME* n, int nid) {

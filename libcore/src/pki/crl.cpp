@@ -4,6 +4,7 @@
 #include <array>
 
 #include "ossl.h"
+#include "pw/tls/x509.h"
 #include "san.h"
 
 namespace pw::pki {
@@ -46,7 +47,7 @@ std::string Crl::der() const {
   return out;
 }
 
-std::string Crl::issuer() const { return name_oneline(X509_CRL_get_issuer(get())); }
+std::string Crl::issuer() const { return tls::x509_name_text(X509_CRL_get_issuer(get())); }
 WallTime Crl::this_update() const { return from_asn1_time(X509_CRL_get0_lastUpdate(get())); }
 std::optional<WallTime> Crl::next_update() const {
   const ASN1_TIME* t = X509_CRL_get0_nextUpdate(get());
@@ -70,7 +71,7 @@ std::vector<RevokedEntry> Crl::entries() const {
   for (int i = 0; i < sk_X509_REVOKED_num(revs); ++i) {
     X509_REVOKED* r = sk_X509_REVOKED_value(revs, i);
     RevokedEntry e;
-    e.serial_hex = serial_hex(X509_REVOKED_get0_serialNumber(r));
+    e.serial_hex = tls::x509_serial_hex(X509_REVOKED_get0_serialNumber(r));
     e.revoked_at = from_asn1_time(X509_REVOKED_get0_revocationDate(r));
     if (auto* reason = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(r, NID_crl_reason, nullptr, nullptr))) {
       e.reason = static_cast<int>(ASN1_ENUMERATED_get(reason));

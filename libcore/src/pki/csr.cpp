@@ -1,6 +1,7 @@
 #include "pw/pki/csr.h"
 
 #include "ossl.h"
+#include "pw/tls/x509.h"
 #include "san.h"
 
 namespace pw::pki {
@@ -55,7 +56,7 @@ std::string Csr::pem() const {
   return bio_string(b.get());
 }
 
-std::string Csr::subject() const { return name_oneline(X509_REQ_get_subject_name(get())); }
+std::string Csr::subject() const { return tls::x509_name_text(X509_REQ_get_subject_name(get())); }
 std::string Csr::common_name() const { return entry(X509_REQ_get_subject_name(get()), NID_commonName); }
 std::string Csr::organization() const { return entry(X509_REQ_get_subject_name(get()), NID_organizationName); }
 

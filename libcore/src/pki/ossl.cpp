@@ -41,26 +41,6 @@ TimePtr to_asn1_time(WallTime t) {
   return TimePtr(ASN1_TIME_set(nullptr, secs));
 }
 
-std::string name_oneline(const X509_NAME* n) {
-  if (n == nullptr) return {};
-  BioPtr b(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(b.get(), n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  return bio_string(b.get());
-}
-
-std::string serial_hex(const ASN1_INTEGER* s) {
-  if (s == nullptr) return {};
-  BnPtr bn(ASN1_INTEGER_to_BN(s, nullptr));
-  if (!bn) return {};
-  if (BN_is_zero(bn.get())) return "0";
-  char* hex = BN_bn2hex(bn.get());
-  std::string out(hex);
-  OPENSSL_free(hex);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::size_t nz = out.find_first_not_of('0');
-  return nz == std::string::npos ? "0" : out.substr(nz);
-}
-
 Result<IntPtr> serial_from_hex(std::string_view hex) {
   std::string h;
   for (char c : hex) {

@@ -52,8 +52,7 @@ std::string bio_string(BIO* b);
 WallTime from_asn1_time(const ASN1_TIME* t);
 TimePtr to_asn1_time(WallTime t);
 
-std::string name_oneline(const X509_NAME* n);  // RFC 2253 ("CN=web,O=example")
-std::string serial_hex(const ASN1_INTEGER* s);   // lower-case hex, no colons, no leading zeros
+// Serials and names as text: pw::tls::x509_serial_hex and x509_name_text (pw/tls/x509.h).
 Result<IntPtr> serial_from_hex(std::string_view hex);
 
 }  // namespace pw::pki::detail

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "pw/base/rfc3339.h"
 #include "pw/telemetry/json_text.h"
 
 namespace pw::proxy {
@@ -85,31 +86,12 @@ struct Cursor {
   }
   void u64(std::uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; }
 
-  // RFC 3339 UTC with milliseconds: "2024-01-02T03:04:05.678Z". Calendar arithmetic only
-  // (gmtime_r takes glibc's time-zone lock on every call, and this runs per request).
+  // RFC 3339 UTC with milliseconds: "2024-01-02T03:04:05.678Z" (pw/base/rfc3339.h: calendar
+  // arithmetic only, no gmtime_r and its time-zone lock, as this runs per request).
   void time(WallTime t) {
-    using namespace std::chrono;
-    const auto ms = floor<milliseconds>(t);
-    const auto day = floor<days>(ms);
-    const year_month_day ymd{day};
-    const hh_mm_ss hms{ms - day};
-    const int y = std::clamp(static_cast<int>(ymd.year()), 0, 9999);  // RFC 3339: four-digit years
     ch('"');
-    d2(static_cast<unsigned>(y / 100));
-    d2(static_cast<unsigned>(y % 100));
-    ch('-');
-    d2(static_cast<unsigned>(ymd.month()));
-    ch('-');
-    d2(static_cast<unsigned>(ymd.day()));
-    ch('T');
-    d2(static_cast<unsigned>(hms.hours().count()));
-    ch(':');
-    d2(static_cast<unsigned>(hms.minutes().count()));
-    ch(':');
-    d2(static_cast<unsigned>(hms.seconds().count()));
-    ch('.');
-    d3(static_cast<unsigned>(hms.subseconds().count()));
-    raw("Z\"");
+    p = write_rfc3339(p, t, 3);
+    ch('"');
   }
 
   // Milliseconds with three decimals (microsecond resolution): 12.345

@@ -7,6 +7,10 @@
 #include <cstring>
 #include <limits>
 
+// Inlined: the keys are short and hashed per request; the header is libxxhash-dev's own.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "pw/base/strings.h"
 #include "pw/proxy/cluster.h"
 
@@ -14,64 +18,9 @@ namespace pw::proxy {
 
 namespace {
 
-// ---- XXH64 (Yann Collet's xxHash, 64-bit), written out: no xxHash headers among our
-// dependencies, and ring positions must not change between builds or machines (so not
-// std::hash).
-constexpr std::uint64_t P1 = 0x9E3779B185EBCA87ULL, P2 = 0xC2B2AE3D27D4EB4FULL, P3 = 0x165667B19E3779F9ULL,
-                        P4 = 0x85EBCA77C2B2AE63ULL, P5 = 0x27D4EB2F165667C5ULL;
-
-constexpr std::uint64_t rotl(std::uint64_t x, int r) noexcept { return (x << r) | (x >> (64 - r)); }
-std::uint64_t read64(const unsigned char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;  // little-endian hosts (x86-64, aarch64): XXH64's canonical reading
-}
-std::uint32_t read32(const unsigned char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-constexpr std::uint64_t round64(std::uint64_t acc, std::uint64_t in) noexcept {
-  return rotl(acc + in * P2, 31) * P1;
-}
-constexpr std::uint64_t merge64(std::uint64_t acc, std::uint64_t v) noexcept { return (acc ^ round64(0, v)) * P1 + P4; }
-
-std::uint64_t xxh64(const void* data, std::size_t len, std::uint64_t seed = 0) noexcept {
-  const auto* p = static_cast<const unsigned char*>(data);
-  const unsigned char* end = p + len;
-  std::uint64_t h;
-  if (len >= 32) {
-    std::uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
-    const unsigned char* limit = end - 32;
-    do {
-      v1 = round64(v1, read64(p));
-      v2 = round64(v2, read64(p + 8));
-      v3 = round64(v3, read64(p + 16));
-      v4 = round64(v4, read64(p + 24));
-      p += 32;
-    } while (p <= limit);
-    h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
-    h = merge64(h, v1);
-    h = merge64(h, v2);
-    h = merge64(h, v3);
-    h = merge64(h, v4);
-  } else {
-    h = seed + P5;
-  }
-  h += len;
-  for (; p + 8 <= end; p += 8) h = rotl(h ^ round64(0, read64(p)), 27) * P1 + P4;
-  if (p + 4 <= end) {
-    h = rotl(h ^ (std::uint64_t{read32(p)} * P1), 23) * P2 + P3;
-    p += 4;
-  }
-  for (; p < end; ++p) h = rotl(h ^ (std::uint64_t{*p} * P5), 11) * P1;
-  h ^= h >> 33;
-  h *= P2;
-  h ^= h >> 29;
-  h *= P3;
-  h ^= h >> 32;
-  return h;
-}
+// XXH64 (seed 0) from Debian's libxxhash: ring positions and request hashes must not change
+// between builds or machines (so not std::hash); XXH64's output is specified and stable.
+std::uint64_t xxh64(const void* data, std::size_t len) noexcept { return XXH64(data, len, 0); }
 
 std::uint64_t hash_text(std::string_view s) noexcept { return xxh64(s.data(), s.size()); }
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "pw/base/rfc3339.h"
 #include "pw/telemetry/json_text.h"
 
 namespace pw::telemetry {

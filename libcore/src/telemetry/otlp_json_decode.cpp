@@ -8,6 +8,7 @@
 #include <cmath>
 #include <deque>
 
+#include "pw/base/base64.h"
 #include "pw/telemetry/json_text.h"
 #include "pw/telemetry/otlp_json.h"
 
@@ -156,17 +157,6 @@ const char* get_id(dom::element e, Id& out, bool required) noexcept {
   return nullptr;
 }
 
-bool valid_base64(std::string_view s) noexcept {
-  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
-  if (s.size() % 4 == 1) return false;
-  for (char c : s) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-          c == '-' || c == '_'))
-      return false;
-  }
-  return true;
-}
-
 AnyValue any_from_element(dom::element e, int depth);
 
 std::vector<KeyValue> kvs_from_array(dom::element list, int depth) {
@@ -204,7 +194,7 @@ AnyValue any_from_element(dom::element e, int depth) {
     } else if (is(k, "bytesValue", "bytes_value")) {
       std::string_view s;
       if (get_string(v, s)) {
-        auto raw = base64_decode(s);
+        auto raw = pw::base64_decode_lenient(s);
         if (raw) a = AnyValue::bytes(*raw);
       }
     } else if (is(k, "arrayValue", "array_value")) {
@@ -232,7 +222,7 @@ void append_plain_json(std::string& out, const AnyValue& v) {
     case AnyValue::Type::boolean: out += v.b ? "true" : "false"; break;
     case AnyValue::Type::int64: append_json_number(out, v.i); break;
     case AnyValue::Type::double_: append_json_number(out, v.d); break;
-    case AnyValue::Type::bytes: append_json_string(out, base64_encode(v.s)); break;
+    case AnyValue::Type::bytes: append_json_string(out, pw::base64_encode(v.s)); break;
     case AnyValue::Type::array:
       out += '[';
       for (std::size_t i = 0; i < v.array.size(); ++i) {
@@ -263,7 +253,10 @@ AnyValue to_any_value(const ValueView& v) {
     case AnyValue::Type::boolean: return AnyValue::boolean(v.b);
     case AnyValue::Type::int64: return AnyValue::int64(v.i);
     case AnyValue::Type::double_: return AnyValue::double_(v.d);
-    case AnyValue::Type::bytes: return AnyValue::bytes(base64_decode(v.s).value_or(""));
+    case AnyValue::Type::bytes: {
+      auto raw = pw::base64_decode_lenient(v.s);
+      return AnyValue::bytes(raw ? std::move(*raw) : std::string());
+    }
     case AnyValue::Type::array:
     case AnyValue::Type::kvlist:
       if (!v.node) return {};
@@ -332,7 +325,7 @@ struct OtlpJsonDecoder::Impl {
         if (!get_double(v, out.d)) return "doubleValue: expected a number";
         out.type = AnyValue::Type::double_;
       } else if (is(k, "bytesValue", "bytes_value")) {
-        if (!get_string(v, out.s) || !valid_base64(out.s)) return "bytesValue: expected base64";
+        if (!get_string(v, out.s) || !pw::base64_decode_lenient(out.s).ok()) return "bytesValue: expected base64";
         out.type = AnyValue::Type::bytes;
       } else if (is(k, "arrayValue", "array_value") || is(k, "kvlistValue", "kvlist_value")) {
         bool kv = k[0] == 'k';

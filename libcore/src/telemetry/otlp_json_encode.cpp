@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "pw/base/base64.h"
 #include "pw/telemetry/json_text.h"
 #include "pw/telemetry/otlp_json.h"
 
@@ -10,7 +11,6 @@ namespace pw::telemetry {
 
 namespace {
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // 64-bit integers are JSON strings in the mapping (JavaScript numbers lose precision past 2^53).
 void append_u64_string(std::string& out, std::uint64_t v) {
@@ -144,58 +144,6 @@ void append_span(std::string& out, const SpanData& s) {
 
 }  // namespace
 
-std::string base64_encode(std::string_view raw) {
-  std::string out;
-  out.reserve((raw.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto at = [&](std::size_t k) { return static_cast<unsigned char>(raw[k]); };
-  for (; i + 2 < raw.size(); i += 3) {
-    std::uint32_t n = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += kB64[n & 63];
-  }
-  if (i + 1 == raw.size()) {
-    std::uint32_t n = at(i) << 16;
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == raw.size()) {
-    std::uint32_t n = at(i) << 16 | at(i + 1) << 8;
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;  // '-' and '_': the URL-safe alphabet, which proto3 JSON parsers accept
-    else if (c == '/' || c == '_') v = 63;
-    else return std::nullopt;
-    acc = acc << 6 | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 void append_otlp_json(std::string& out, const AnyValue& v) {
   switch (v.type) {
     case AnyValue::Type::empty: out += "{}"; return;
@@ -221,7 +169,7 @@ void append_otlp_json(std::string& out, const AnyValue& v) {
       break;
     case AnyValue::Type::bytes:
       out += "{\"bytesValue\":\"";
-      out += base64_encode(v.s);
+      out += pw::base64_encode(v.s);  // proto3 JSON: standard alphabet, padded
       out += '"';
       break;
     case AnyValue::Type::array:

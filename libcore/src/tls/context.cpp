@@ -15,6 +15,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "pw/tls/x509.h"
 #include "tls/internal.h"
 
 namespace pw::tls {
@@ -144,17 +145,6 @@ Result<std::string> load_ca(SSL_CTX* ctx, const std::string& path, bool advertis
   return std::move(*pem);
 }
 
-std::string serial_of(X509* x) {
-  const ASN1_INTEGER* s = X509_get0_serialNumber(x);
-  BIGNUM* bn = ASN1_INTEGER_to_BN(s, nullptr);
-  if (!bn) return {};
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
-}
-
 }  // namespace
 
 FileStamp stamp_file(const std::string& path) noexcept {
@@ -223,7 +213,7 @@ struct ServerContext::Cert {
 ServerContext::~ServerContext() { SSL_CTX_free(ctx_); }
 
 std::string ServerContext::serial_hex(std::size_t i) const {
-  return i < certs_.size() ? serial_of(certs_[i]->loaded.leaf.get()) : std::string();
+  return i < certs_.size() ? x509_serial_hex(X509_get0_serialNumber(certs_[i]->loaded.leaf.get())) : std::string();
 }
 
 Result<std::shared_ptr<const ServerContext>> ServerContext::create(const ServerConfig& cfg,

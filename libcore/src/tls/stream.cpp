@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstring>
 
+#include "pw/tls/x509.h"
 #include "tls/internal.h"
 
 namespace pw::tls {
@@ -38,31 +39,6 @@ bool overlaps(std::string_view a, const char* p, std::size_t n) {
 bool is_ip_literal(const std::string& s) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
-
-std::string name_rfc2253(X509_NAME* n) {
-  if (!n) return {};
-  BIO* b = BIO_new(BIO_s_mem());
-  if (!b) return {};
-  std::string out;
-  if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
-    char* p = nullptr;
-    long len = BIO_get_mem_data(b, &p);
-    if (len > 0) out.assign(p, static_cast<std::size_t>(len));
-  }
-  BIO_free(b);
-  return out;
-}
-
-std::string serial_hex_of(X509* x) {
-  if (!x) return {};
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr);
-  if (!bn) return {};
-  char* hex = BN_bn2hex(bn);
-  std::string out = hex ? hex : "";
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
 }
 
 constexpr std::size_t kMaxRetainedOut = 32 * 1024;  // larger ciphertext buffers are freed
@@ -383,8 +359,8 @@ void TlsStream::on_handshake_done() {
   alpn_.assign(reinterpret_cast<const char*>(proto ? proto : reinterpret_cast<const unsigned char*>("")), len);
   X509* peer = SSL_get0_peer_certificate(ssl_);
   if (peer) {
-    peer_subject_ = name_rfc2253(X509_get_subject_name(peer));
-    peer_serial_ = serial_hex_of(peer);
+    peer_subject_ = x509_name_text(X509_get_subject_name(peer));
+    peer_serial_ = x509_serial_hex(X509_get0_serialNumber(peer));
     // Only an identity that was verified against the trust anchors is reported.
     if ((SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) && SSL_get_verify_result(ssl_) == X509_V_OK)
       spiffe_id_ = spiffe_id_of(peer);

@@ -1,4 +1,5 @@
 #include "pw/base/clock.h"
+#include "pw/base/rfc3339.h"
 #include "pw/base/result.h"
 
 #include <catch2/catch.hpp>

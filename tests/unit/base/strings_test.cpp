@@ -17,18 +17,6 @@ TEST_CASE("parse_u64 is strict and detects overflow") {
   CHECK_FALSE(parse_u64("101", 100));
 }
 
-TEST_CASE("parse_duration understands units") {
-  CHECK(parse_duration("250ms") == 250ms);
-  CHECK(parse_duration("10s") == 10s);
-  CHECK(parse_duration("2m") == 120s);
-  CHECK(parse_duration("1h") == 3600s);
-  CHECK(parse_duration("1500us") == 1500us);
-  CHECK(parse_duration("7") == 7ms);
-  CHECK_FALSE(parse_duration("7x"));
-  CHECK_FALSE(parse_duration("s"));
-  CHECK_FALSE(parse_duration("99999999999999999999h"));
-}
-
 TEST_CASE("parse_size understands binary units") {
   CHECK(parse_size("512") == 512u);
   CHECK(parse_size("64k") == 65536u);

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "fetch.h"
 #include "policy.h"
 #include "pw/pki/issue.h"
 #include "renewal.h"
@@ -26,6 +27,31 @@ TEST_CASE("validity durations") {
   CHECK(format_validity(std::chrono::hours(24 * 90)) == "90d");
   CHECK(format_validity(std::chrono::hours(1)) == "1h");
   CHECK_THROWS_AS(parse_validity("soon", "--validity"), pw::cli::Failure);
+  CHECK_THROWS_AS(parse_validity("90", "--validity"), pw::cli::Failure);  // never had a default unit
+  CHECK_THROWS_AS(parse_validity("0s", "--validity"), pw::cli::Failure);
+  CHECK(parse_validity("1.5h", "--validity") == 90min);  // the one grammar: fractions too
+  CHECK(try_parse_validity("5min") == 5min);              // certctl's old spelling of minutes
+}
+
+TEST_CASE("inspect targets are read by http::parse_url") {
+  auto t = parse_tls_target("https://Example.COM:8443/path?q#f");
+  REQUIRE(t);
+  CHECK(t->host == "example.com");
+  CHECK(t->port == 8443);
+  auto v6 = parse_tls_target("https://[::1]/");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 443);
+  auto bare = parse_tls_target("localhost:4433");
+  REQUIRE(bare);
+  CHECK(bare->host == "localhost");
+  CHECK(bare->port == 4433);
+  CHECK_FALSE(parse_tls_target("http://example.com/"));
+  CHECK_FALSE(parse_tls_target("https://user@example.com/"));  // userinfo (RFC 9110 §4.2.4)
+  CHECK_FALSE(parse_tls_target("https://example.com:0/"));
+  CHECK_FALSE(parse_tls_target("https://example.com:65536/"));
+  CHECK_FALSE(parse_tls_target("https://[::1/"));
+  CHECK_FALSE(parse_tls_target("https://:443/"));
 }
 
 TEST_CASE("times") {

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
+#include "pw/config/check.h"
 #include "pw/config/load.h"
 #include "sample_schema.h"
 
@@ -137,4 +140,36 @@ TEST_CASE("suggestions only for plausible typos") {
   CHECK(pw::config::suggest("max_hedaer_bytes", names) == "max_header_bytes");
   CHECK(pw::config::suggest("max_header", names) == "max_headers");
   CHECK(pw::config::suggest("zzz", names).empty());
+}
+
+TEST_CASE("a duration without a unit is still milliseconds, with a config warning (one release)") {
+  std::vector<std::string> warnings;
+  pw::config::LoadOptions opts;
+  opts.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+  auto r = pw::config::load_text<sample::Gateway>(
+      R"({"listeners": [{"port": 1, "idle_timeout": "250"}, {"port": 2, "idle_timeout": "1.5s"}]})", "gw.json", opts);
+  REQUIRE(r.ok());
+  CHECK(r->listeners[0].idle_timeout == std::chrono::milliseconds(250));
+  CHECK(r->listeners[1].idle_timeout == std::chrono::milliseconds(1500));
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0] == "gw.json: /listeners/0/idle_timeout: warning: \"250\" has no unit: taken as 250ms; write "
+                       "\"250ms\" (the old spelling is refused from the next release; see pipeworks(7))");
+
+  // A warning does not fail the load, and is reported even when an error does.
+  warnings.clear();
+  auto bad = pw::config::load_text<sample::Gateway>(
+      R"({"listeners": [{"port": 1, "idle_timeout": "7"}, {"port": 99999}]})", "gw.json", opts);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("warning") == std::string::npos);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("gw.json: /listeners/0/idle_timeout: warning: \"7\" has no unit: taken as 7ms") == 0);
+}
+
+TEST_CASE("run_check (--check) shows the warning and passes") {
+  std::istringstream in(R"({"listeners": [{"port": 1, "idle_timeout": "30000"}]})");
+  std::ostringstream out, err;
+  CHECK(pw::config::run_check<sample::Gateway>("-", out, err, in) == pw::exit_ok);
+  CHECK(out.str() == "<stdin>: ok\n");
+  CHECK(err.str() == "<stdin>: /listeners/0/idle_timeout: warning: \"30000\" has no unit: taken as 30s; write \"30s\" "
+                     "(the old spelling is refused from the next release; see pipeworks(7))\n");
 }

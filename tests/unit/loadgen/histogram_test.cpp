@@ -6,6 +6,7 @@
 #include <random>
 
 #include "hdr_histogram.h"
+#include "pw/base/base64.h"
 
 using loadgen::Histogram;
 
@@ -169,13 +170,13 @@ TEST_CASE("merging histograms equals recording everything into one", "[loadgen][
 TEST_CASE("base64 round-trips every length", "[loadgen][hdr]") {
   std::string s;
   for (int n = 0; n < 20; ++n) {
-    auto back = loadgen::base64_decode(loadgen::base64_encode(s));
+    auto back = pw::base64_decode(pw::base64_encode(s));
     REQUIRE(back.ok());
     CHECK(*back == s);
     s.push_back(static_cast<char>(n * 37 + 200));
   }
-  CHECK(loadgen::base64_encode("foobar") == "Zm9vYmFy");
-  CHECK(loadgen::base64_encode("fo") == "Zm8=");
+  CHECK(pw::base64_encode("foobar") == "Zm9vYmFy");
+  CHECK(pw::base64_encode("fo") == "Zm8=");
 }
 
 TEST_CASE("the percentile distribution ends at 100% with the max", "[loadgen][hdr]") {

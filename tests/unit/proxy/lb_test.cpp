@@ -318,6 +318,16 @@ TEST_CASE("request_hash is XXH64 of the key", "[proxy-lb]") {
   CHECK(of("") == 0xEF46DB3751D8E999ULL);
   CHECK(of("a") == 0xD24EC4F1A98C6E5BULL);
   CHECK(of("abc") == 0x44BC2CF5AD770999ULL);
+  // Keys of 32 bytes and more take XXH64's four-lane path; these values were also what the
+  // hand-written copy gave before libxxhash replaced it (ring positions must not move).
+  std::string az;
+  for (int i = 0; i < 100; ++i) az += static_cast<char>('a' + i % 26);
+  CHECK(of(az.substr(0, 8)) == 0x3AD351775B4634B7ULL);
+  CHECK(of(az.substr(0, 31)) == 0xF7D421C242541AC9ULL);
+  CHECK(of(az.substr(0, 32)) == 0x4DA6CBE536CF55C7ULL);
+  CHECK(of(az.substr(0, 33)) == 0x9AC581034B031F72ULL);
+  CHECK(of(az.substr(0, 64)) == 0x14696B774542D718ULL);
+  CHECK(of(az) == 0x79C9FA152BB53C71ULL);
 }
 
 TEST_CASE("retry_backoff: full jitter under an exponential cap", "[proxy-lb]") {

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string>
 
 namespace pw {
 
@@ -37,8 +36,5 @@ class ManualClock final : public Clock {
   MonoTime mono_{std::chrono::seconds(1000)};
   WallTime wall_{std::chrono::seconds(1'700'000'000)};
 };
-
-// RFC 3339 UTC with microseconds: 2024-01-02T03:04:05.678901Z
-std::string format_rfc3339(WallTime t);
 
 }  // namespace pw

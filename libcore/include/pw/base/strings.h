@@ -23,8 +23,7 @@ std::string_view trim_ows(std::string_view s) noexcept;  // strips SP and HTAB (
 
 // Strict unsigned decimal: digits only, no sign, no spaces; nullopt on overflow past max.
 std::optional<std::uint64_t> parse_u64(std::string_view s, std::uint64_t max = UINT64_MAX) noexcept;
-// Durations as written in configs and flags: "250ms", "10s", "1m", "2h", "1500us"; bare numbers are ms.
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s) noexcept;
+// Durations: pw/base/duration.h.
 // Byte sizes: "64k", "1MiB", "8m", "512" (bytes).
 std::optional<std::uint64_t> parse_size(std::string_view s) noexcept;
 

@@ -15,7 +15,9 @@ namespace pw::config {
 // Prints "FILE: ok" to `out`, or the errors to `err`; returns the exit code.
 template <ConfigStruct T>
 int run_check(const std::string& path, std::ostream& out, std::ostream& err, std::istream& in = stdin_stream()) {
-  auto cfg = load_file<T>(path, in);
+  LoadOptions opts;
+  opts.on_warning = [&err](const std::string& w) { err << w << '\n'; };  // shown, but the file is ok
+  auto cfg = load_file<T>(path, in, opts);
   if (!cfg.ok()) {
     err << cfg.error().message << '\n';
     return ::pw::exit_code_for(cfg.error());  // io_error 5 (unreadable), else 4 (invalid)

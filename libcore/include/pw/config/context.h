@@ -25,6 +25,8 @@ class Context {
   void error(std::string message) { diags_.add(pointer(), std::move(message)); }
   void error_at(std::string pointer, std::string message) { diags_.add(std::move(pointer), std::move(message)); }
   std::size_t error_count() const noexcept { return diags_.count(); }
+  // Does not fail the load: an accepted old spelling and what it was taken as.
+  void warn(std::string message) { diags_.warn(pointer(), std::move(message)); }
 
   void push(std::string escaped_token) { path_.push_back(std::move(escaped_token)); }
   void pop() { path_.pop_back(); }

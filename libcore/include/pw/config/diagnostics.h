@@ -2,6 +2,8 @@
 //
 // Policy: a load collects every error it finds, up to Diagnostics::cap (default 20), so one
 // `--check` run shows all the problems in a file; past the cap the rest are counted, not kept.
+// Warnings (an old spelling accepted for one release, say) do not fail a load; they are kept
+// apart, under the same cap, and printed by load_text (LoadOptions::on_warning) and `--check`.
 #pragma once
 
 #include <cstddef>
@@ -24,16 +26,21 @@ class Diagnostics {
   explicit Diagnostics(std::size_t cap = 20) : cap_(cap) {}
 
   void add(std::string path, std::string message);
+  void warn(std::string path, std::string message);
   bool empty() const noexcept { return items_.empty(); }
   // Errors seen, including those past the cap.
   std::size_t count() const noexcept { return items_.size() + dropped_; }
   const std::vector<Diagnostic>& items() const noexcept { return items_; }
+  const std::vector<Diagnostic>& warnings() const noexcept { return warnings_; }
 
   // One line per error, then "FILE: N more errors not shown" when capped. No trailing newline.
   std::string format(std::string_view file) const;
+  // "FILE: /path: warning: ..." per warning, one a line, no trailing newline.
+  std::string format_warnings(std::string_view file) const;
 
  private:
   std::vector<Diagnostic> items_;
+  std::vector<Diagnostic> warnings_;
   std::size_t cap_;
   std::size_t dropped_ = 0;
 };

@@ -1,6 +1,7 @@
 // Loading a config document: text -> JSON -> struct, all errors named by file and path.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -22,7 +23,13 @@ namespace pw::config {
 struct LoadOptions {
   std::size_t max_errors = 20;
   std::size_t max_bytes = kMaxConfigBytes;
+  // Where warnings go ("gw.json: /proxy/drain_timeout: warning: ..."), one call a line, whether
+  // or not the load succeeds; unset: standard error.
+  std::function<void(const std::string&)> on_warning = nullptr;
 };
+
+// Sends each warning of `diags` to opts.on_warning (or standard error), with line:column for YAML.
+void report_warnings(const Diagnostics& diags, std::string_view file, const Marks& marks, const LoadOptions& opts);
 
 template <ConfigStruct T>
 Result<T> load_text(std::string_view text, std::string_view file, const LoadOptions& opts = {}) {
@@ -33,8 +40,9 @@ Result<T> load_text(std::string_view text, std::string_view file, const LoadOpti
   if (!doc.ok()) return std::move(doc).error();
   T out{};
   Diagnostics diags(opts.max_errors);
-  if (!decode(doc->json, out, diags))
-    return make_error(Errc::invalid_argument, format_diagnostics(diags, file, doc->marks));
+  const bool ok = decode(doc->json, out, diags);
+  report_warnings(diags, file, doc->marks, opts);
+  if (!ok) return make_error(Errc::invalid_argument, format_diagnostics(diags, file, doc->marks));
   return out;
 }
 

@@ -33,8 +33,8 @@ std::string to_otlp_json(const TracesData& data);
 // One AnyValue object ({"stringValue":"x"}, {"intValue":"3"}, ...).
 void append_otlp_json(std::string& out, const AnyValue& v);
 
-std::string base64_encode(std::string_view raw);
-std::optional<std::string> base64_decode(std::string_view text);  // standard alphabet, padding optional
+// bytes are base64 (pw/base/base64.h): written standard and padded, read with
+// base64_decode_lenient (either alphabet, padding optional), as the proto3 JSON mapping says.
 
 // ---- decoding ----
 

@@ -117,7 +117,7 @@ class ServerContext {
   ssl_ctx_st* native() const noexcept { return ctx_; }
   const ServerConfig& config() const noexcept { return cfg_; }
   const std::vector<FileStamp>& files() const noexcept { return files_; }
-  // Leaf serial of certificate i as upper-case hex (for logs, tests).
+  // Leaf serial of certificate i as lower-case hex (pw/tls/x509.h; for logs, tests).
   std::string serial_hex(std::size_t i = 0) const;
 
   struct Cert;  // a loaded certificate entry (implementation detail)

@@ -95,7 +95,7 @@ class TlsStream final : public io::Stream, private io::Stream::Handler {
   // The SNI name the client sent (server side) or the one we sent (client side).
   std::string_view server_name() const noexcept;
   // The peer's leaf certificate (borrowed; nullptr when none), its subject in RFC 2253 form and
-  // serial as upper-case hex; valid after the handshake.
+  // serial as lower-case hex (pw/tls/x509.h); valid after the handshake.
   x509_st* peer_certificate() const noexcept;
   const std::string& peer_subject() const noexcept { return peer_subject_; }
   const std::string& peer_serial_hex() const noexcept { return peer_serial_; }
