@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "pw/config/check.h"
+#include "pw/config/check_command.h"
 #include "pw/config/load.h"
 #include "sample_schema.h"
 
