@@ -107,10 +107,12 @@ Result<Jwk> ec_key(const Json& j, Alg& implied) {
   if (!x) return std::move(x).error();
   auto y = member_bytes(j, "y");
   if (!y) return std::move(y).error();
-  // RFC 7518 §6.2.1.2/§6.2.1.3: the full coordinate size, leading zeros kept.
-  if (x->size() != curve->size || y->size() != curve->size)
-    return key_error("\"x\"/\"y\": must be " + std::to_string(curve->size) + " bytes for " + std::string(curve->crv));
-  std::string point = "\x04" + *x + *y;
+  // RFC 7518 §6.2.1.2/§6.2.1.3: the full coordinate size, leading zeros kept. Some issuers
+  // (PyJWT before 2.8, for one) drop leading zero bytes; the point is the same, so shorter
+  // coordinates are left-padded. Longer ones are refused.
+  if (x->size() > curve->size || y->size() > curve->size)
+    return key_error("\"x\"/\"y\": longer than " + std::to_string(curve->size) + " bytes for " + std::string(curve->crv));
+  std::string point = "\x04" + std::string(curve->size - x->size(), '\0') + *x + std::string(curve->size - y->size(), '\0') + *y;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(curve->group), 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()), OSSL_PARAM_construct_end()};
