@@ -165,6 +165,8 @@ echo_=$(c -H "Authorization: Bearer $t" -H "X-Jwt-Sub: mallory" -H "X-Jwt-Payloa
 expect "upstream: token stripped (forward false)" "$(hv "$echo_" authorization)" ""
 expect "upstream: claim_to_headers, client copy replaced" "$(hv "$echo_" x-jwt-sub)" carol
 expect "upstream: forward_payload_header is the payload" "$(hv "$echo_" x-jwt-payload | tr -- '-_' '+/' | base64 -d 2>/dev/null | jq -r .sub)" carol
+echo_=$(c -H "Authorization: Bearer $(mint k-RS256 '{"sub":"evil\r\nX-Injected: 1"}')" "http://$proxy/api/x")
+expect "claim with CR LF: no header set from it" "$(hv "$echo_" x-jwt-sub)|$(hv "$echo_" x-injected)" "|"
 expect "query access_token" "$(code "/api/x?access_token=$t")" 200
 echo_=$(c -H "Cookie: a=1; session=$t; b=2" "http://$proxy/cookie/x")
 expect "cookie: accepted" "$(jq -r .method <<<"$echo_")" GET

@@ -359,10 +359,12 @@ void JwtFactory::succeed(FilterContext& ctx, const Provider& p, const Found& f, 
         value += e.get<std::string>();
       }
     }
-    // Header values: no CR/LF/NUL (RFC 9110 §5.5) whatever the claim holds.
-    bool clean = !value.empty();
-    for (char ch : value) clean = clean && ch != '\r' && ch != '\n' && ch != '\0';
-    if (clean) up.set(c.header_name, value);
+    // RFC 9110 §5.5: a field value has no control characters but HTAB, and no leading or
+    // trailing whitespace; a claim that cannot be one sets nothing.
+    const std::string_view trimmed = trim_ows(value);
+    bool clean = !trimmed.empty() && trimmed.size() <= 4096;
+    for (char ch : trimmed) clean = clean && (static_cast<unsigned char>(ch) >= 0x20 || ch == '\t') && ch != 0x7f;
+    if (clean) up.set(c.header_name, trimmed);
   }
   if (!p.cfg.forward_payload_header.empty()) {
     const std::size_t d1 = f.token.find('.'), d2 = f.token.find('.', d1 + 1);
