@@ -14,5 +14,7 @@ echo "== loadgen-vs-wrk: loadgen vs wrk and h2load --h1 on a local nginx return 
 "$here/loadgen-vs-wrk/run.sh" "$build/tools/loadgen/loadgen"
 echo "== certctl-issue: 1,000 ECDSA P-256 leaves by certctl vs cfssl gencert vs an openssl CLI loop"
 "$here/certctl-issue/run.sh" "$build/tools/certctl/certctl" 1000
+echo "== jose-verify: µs per cache-miss JWT verification (jwt filter) per algorithm vs openssl speed verify"
+"$here/jose-verify/run.sh" "$build/bench/jose-verify/bench_jose_verify"
 echo "== gw-proxy-vs-nginx-haproxy: gw-proxy vs NGINX and HAProxy as 1-worker reverse proxies (wrk 1t/50c req/s and p99; callgrind instructions per request)"
 "$here/gw-proxy-vs-nginx-haproxy/run.sh" "$build/tools/gw-proxy/gw-proxy"

@@ -89,8 +89,8 @@ expect "declared, unused library" 'pw_module\(io\) declares PkgConfig::RE2 \(LIB
 
 # A module directory without a pw_module().
 fresh
-mkdir -p "$work/tree/libcore/src/jose" && echo '#include "pw/base/result.h"' >"$work/tree/libcore/src/jose/jws.cpp"
-expect "module without pw_module" 'libcore/src/jose: no pw_module\(jose\)'
+mkdir -p "$work/tree/libcore/src/discovery" && echo '#include "pw/base/result.h"' >"$work/tree/libcore/src/discovery/etcd.cpp"
+expect "module without pw_module" 'libcore/src/discovery: no pw_module\(discovery\)'
 
 if [[ $failures -ne 0 ]]; then
   echo "layering-includes-planted: $failures planted violation(s) not caught" >&2

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "proxy/filters/jwks_fetcher.h"  // jwt filter
 #include "pw/config/writer.h"
 #include "pw/proxy/retry.h"
 #include "pw/tls/context.h"
@@ -52,7 +53,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       slow_closes(reg.counter_family(p + "_downstream_slow_closes_total",
                                      "Client connections closed to keep slow clients' partial request heads within "
                                      "max_partial_heads and max_partial_head_bytes, by listener.",
-                                     {"listener"})) {}
+                                     {"listener"})),
+      jwt(reg, p) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -94,6 +96,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
 
   FilterEnv fenv;
   fenv.source = source;
+  fenv.jwks_fetcher = std::make_shared<JwksFetcher>();  // jwt filter: its thread starts on first use
+  fenv.jwt_metrics = &metrics.jwt;
   snap->route_rt.resize(c.routes.size());
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const Route& r = c.routes[i];

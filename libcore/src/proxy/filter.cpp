@@ -1,5 +1,7 @@
 #include "pw/proxy/filter.h"
 
+#include "proxy/filters/jwt_filter.h"
+
 namespace pw::proxy {
 namespace {
 
@@ -28,9 +30,10 @@ class HeadersFactory final : public FilterFactory {
 
 }  // namespace
 
-Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& /*env*/,
+Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,
                                                            const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));
+  if (cfg.type == "jwt" && cfg.jwt) return make_jwt_filter_factory(*cfg.jwt, env, path);
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

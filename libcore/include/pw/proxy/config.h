@@ -20,6 +20,7 @@
 #include "pw/base/clock.h"
 #include "pw/config/reader.h"
 #include "pw/config/types.h"
+#include "pw/proxy/filters/jwt.h"  // jwt filter
 
 namespace pw::proxy {
 
@@ -390,14 +391,16 @@ struct FilterConfig {
   bool enabled = true;  // false: a route turns off a default filter of this type
   HeaderEdits request;   // "headers"
   HeaderEdits response;  // "headers"
+  std::optional<JwtConfig> jwt;  // "jwt"
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
   f.optional("enabled", c.enabled);
   f.optional("request", c.request);
   f.optional("response", c.response);
+  f.optional("jwt", c.jwt);
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -405,6 +408,8 @@ void config_fields(F& f, FilterConfig& c) {
     };
     other("request", !c.request.empty(), "headers");
     other("response", !c.response.empty(), "headers");
+    other("jwt", c.jwt.has_value(), "jwt");
+    if (c.type == "jwt" && !c.jwt && c.enabled) v.error("a \"jwt\" filter needs its \"jwt\" settings");
   });
 }
 

@@ -52,6 +52,7 @@ struct Metrics {
   telemetry::Counter& reload_failures;
   telemetry::Counter& access_log_dropped;
   telemetry::Family<telemetry::Counter>& slow_closes;       // {listener}: over max_partial_heads/_bytes
+  JwtMetrics jwt;                                           // jwt filter
 };
 
 // Per-route data the forwarder needs, resolved at compile time.

@@ -79,6 +79,9 @@ class FilterFactory {
 // Edge filters add what they need here (the consumers, the metrics registry...).
 struct FilterEnv {
   std::string source;  // the config file, for error messages
+  // jwt filter: the remote JWKS fetcher thread (shared by the snapshot's jwt filters) and metrics.
+  std::shared_ptr<JwksFetcher> jwks_fetcher;
+  JwtMetrics* jwt_metrics = nullptr;
 };
 
 // Builds the factory of one configured filter; errors name the JSON path given.
