@@ -1,5 +1,7 @@
 #include "pw/proxy/filter.h"
 
+#include "proxy/filters/keyauth.h"  // api_key, authz
+
 namespace pw::proxy {
 namespace {
 
@@ -28,9 +30,11 @@ class HeadersFactory final : public FilterFactory {
 
 }  // namespace
 
-Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& /*env*/,
+Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,
                                                            const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));
+  if (cfg.type == "api_key") return make_api_key_factory(cfg, env, path);
+  if (cfg.type == "authz") return make_authz_factory(cfg, env, path);
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

@@ -20,6 +20,10 @@
 #include "pw/base/clock.h"
 #include "pw/config/reader.h"
 #include "pw/config/types.h"
+// ---- api_key, authz, consumers (keyauth) ----
+#include "pw/proxy/consumers.h"
+#include "pw/proxy/filters/api_key.h"
+#include "pw/proxy/filters/authz.h"
 
 namespace pw::proxy {
 
@@ -390,14 +394,20 @@ struct FilterConfig {
   bool enabled = true;  // false: a route turns off a default filter of this type
   HeaderEdits request;   // "headers"
   HeaderEdits response;  // "headers"
+  // ---- api_key, authz (keyauth) ----
+  std::optional<ApiKeyConfig> api_key;
+  std::optional<AuthzConfig> authz;
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "api_key", "authz"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
   f.optional("enabled", c.enabled);
   f.optional("request", c.request);
   f.optional("response", c.response);
+  // ---- api_key, authz (keyauth) ----
+  f.optional("api_key", c.api_key);
+  f.optional("authz", c.authz);
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -405,6 +415,10 @@ void config_fields(F& f, FilterConfig& c) {
     };
     other("request", !c.request.empty(), "headers");
     other("response", !c.response.empty(), "headers");
+    // ---- api_key, authz (keyauth) ----
+    other("api_key", c.api_key.has_value(), "api_key");
+    other("authz", c.authz.has_value(), "authz");
+    if (c.enabled && c.type == "authz" && !c.authz) v.error("an \"authz\" filter needs \"authz\": {\"rules\": [...]}");
   });
 }
 
@@ -673,6 +687,7 @@ struct Config {
   Admin admin;
   AccessLogConfig access_log;
   ProxyBehaviour proxy;
+  std::optional<ConsumersConfig> consumers;  // the consumers file (api_key; consumers.h)
 };
 // Defined in config.cpp: cross-references, RE2 patterns, addresses, names (unique), CIDRs.
 void validate_config(config::Validation& v, Config& c);
@@ -685,6 +700,7 @@ void config_fields(F& f, Config& c) {
   f.optional("admin", c.admin);
   f.optional("access_log", c.access_log);
   f.optional("proxy", c.proxy);
+  f.optional("consumers", c.consumers);
   f.validate([&](config::Validation& v) { validate_config(v, c); });
 }
 
