@@ -94,7 +94,9 @@ int main(int argc, char** argv) {
       "flight may finish until proxy.drain_timeout, then gw-proxy exits 0. SIGINT stops at once.",
       "Errors the proxy answers itself carry a small JSON body {\"error\":CODE,\"status\":N,"
       "\"detail\":...}: 404 no_route, 502 upstream_connect_failed, upstream_reset or "
-      "upstream_protocol_error, 503 no_healthy_upstream or upstream_overflow, 504 upstream_timeout.",
+      "upstream_protocol_error, 503 no_healthy_upstream or upstream_overflow, 504 upstream_timeout; "
+      "filters add 401 unauthorized (api_key: no valid API key, with WWW-Authenticate) and 403 forbidden (authz: "
+      "the detail names the deciding rule).",
   };
   info.examples = {
       {"gw-proxy -c /etc/gw-proxy/gw.json", "Serve with one worker per CPU."},
