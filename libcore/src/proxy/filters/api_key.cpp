@@ -128,10 +128,6 @@ std::vector<Param> split_query(std::string_view q) {
 FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
   const ApiKeyConfig& cfg = f_.cfg_;
   Identity& id = ctx.identity();
-  // Kong: with an anonymous consumer configured, a request an earlier authentication filter
-  // already identified passes this one unchanged (the filters are alternatives).
-  if (f_.anonymous_ != nullptr && !id.consumer_id.empty() && !id.anonymous) return FilterStatus::proceed;
-
   // Whatever happens next, the upstream never sees a client's claim to be a consumer.
   FieldList& up = ctx.upstream_fields();
   up.remove(cfg.consumer_id_header);
@@ -179,6 +175,15 @@ FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
       }
       if (changed) ctx.set_query(std::move(q));
     }
+  }
+
+  // Kong: with an anonymous consumer configured, a request that an earlier authentication
+  // filter already identified (not anonymously) passes unchecked (the filters are
+  // alternatives); the consumer fields upstream are still this filter's, from that Identity.
+  if (f_.anonymous_ != nullptr && !id.consumer_id.empty() && !id.anonymous) {
+    up.set(cfg.consumer_id_header, id.consumer_id);
+    if (!id.consumer_username.empty()) up.set(cfg.consumer_username_header, id.consumer_username);
+    return FilterStatus::proceed;
   }
 
   Reason reason = Reason::missing;
