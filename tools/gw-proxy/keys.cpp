@@ -13,6 +13,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/cli/exit_codes.h"
+#include "pw/config/check.h"
 #include "pw/config/load.h"
 #include "pw/config/source.h"
 #include "pw/proxy/config.h"
@@ -358,6 +359,23 @@ int keys_list(const KeysOptions& o, std::ostream& out) {
     if (o.show_hashes) out << '\t' << r["sha256"].get<std::string>();
     out << "\n";
   }
+  return pw::cli::exit_ok;
+}
+
+int check_config(const std::string& path, std::ostream& out, std::ostream& err) {
+  auto cfg = pw::config::load_file<proxy::Config>(path);
+  if (!cfg) {
+    err << cfg.error().message << '\n';
+    return pw::config::exit_code_for(cfg.error());
+  }
+  if (cfg->consumers) {
+    auto store = proxy::ConsumerStore::load(proxy::resolve_beside(path, cfg->consumers->file));
+    if (!store) {
+      err << pw::config::display_name(path) << ": /consumers/file: " << store.error().message << '\n';
+      return pw::config::exit_code_for(store.error());
+    }
+  }
+  out << pw::config::display_name(path) << ": ok\n";
   return pw::cli::exit_ok;
 }
 

@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
       return gw::keys_list(k, std::cout);
     }
     if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "needs --config FILE");
-    if (o.check) return pw::config::run_check<pw::proxy::Config>(common.config, std::cout, std::cerr);
+    if (o.check) return gw::check_config(common.config, std::cout, std::cerr);  // and its consumers file
     if (o.print_config) return pw::config::run_print_config<pw::proxy::Config>(common.config, std::cout, std::cerr);
     return serve(o, common);
   });

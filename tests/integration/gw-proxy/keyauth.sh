@@ -219,6 +219,18 @@ keys add >/dev/null 2>&1
 expect "keys: add without a consumer exits 2" "$?" "2"
 keys add alice >/dev/null 2>&1
 expect "keys: add without --consumers or --config exits 2" "$?" "2"
+# --check reads the consumers file too.
+out=$("$gw" --check -c "$work/gw.json" 2>&1)
+expect "--check: a config and its consumers file" "$?:$out" "0:$work/gw.json: ok"
+mkdir -p "$work/chk"
+jq '.consumers = {"file": "c.json"}' "$work/gw.json" >"$work/chk/gw.json"
+echo '{"consumers": [{"id": "x", "groups": [""]}]}' >"$work/chk/c.json"
+out=$("$gw" --check -c "$work/chk/gw.json" 2>&1)
+expect "--check: a bad consumers file exits 4, naming it and the JSON path" "$?:$out" \
+  "4:$work/chk/gw.json: /consumers/file: $work/chk/c.json: /consumers/0/groups/0: expected a non-empty name without control characters"
+rm "$work/chk/c.json"
+"$gw" --check -c "$work/chk/gw.json" >/dev/null 2>&1
+expect "--check: a missing consumers file exits 5" "$?" "5"
 if grep -qF -e "$alice" -e "$bob" -e "$carol" "$work/gw.out" "$work/gw.err"; then not_ok "keys never appear in gw-proxy's output"; else
   ok "keys never appear in gw-proxy's output"; fi
 
