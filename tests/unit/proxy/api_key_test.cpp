@@ -91,7 +91,7 @@ std::string joined(const FieldList& f) {
 
 }  // namespace
 
-TEST_CASE("api_key: a key in a header identifies the consumer; client copies are replaced", "[api_key]") {
+TEST_CASE("api_key: a key in a header identifies the consumer, client copies are replaced", "[api_key]") {
   Setup s;
   auto f = s.filter(R"({"type": "api_key"})");
   FakeContext ctx;
@@ -144,7 +144,7 @@ TEST_CASE("api_key: hide_credentials edits the query, keeping the rest as sent",
   CHECK(untouched.query_ == "apikeyx=1&x=apikey");
 }
 
-TEST_CASE("api_key: the first name in the header, then the query; header before query", "[api_key]") {
+TEST_CASE("api_key: the first name in the header, then the query, header before query", "[api_key]") {
   Setup s;
   auto f = s.filter(R"({"type": "api_key", "api_key": {"key_names": ["apikey", "k2"]}})");
   FakeContext ctx;
@@ -160,7 +160,7 @@ TEST_CASE("api_key: the first name in the header, then the query; header before 
   CHECK(q.status == 401);
 }
 
-TEST_CASE("api_key: 401 with WWW-Authenticate and the JSON body; reasons counted", "[api_key]") {
+TEST_CASE("api_key: 401 with WWW-Authenticate and the JSON body, reasons counted", "[api_key]") {
   Setup s;
   auto f = s.filter(R"({"type": "api_key", "api_key": {"realm": "orders"}})");
   FakeContext missing;

@@ -50,7 +50,7 @@ TEST_CASE("consumers: SHA-256 of a known vector", "[consumers]") {
   CHECK(hash_of("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-TEST_CASE("consumers: a key finds its consumer; others find nothing", "[consumers]") {
+TEST_CASE("consumers: a key finds its consumer, others find nothing", "[consumers]") {
   auto s = ConsumerStore::parse(doc().dump(), "consumers.json");
   REQUIRE(s.ok());
   const auto now = *parse_rfc3339_utc("2026-12-07T12:00:00Z");
