@@ -57,7 +57,8 @@ cat >"$work/gw.json" <<EOF
 {
   "listeners": [
     {"name": "main", "address": "127.0.0.1", "port": 0},
-    {"name": "trusted", "address": "127.0.0.1", "port": 0, "trusted_proxies": ["127.0.0.0/8"]}
+    {"name": "trusted", "address": "127.0.0.1", "port": 0, "trusted_proxies": ["127.0.0.0/8"]},
+    {"name": "off", "address": "127.0.0.1", "port": 0, "path_normalization": {"mode": "off"}}
   ],
   "consumers": {"file": "consumers.json"},
   "clusters": [{"name": "py", "endpoints": [{"address": "127.0.0.1:$py_port"}]}],
@@ -85,7 +86,7 @@ cat >"$work/gw.json" <<EOF
 EOF
 gw_start gw "$work/gw.json" 2 info
 # shellcheck disable=SC2154  # gw_line, gw_admin: set by gw_start
-MAIN=$(jq -r '.listening[0]' <<<"$gw_line") TRUSTED=$(jq -r '.listening[1]' <<<"$gw_line")
+MAIN=$(jq -r '.listening[0]' <<<"$gw_line") TRUSTED=$(jq -r '.listening[1]' <<<"$gw_line") OFF=$(jq -r '.listening[2]' <<<"$gw_line")
 admin=$gw_admin
 
 # ---- api_key
@@ -133,6 +134,11 @@ expect "authz: the 403 names the rule" "$(head -1 <<<"$out" | jq -r '.error + ":
 for p in /authz/%61dmin/users /authz/x/../admin/users /authz//admin/users /authz/./admin /authz/ADMIN/users /authz/Admin; do
   expect "authz: $p is /authz/admin for the rules" "$(code "http://$MAIN$p" -H "apikey: $bob")" "403"
 done
+# A listener without path normalisation hands the raw path over: the rules still see its normal form.
+for p in /authz/%61dmin/users /authz/x/../admin/users /authz//admin/users /authz/admin%2Fusers; do
+  expect "authz: path_normalization off: $p is still /authz/admin for the rules" "$(code "http://$OFF$p" -H "apikey: $bob")" "403"
+done
+expect "authz: path_normalization off: a dev may GET elsewhere" "$(code "http://$OFF/authz/x" -H "apikey: $bob")" "200"
 expect "authz: an admin may GET /authz/%61dmin" "$(code "http://$MAIN/authz/%61dmin" -H "apikey: $alice")" "200"
 expect "authz: a rule on a consumer (by username)" "$(code "http://$MAIN/bob/x" -H "apikey: $bob")" "200"
 expect "authz: another consumer is denied" "$(code "http://$MAIN/bob/x" -H "apikey: $alice")" "403"
@@ -150,7 +156,7 @@ expect "authz: cidr: the right-most untrusted X-Forwarded-For hop counts, not th
 # Missing: no key, and the empty one.
 expect "metrics: denied api_key requests by reason" "$(metric 'gw_api_key_requests_total{result="denied",reason="missing"}')" "2"
 expect "metrics: the doubled key is counted as ambiguous" "$(metric 'gw_api_key_requests_total{result="denied",reason="ambiguous"}')" "1"
-expect "metrics: authz decisions by rule" "$(metric 'gw_authz_decisions_total{rule="no-admin-for-dev",decision="deny"}')" "7"
+expect "metrics: authz decisions by rule" "$(metric 'gw_authz_decisions_total{rule="no-admin-for-dev",decision="deny"}')" "11"
 
 # ---- keys while serving: add, then the key works without a restart; revoke, then it stops
 reloads0=$(metric gw_config_reloads_total)

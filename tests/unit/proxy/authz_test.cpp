@@ -114,6 +114,21 @@ TEST_CASE("authz: methods, paths, first match wins", "[authz]") {
   CHECK(decide(*p, id, "GET", "/apix") == "deny:default");
 }
 
+TEST_CASE("authz: a path not in normal form is matched in its strictest normal form", "[authz]") {
+  // What a listener with path_normalization "off" or escaped_slashes "keep" hands over.
+  auto p = policy(R"({"rules": [{"name": "no-admin", "action": "deny", "paths": [{"prefix": "/admin/"}]},
+                                {"name": "rest"}]})");
+  const Identity id = who("c1");
+  CHECK(decide(*p, id, "GET", "/admin/x") == "deny:no-admin");
+  CHECK(decide(*p, id, "GET", "/%61dmin/x") == "deny:no-admin");
+  CHECK(decide(*p, id, "GET", "/x/../admin/x") == "deny:no-admin");
+  CHECK(decide(*p, id, "GET", "//admin//x") == "deny:no-admin");
+  CHECK(decide(*p, id, "GET", "/admin%2Fx") == "deny:no-admin");
+  CHECK(decide(*p, id, "GET", "/admin%2fx") == "deny:no-admin");
+  CHECK(decide(*p, id, "GET", "/%zz") == "deny:default");  // no normal form: denied
+  CHECK(decide(*p, id, "GET", "/public/x") == "allow:rest");
+}
+
 TEST_CASE("authz: source CIDRs", "[authz]") {
   auto p = policy(R"({"rules": [{"name": "office", "source_cidrs": ["198.51.100.0/24", "2001:db8::/32"]},
                                 {"name": "catch-all", "action": "deny"}]})");

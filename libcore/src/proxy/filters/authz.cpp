@@ -5,6 +5,7 @@
 #include <map>
 
 #include "pw/base/strings.h"
+#include "pw/http/path.h"
 #include "pw/io/address.h"
 #include "pw/proxy/filter.h"
 #include "pw/proxy/headers.h"
@@ -209,7 +210,20 @@ Result<std::shared_ptr<const AuthzPolicy>> AuthzPolicy::compile(const AuthzConfi
   return std::shared_ptr<const AuthzPolicy>(std::move(p));
 }
 
-AuthzDecision AuthzPolicy::decide(const AuthzRequest& r) const {
+AuthzDecision AuthzPolicy::decide(const AuthzRequest& req) const {
+  // The listener normally hands over the normal form. With its path_normalization "off" (or
+  // escaped slashes kept) the path may still hold "%61", "..", "//" or "%2F", which an upstream
+  // would resolve: rules then see the strictest normal form (RFC 3986 §6.2.2, escaped slashes
+  // decoded), and a path that has none is denied.
+  AuthzRequest r = req;
+  std::string normal;
+  const http::PathNormalization strict{true, http::EscapedSlashes::unescape};
+  if (!r.path.empty() && r.path.front() == '/' && !http::is_normal_path(r.path, strict)) {
+    auto n = http::normalize_path(r.path, strict);
+    if (!n) return AuthzDecision{false, rules_.size(), "default"};
+    normal = std::move(*n);
+    r.path = normal;
+  }
   for (std::size_t i = 0; i < rules_.size(); ++i)
     if (rule_matches(rules_[i], r))
       return AuthzDecision{rules_[i].cfg->action == AuthzAction::allow, i, rules_[i].name};
