@@ -205,6 +205,7 @@ Result<std::shared_ptr<const AuthzPolicy>> AuthzPolicy::compile(const AuthzConfi
       return make_error(Errc::invalid_argument,
                         path + "/rules/" + std::to_string(i) + "/source_cidrs: " + cidrs.error().message);
     out.cidrs = std::move(*cidrs);
+    if (!r.source_cidrs.empty()) p->uses_client_ip_ = true;
     p->rules_.push_back(std::move(out));
   }
   return std::shared_ptr<const AuthzPolicy>(std::move(p));
@@ -288,7 +289,7 @@ FilterStatus AuthzFilter::on_request_head(FilterContext& ctx) {
   r.identity = &ctx.identity();
   r.method = ctx.request().method();
   r.path = ctx.path();  // normalised: "/%61dmin", "/x/../admin", "//admin" are "/admin" here
-  r.client_ip = ctx.client_ip();
+  if (f_.policy->uses_client_ip()) r.client_ip = ctx.client_ip();  // formatted on first use
   const AuthzDecision d = f_.policy->decide(r);
   if (d.allow) {
     if (auto* c = f_.allowed[d.rule]) c->inc();

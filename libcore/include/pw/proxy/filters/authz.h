@@ -140,6 +140,7 @@ class AuthzPolicy {
   static Result<std::shared_ptr<const AuthzPolicy>> compile(const AuthzConfig& cfg, const std::string& path);
   AuthzDecision decide(const AuthzRequest& r) const;
   std::size_t size() const noexcept;
+  bool uses_client_ip() const noexcept { return uses_client_ip_; }  // some rule has source_cidrs
   ~AuthzPolicy();
 
   struct Rule;
@@ -147,6 +148,7 @@ class AuthzPolicy {
  private:
   AuthzPolicy() = default;
   std::vector<Rule> rules_;
+  bool uses_client_ip_ = false;
 };
 
 }  // namespace pw::proxy
