@@ -158,7 +158,20 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
   });
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return ready == n; });
+  if (failed) watch_consumers();
   return failed;
+}
+
+void Daemon::watch_consumers() {
+  const std::string& path = current_->consumers_path;
+  if (path.empty()) {
+    consumers_watch_.reset();
+    return;
+  }
+  if (consumers_watch_ && consumers_watch_->path() == path) return;
+  consumers_watch_ = std::make_unique<pw::config::FileWatcher>(*main_, path, [this] { (void)reload(); });
+  if (pw::Status s = consumers_watch_->start(); !s)
+    log_.warn("cannot watch the consumers file; reload with SIGHUP", {{"file", path}, {"error", s.error().message}});
 }
 
 std::string Daemon::ready_line() const {
@@ -227,6 +240,7 @@ pw::Status Daemon::reload() {
   for (const auto& cs : s->clusters) cs->set_logger(&log_);
   health_->set_clusters(s->clusters);
   metrics_.reloads.inc();
+  watch_consumers();
   log_.info("config reloaded", {{"file", file}, {"generation", s->generation}});
   return {};
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pw/base/result.h"
+#include "pw/config/file_watcher.h"
 #include "pw/io/loop.h"
 #include "pw/io/worker.h"
 #include "pw/proxy/access_log.h"
@@ -52,6 +53,8 @@ class Daemon {
   pw::Result<std::shared_ptr<pw::tls::ServerContextHolder>> make_tls(const pw::proxy::Listener& l, std::size_t i,
                                                                      bool check_only);
   std::string clusters_json() const;
+  // The consumers file (issue 13): a change to it reloads, as SIGHUP does. Main loop thread.
+  void watch_consumers();
 
   DaemonOptions opt_;
   pw::telemetry::Logger& log_;
@@ -72,6 +75,7 @@ class Daemon {
   bool draining_ = false, stopped_ = false;
   const pw::proxy::AccessLog* dropped_seen_of_ = nullptr;  // access_log_dropped baseline
   std::uint64_t dropped_seen_ = 0;
+  std::unique_ptr<pw::config::FileWatcher> consumers_watch_;
 };
 
 }  // namespace gw

@@ -2,6 +2,7 @@
 #include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
 
+#include "keys.h"
 #include "serve.h"
 
 int main(int argc, char** argv) {
@@ -31,7 +32,9 @@ int main(int argc, char** argv) {
       "flight may finish until proxy.drain_timeout, then gw-proxy exits 0. SIGINT stops at once.",
       "Errors the proxy answers itself carry a small JSON body {\"error\":CODE,\"status\":N,"
       "\"detail\":...}: 404 no_route, 502 upstream_connect_failed, upstream_reset or "
-      "upstream_protocol_error, 503 no_healthy_upstream or upstream_overflow, 504 upstream_timeout.",
+      "upstream_protocol_error, 503 no_healthy_upstream or upstream_overflow, 504 upstream_timeout; "
+      "filters add 401 unauthorized (api_key: no valid API key, with WWW-Authenticate) and 403 forbidden (authz: "
+      "the detail names the deciding rule).",
   };
   info.examples = {
       {"gw-proxy -c /etc/gw-proxy/gw.json", "Serve with one worker per CPU."},
@@ -41,12 +44,60 @@ int main(int argc, char** argv) {
       {"curl -s 127.0.0.1:9901/clusters | jq '.clusters[].endpoints[] | {address, healthy, ejected}'",
        "Show endpoint health."},
   };
-  info.files = {{"gw.json", "The configuration, see gw-proxy.json(5)."}};
+  info.examples.push_back({"gw-proxy keys add -c gw.json alice --group admin --plan gold --json | jq -r .key",
+                           "Create consumer alice (if new) with a new API key; the key is printed once."});
+  info.examples.push_back({"gw-proxy keys rotate -c gw.json alice --grace 24h",
+                           "Give alice a new key; her old keys keep working for 24 hours."});
+  info.files = {{"gw.json", "The configuration, see gw-proxy.json(5)."},
+                {"consumers.json", "The consumers file the configuration names (consumers.file), see gw-proxy.json(5)."}};
   info.see_also = {"gw-proxy.json(5)", "loadgen(1)", "certctl(1)", "ratelimitd(1)", "nginx(8)", "haproxy(1)"};
 
   pw::cli::App app("gw-proxy", info, {.config = true, .log_level = true, .json = false});
   pw::cli::add_config_flags(app, o.check, o.print_config);
   app.option("-w,--workers", o.workers, "Worker threads, one event loop each (0: one per CPU)").metavar("N");
 
-  return pw::cli::run(app, argc, argv, [&] { return gw::run(o, app.common()); });
+  // ---- keys (issue 13): the consumers file's API keys ----
+  gw::KeysOptions k;
+  auto& keys = app.subcommand("keys", "Manage the API keys of the consumers file");
+  keys.details(
+      "Edits the consumers file named by the configuration's consumers.file (-c), or the file given with "
+      "--consumers. Each edit locks FILE.lock, writes a temporary file beside FILE, fsyncs it and renames it over "
+      "FILE, so a running gw-proxy (which reloads when the file changes) and concurrent edits see whole files "
+      "only; a file it creates has mode 0600, an existing one keeps its mode. Keys whose grace period is over are "
+      "removed by every edit.\n\n"
+      "A key is 32 random bytes in base64url after the prefix pwk_, printed once on standard output (as JSON "
+      "with --json); only its SHA-256 is stored. Exit status 1 when the consumer or key id does not exist.");
+  keys.require_subcommand();
+  keys.option("--consumers", k.consumers_file, "The consumers file to edit (default: the one --config names)")
+      .metavar("FILE")
+      .file();
+  keys.flag("--json", k.json, "Print JSON (one object per line) instead of text");
+  auto& add = keys.subcommand("add", "Add an API key to a consumer, creating the consumer if it does not exist");
+  add.option("consumer", k.consumer, "The consumer's id").metavar("CONSUMER").required();
+  add.option("--username", k.username, "The consumer's username (a new consumer's default: its id)").metavar("NAME");
+  add.option("--group", k.groups, "A group of the consumer; repeat for several (replaces its groups)").metavar("GROUP");
+  add.option("--plan", k.plan, "The consumer's rate-limit plan").metavar("PLAN");
+  auto& rotate = keys.subcommand("rotate", "Give a consumer a new API key and retire its old ones");
+  rotate.details("The old keys (all of the consumer's, or the one --key-id names) are removed at once, or with --grace "
+                 "keep working until the grace period ends (their expires time), then stop.");
+  rotate.option("consumer", k.consumer, "The consumer's id").metavar("CONSUMER").required();
+  rotate.option("--key-id", k.key_id, "Retire only this key").metavar("ID");
+  rotate.option("--grace", k.grace, "How long the old keys keep working (0s: removed now)").metavar("DURATION");
+  auto& revoke = keys.subcommand("revoke", "Remove an API key by its id");
+  revoke.option("key_id", k.revoke_id, "The key's id (from keys list)").metavar("ID").required();
+  auto& list = keys.subcommand("list", "List key ids, their consumers and creation times (never the keys)");
+  list.option("consumer", k.consumer, "Only this consumer's keys").metavar("CONSUMER");
+  list.flag("--show-hashes", k.show_hashes, "Also show each key's stored SHA-256");
+
+  return pw::cli::run(app, argc, argv, [&]() -> int {
+    const auto& common = app.common();
+    if (keys.selected()) {
+      k.config = common.config;
+      if (add.selected()) return gw::keys_add(k, std::cout);
+      if (rotate.selected()) return gw::keys_rotate(k, std::cout);
+      if (revoke.selected()) return gw::keys_revoke(k, std::cout);
+      return gw::keys_list(k, std::cout);
+    }
+    return gw::run(o, common);
+  });
 }

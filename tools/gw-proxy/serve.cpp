@@ -9,12 +9,13 @@
 #include "pw/proxy/config.h"
 
 #include "daemon.h"
+#include "keys.h"
 
 namespace gw {
 
 int run(const Options& o, const pw::cli::Common& common) {
   if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "needs --config FILE");
-  if (o.check) return pw::config::run_check<pw::proxy::Config>(common.config, std::cout, std::cerr);
+  if (o.check) return check_config(common.config, std::cout, std::cerr);  // and its consumers file
   if (o.print_config) return pw::config::run_print_config<pw::proxy::Config>(common.config, std::cout, std::cerr);
 
   std::unique_ptr<Daemon> daemon;

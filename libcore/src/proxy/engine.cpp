@@ -54,7 +54,15 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
                                      "Client connections closed to keep slow clients' partial request heads within "
                                      "max_partial_heads and max_partial_head_bytes, by listener.",
                                      {"listener"})),
-      jwt(reg, p) {}
+      jwt(reg, p),
+      api_key_requests(reg.counter_family(p + "_api_key_requests_total",
+                                          "Requests seen by api_key filters, by result (allowed, denied) and reason "
+                                          "(key, anonymous, missing, invalid, expired, ambiguous).",
+                                          {"result", "reason"})),
+      authz_decisions(reg.counter_family(p + "_authz_decisions_total",
+                                         "Decisions of authz filters, by deciding rule (\"default\" when none "
+                                         "matched) and decision (allow, deny).",
+                                         {"rule", "decision"})) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -98,6 +106,16 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   fenv.source = source;
   fenv.jwks_fetcher = std::make_shared<JwksFetcher>();  // jwt filter: its thread starts on first use
   fenv.jwt_metrics = &metrics.jwt;
+  // ---- consumers, api_key, authz (keyauth) ----
+  if (c.consumers) {
+    snap->consumers_path = resolve_beside(source, c.consumers->file);
+    auto store = ConsumerStore::load(snap->consumers_path);
+    if (!store) return make_error(store.error().code, source + ": /consumers/file: " + store.error().message);
+    snap->consumers = *store;
+  }
+  fenv.consumers = snap->consumers;
+  fenv.api_key_requests = &metrics.api_key_requests;
+  fenv.authz_decisions = &metrics.authz_decisions;
   snap->route_rt.resize(c.routes.size());
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const Route& r = c.routes[i];

@@ -1,6 +1,7 @@
 #include "pw/proxy/filter.h"
 
 #include "proxy/filters/jwt_filter.h"
+#include "proxy/filters/keyauth.h"  // api_key, authz
 
 namespace pw::proxy {
 namespace {
@@ -34,6 +35,8 @@ Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& c
                                                            const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));
   if (cfg.type == "jwt" && cfg.jwt) return make_jwt_filter_factory(*cfg.jwt, env, path);
+  if (cfg.type == "api_key") return make_api_key_factory(cfg, env, path);
+  if (cfg.type == "authz") return make_authz_factory(cfg, env, path);
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

@@ -41,6 +41,12 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::string_view path() const override { return path_; }
   Identity& identity() override { return identity_; }
   std::string_view client_ip() const override;
+  std::string_view query() const override { return query_; }
+  void set_query(std::string q) override {
+    query_buf_ = std::move(q);
+    query_ = query_buf_;
+    query_replaced_ = true;
+  }
 
  private:
   // buffering: the body is read up to the window before any upstream is contacted; it becomes
@@ -108,6 +114,8 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::string_view request_id_;  // in fields_'s arena or the request
   std::string_view host_, path_, query_;
   std::string norm_path_;  // path_ when normalisation changed the request's path
+  std::string query_buf_;  // query_ when a filter replaced the request's query
+  bool query_replaced_ = false;  // the access log then shows the replaced query (no credentials)
   http::Request up_;
   const http::Endpoint* ep_ = nullptr;
   EndpointState* endpoint_ = nullptr;

@@ -241,7 +241,17 @@ void ProxyRequest::log_access() {
   std::copy_n(peer.data(), n, client);
   e.client = std::string_view(client, n);
   e.method = req.method();
-  e.target = req.target();
+  // A filter that took a credential out of the query (api_key's hide_credentials) took it out of
+  // the log too: the target is logged with the query the upstream got.
+  std::string target_buf;
+  if (query_replaced_) {
+    const std::string_view t = req.target();
+    target_buf.assign(t.substr(0, t.find('?')));
+    if (!query_.empty()) target_buf.append("?").append(query_);
+    e.target = target_buf;
+  } else {
+    e.target = req.target();
+  }
   e.host = host_;
   e.protocol = http::version_name(req.version());
   e.request_id = request_id_;

@@ -21,6 +21,10 @@
 #include "pw/config/reader.h"
 #include "pw/config/types.h"
 #include "pw/proxy/filters/jwt.h"  // jwt filter
+// ---- api_key, authz, consumers (keyauth) ----
+#include "pw/proxy/consumers.h"
+#include "pw/proxy/filters/api_key.h"
+#include "pw/proxy/filters/authz.h"
 
 namespace pw::proxy {
 
@@ -392,8 +396,11 @@ struct FilterConfig {
   HeaderEdits request;   // "headers"
   HeaderEdits response;  // "headers"
   std::optional<JwtConfig> jwt;  // "jwt"
+  // ---- api_key, authz (keyauth) ----
+  std::optional<ApiKeyConfig> api_key;
+  std::optional<AuthzConfig> authz;
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
@@ -401,6 +408,9 @@ void config_fields(F& f, FilterConfig& c) {
   f.optional("request", c.request);
   f.optional("response", c.response);
   f.optional("jwt", c.jwt);
+  // ---- api_key, authz (keyauth) ----
+  f.optional("api_key", c.api_key);
+  f.optional("authz", c.authz);
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -410,6 +420,10 @@ void config_fields(F& f, FilterConfig& c) {
     other("response", !c.response.empty(), "headers");
     other("jwt", c.jwt.has_value(), "jwt");
     if (c.type == "jwt" && !c.jwt && c.enabled) v.error("a \"jwt\" filter needs its \"jwt\" settings");
+    // ---- api_key, authz (keyauth) ----
+    other("api_key", c.api_key.has_value(), "api_key");
+    other("authz", c.authz.has_value(), "authz");
+    if (c.enabled && c.type == "authz" && !c.authz) v.error("an \"authz\" filter needs \"authz\": {\"rules\": [...]}");
   });
 }
 
@@ -678,6 +692,7 @@ struct Config {
   Admin admin;
   AccessLogConfig access_log;
   ProxyBehaviour proxy;
+  std::optional<ConsumersConfig> consumers;  // the consumers file (api_key; consumers.h)
 };
 // Defined in config.cpp: cross-references, RE2 patterns, addresses, names (unique), CIDRs.
 void validate_config(config::Validation& v, Config& c);
@@ -690,6 +705,7 @@ void config_fields(F& f, Config& c) {
   f.optional("admin", c.admin);
   f.optional("access_log", c.access_log);
   f.optional("proxy", c.proxy);
+  f.optional("consumers", c.consumers);
   f.validate([&](config::Validation& v) { validate_config(v, c); });
 }
 

@@ -53,6 +53,9 @@ struct Metrics {
   telemetry::Counter& access_log_dropped;
   telemetry::Family<telemetry::Counter>& slow_closes;       // {listener}: over max_partial_heads/_bytes
   JwtMetrics jwt;                                           // jwt filter
+  // ---- api_key, authz (keyauth) ----
+  telemetry::Family<telemetry::Counter>& api_key_requests;  // {result, reason}
+  telemetry::Family<telemetry::Counter>& authz_decisions;   // {rule, decision}
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
@@ -108,11 +111,15 @@ class Snapshot {
   std::vector<telemetry::Gauge*> open_tunnels;  // by listener index
   Metrics* metrics = nullptr;
   std::shared_ptr<AccessLog> access_log;  // may be null; kept while any request of this snapshot logs
+  // ---- consumers (keyauth) ----
+  std::string consumers_path;  // the consumers file as resolved (empty: none), for watching
+  std::shared_ptr<const ConsumerStore> consumers;
 };
 
 // Compiles `cfg` (already read and validated by the config loader) into a snapshot: routes,
-// clusters (health carried over from `previous`), filters, metric children. Errors name the
-// file and JSON path.
+// clusters (health carried over from `previous`), filters, metric children, and the consumers
+// file the config names (read here, relative to `source`'s directory). Errors name the file and
+// JSON path.
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log);
 

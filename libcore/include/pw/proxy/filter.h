@@ -26,6 +26,7 @@
 #include "pw/proxy/config.h"
 #include "pw/proxy/headers.h"
 #include "pw/proxy/identity.h"
+#include "pw/telemetry/metrics.h"
 
 namespace pw::proxy {
 
@@ -55,6 +56,11 @@ class FilterContext {
   // one of the listener's trusted_proxies, the right-most X-Forwarded-For entry that is not a
   // trusted proxy (nginx's real_ip_recursive). For CIDR rules and rate-limit descriptors.
   virtual std::string_view client_ip() const = 0;
+  // The query the upstream gets (without '?'; empty: none), and a replacement for it: an
+  // authentication filter removes a credential it was given in the query (api_key's
+  // hide_credentials).
+  virtual std::string_view query() const = 0;
+  virtual void set_query(std::string query) = 0;
 };
 
 class Filter {
@@ -82,7 +88,15 @@ struct FilterEnv {
   // jwt filter: the remote JWKS fetcher thread (shared by the snapshot's jwt filters) and metrics.
   std::shared_ptr<JwksFetcher> jwks_fetcher;
   JwtMetrics* jwt_metrics = nullptr;
+  // ---- api_key, authz (keyauth) ----
+  std::shared_ptr<const ConsumerStore> consumers;                     // null: no consumers file
+  telemetry::Family<telemetry::Counter>* api_key_requests = nullptr;  // {result, reason}
+  telemetry::Family<telemetry::Counter>* authz_decisions = nullptr;   // {rule, decision}
 };
+
+// The JSON body of an answer the proxy makes itself ({"error":CODE,"status":N,"detail":...,
+// "request_id":...}), for filters that refuse a request. Defined in forward.cpp.
+std::string local_reply_body(int status, std::string_view code, std::string_view detail, std::string_view request_id);
 
 // Builds the factory of one configured filter; errors name the JSON path given.
 Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,

@@ -1,0 +1,200 @@
+#include "pw/proxy/consumers.h"
+
+#include <ctime>
+#include <map>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "pw/config/load.h"
+
+namespace pw::proxy {
+namespace {
+
+using config::quote;
+
+bool has_control_char(std::string_view s) noexcept {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+bool is_lower_hex(std::string_view s) noexcept {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+int hex_value(char c) noexcept { return c <= '9' ? c - '0' : c - 'a' + 10; }
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) noexcept {
+  if (at + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<WallTime> parse_rfc3339_utc(std::string_view s) noexcept {
+  // RFC 3339 §5.6 date-time, restricted to "Z": YYYY-MM-DDTHH:MM:SS[.frac]Z.
+  int y, mo, d, h, mi, se;
+  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':' ||
+      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
+    return std::nullopt;
+  std::size_t i = 19;
+  if (s[i] == '.') {
+    ++i;
+    const std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start) return std::nullopt;
+  }
+  if (i + 1 != s.size() || (s[i] != 'Z' && s[i] != 'z')) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se == 60 ? 59 : se;
+  const time_t t = timegm(&tm);
+  if (tm.tm_mday != d) return std::nullopt;  // 31 April and the like were normalised
+  return WallTime(std::chrono::seconds(t));
+}
+
+std::string format_rfc3339_seconds(WallTime t) {
+  const time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::array<std::uint8_t, 32> sha256_digest(std::string_view data) noexcept {
+  std::array<std::uint8_t, 32> out{};
+  unsigned int n = 0;
+  (void)EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha256(), nullptr);
+  return out;
+}
+
+std::string lower_hex(const std::uint8_t* p, std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 15];
+  }
+  return out;
+}
+
+void validate_consumers(config::Validation& v, std::vector<Consumer>& consumers) {
+  std::map<std::string, std::size_t> ids, names;
+  std::map<std::string, std::string> key_ids, hashes;  // -> where first seen
+  for (std::size_t i = 0; i < consumers.size(); ++i) {
+    const Consumer& c = consumers[i];
+    const std::string at = "/consumers/" + std::to_string(i);
+    // id, username and groups go into upstream header fields (X-Consumer-ID...).
+    if (has_control_char(c.id)) v.error_at({"consumers", i, "id"}, "must not contain control characters");
+    if (has_control_char(c.username)) v.error_at({"consumers", i, "username"}, "must not contain control characters");
+    if (has_control_char(c.plan)) v.error_at({"consumers", i, "plan"}, "must not contain control characters");
+    for (std::size_t g = 0; g < c.groups.size(); ++g)
+      if (c.groups[g].empty() || has_control_char(c.groups[g]))
+        v.error_at({"consumers", i, "groups", g}, "expected a non-empty name without control characters");
+    if (auto [it, fresh] = ids.emplace(c.id, i); !fresh)
+      v.error_at({"consumers", i, "id"}, "duplicate consumer id " + quote(c.id) + " (also at /consumers/" +
+                                             std::to_string(it->second) + ")");
+    if (!c.username.empty())
+      if (auto [it, fresh] = names.emplace(c.username, i); !fresh)
+        v.error_at({"consumers", i, "username"}, "duplicate username " + quote(c.username) +
+                                                     " (also at /consumers/" + std::to_string(it->second) + ")");
+    const auto& keys = c.credentials.api_keys;
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      const ApiKeyCredential& key = keys[k];
+      const std::string kat = at + "/credentials/api_keys/" + std::to_string(k);
+      if (has_control_char(key.id)) v.error_at({"consumers", i, "credentials", "api_keys", k, "id"}, "must not contain control characters");
+      if (auto [it, fresh] = key_ids.emplace(key.id, kat); !fresh)
+        v.error_at({"consumers", i, "credentials", "api_keys", k, "id"},
+                   "duplicate key id " + quote(key.id) + " (also at " + it->second + ")");
+      if (key.sha256.size() != 64 || !is_lower_hex(key.sha256))
+        v.error_at({"consumers", i, "credentials", "api_keys", k, "sha256"},
+                   "expected the key's SHA-256 as 64 lowercase hex digits");
+      else if (auto [it, fresh] = hashes.emplace(key.sha256, kat); !fresh)
+        v.error_at({"consumers", i, "credentials", "api_keys", k, "sha256"}, "the same key as " + it->second);
+      if (!parse_rfc3339_utc(key.created))
+        v.error_at({"consumers", i, "credentials", "api_keys", k, "created"},
+                   "expected an RFC 3339 UTC time (\"2026-12-07T23:50:00Z\")");
+      if (!key.expires.empty() && !parse_rfc3339_utc(key.expires))
+        v.error_at({"consumers", i, "credentials", "api_keys", k, "expires"},
+                   "expected an RFC 3339 UTC time (\"2026-12-07T23:50:00Z\")");
+    }
+  }
+}
+
+std::shared_ptr<const ConsumerStore> ConsumerStore::from(ConsumersFile file) {
+  auto s = std::make_shared<ConsumerStore>();
+  s->file_ = std::move(file);
+  s->by_id_.reserve(s->file_.consumers.size());
+  for (const Consumer& c : s->file_.consumers) {
+    s->by_id_.emplace(c.id, &c);
+    for (const ApiKeyCredential& k : c.credentials.api_keys) {
+      KeyEntry e;
+      e.consumer = &c;
+      e.key = &k;
+      if (k.sha256.size() != 64 || !is_lower_hex(k.sha256)) continue;  // validated before; never matches
+      for (std::size_t i = 0; i < 32; ++i)
+        e.digest[i] = static_cast<std::uint8_t>(hex_value(k.sha256[2 * i]) << 4 | hex_value(k.sha256[2 * i + 1]));
+      if (!k.expires.empty()) e.expires = parse_rfc3339_utc(k.expires);
+      s->by_hash_.emplace(std::string(reinterpret_cast<const char*>(e.digest.data()), e.digest.size()), e);
+    }
+  }
+  return s;
+}
+
+Result<std::shared_ptr<const ConsumerStore>> ConsumerStore::parse(std::string_view text, std::string_view file) {
+  auto f = config::load_text<ConsumersFile>(text, file);
+  if (!f) return std::move(f).error();
+  return from(std::move(*f));
+}
+
+Result<std::shared_ptr<const ConsumerStore>> ConsumerStore::load(const std::string& path) {
+  auto f = config::load_file<ConsumersFile>(path);
+  if (!f) return std::move(f).error();
+  return from(std::move(*f));
+}
+
+const ConsumerStore::KeyEntry* ConsumerStore::find_key(std::string_view presented, WallTime now, bool* expired) const {
+  if (expired) *expired = false;
+  const auto digest = sha256_digest(presented);
+  auto it = by_hash_.find(std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  if (it == by_hash_.end()) return nullptr;
+  // The table found the entry by its digest; compare the whole digest again in constant time,
+  // so no comparison on the path from presented key to answer depends on how many bytes match.
+  if (CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) != 0) return nullptr;
+  if (it->second.expires && now >= *it->second.expires) {
+    if (expired) *expired = true;
+    return nullptr;
+  }
+  return &it->second;
+}
+
+const Consumer* ConsumerStore::find(std::string_view id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+std::string resolve_beside(const std::string& config_path, const std::string& file) {
+  if (file.empty() || file.front() == '/' || config_path == "-" || config_path == "<stdin>") return file;
+  const auto slash = config_path.rfind('/');
+  if (slash == std::string::npos) return file;
+  return config_path.substr(0, slash + 1) + file;
+}
+
+}  // namespace pw::proxy
