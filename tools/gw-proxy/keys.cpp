@@ -13,6 +13,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/cli/exit_codes.h"
+#include "pw/cli/values.h"
 #include "pw/config/check_command.h"
 #include "pw/config/load.h"
 #include "pw/config/source.h"
@@ -266,8 +267,8 @@ int keys_add(const KeysOptions& o, std::ostream& out) {
 
 int keys_rotate(const KeysOptions& o, std::ostream& out) {
   if (o.consumer.empty()) throw Failure(pw::cli::exit_usage, "needs a consumer id");
-  const auto grace = pw::parse_duration(o.grace);
-  if (!grace || grace->count() < 0) throw Failure(pw::cli::exit_usage, "--grace: expected a duration (\"0s\", \"10m\", \"24h\")");
+  const auto grace = pw::cli::parse_duration_flag("--grace", o.grace, std::chrono::seconds(1));  // pipeworks(7) DURATIONS
+  if (!grace) throw Failure(pw::cli::exit_usage, grace.error().message);
   const std::string path = consumers_path(o);
   FileLock lock(path);
   Doc d = read_doc(path, false);
