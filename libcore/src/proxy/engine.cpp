@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "forward.h"
+#include "pw/proxy/filters/http_clients.h"
 #include "pw/config/writer.h"
 #include "pw/tls/context.h"
 
@@ -56,7 +57,9 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       slow_closes(reg.counter_family(p + "_downstream_slow_closes_total",
                                      "Client connections closed to keep slow clients' partial request heads within "
                                      "max_partial_heads and max_partial_head_bytes, by listener.",
-                                     {"listener"})) {}
+                                     {"listener"})),
+      rate_limit(reg, p),
+      introspection(reg, p) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -98,6 +101,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
 
   FilterEnv fenv;
   fenv.source = source;
+  fenv.rate_limit_metrics = &metrics.rate_limit;
+  fenv.introspection_metrics = &metrics.introspection;
   snap->route_rt.resize(c.routes.size());
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const Route& r = c.routes[i];
@@ -309,6 +314,7 @@ void Worker::shutdown() {
   if (stats_timer_) stats_timer_->stop();
   for (auto& s : servers_) s->close_all();
   close_tunnels();
+  close_filter_clients();
   if (state_)
     for (auto& c : state_->clusters) c.pool->close_idle();
 }

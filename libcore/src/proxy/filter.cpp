@@ -28,9 +28,12 @@ class HeadersFactory final : public FilterFactory {
 
 }  // namespace
 
-Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& /*env*/,
+Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,
                                                            const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));
+  if (cfg.type == "rate_limit" && cfg.rate_limit) return make_rate_limit_factory(*cfg.rate_limit, env, path);
+  if (cfg.type == "oauth2_introspection" && cfg.oauth2_introspection)
+    return make_oauth2_introspection_factory(*cfg.oauth2_introspection, env, path);
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

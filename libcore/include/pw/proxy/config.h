@@ -20,6 +20,8 @@
 #include "pw/base/clock.h"
 #include "pw/config/reader.h"
 #include "pw/config/types.h"
+#include "pw/proxy/filters/oauth2_introspection.h"
+#include "pw/proxy/filters/rate_limit.h"
 
 namespace pw::proxy {
 
@@ -390,14 +392,18 @@ struct FilterConfig {
   bool enabled = true;  // false: a route turns off a default filter of this type
   HeaderEdits request;   // "headers"
   HeaderEdits response;  // "headers"
+  std::optional<RateLimitConfig> rate_limit;                      // "rate_limit"
+  std::optional<OAuth2IntrospectionConfig> oauth2_introspection;  // "oauth2_introspection"
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "rate_limit", "oauth2_introspection"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
   f.optional("enabled", c.enabled);
   f.optional("request", c.request);
   f.optional("response", c.response);
+  f.optional("rate_limit", c.rate_limit);
+  f.optional("oauth2_introspection", c.oauth2_introspection);
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -405,6 +411,11 @@ void config_fields(F& f, FilterConfig& c) {
     };
     other("request", !c.request.empty(), "headers");
     other("response", !c.response.empty(), "headers");
+    other("rate_limit", c.rate_limit.has_value(), "rate_limit");
+    other("oauth2_introspection", c.oauth2_introspection.has_value(), "oauth2_introspection");
+    if (c.enabled && c.type == "rate_limit" && !c.rate_limit) v.error("a \"rate_limit\" filter needs \"rate_limit\"");
+    if (c.enabled && c.type == "oauth2_introspection" && !c.oauth2_introspection)
+      v.error("an \"oauth2_introspection\" filter needs \"oauth2_introspection\"");
   });
 }
 

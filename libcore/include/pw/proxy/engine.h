@@ -52,6 +52,9 @@ struct Metrics {
   telemetry::Counter& reload_failures;
   telemetry::Counter& access_log_dropped;
   telemetry::Family<telemetry::Counter>& slow_closes;       // {listener}: over max_partial_heads/_bytes
+  // rate_limit, oauth2_introspection filters
+  RateLimitMetrics rate_limit;
+  IntrospectionMetrics introspection;
 };
 
 // Per-route data the forwarder needs, resolved at compile time.

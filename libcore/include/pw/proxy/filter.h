@@ -79,6 +79,9 @@ class FilterFactory {
 // Edge filters add what they need here (the consumers, the metrics registry...).
 struct FilterEnv {
   std::string source;  // the config file, for error messages
+  // rate_limit, oauth2_introspection (filters/rate_limit.h, filters/oauth2_introspection.h)
+  RateLimitMetrics* rate_limit_metrics = nullptr;
+  IntrospectionMetrics* introspection_metrics = nullptr;
 };
 
 // Builds the factory of one configured filter; errors name the JSON path given.
