@@ -111,7 +111,7 @@ TEST_CASE("introspection_expiry: never past exp, inactive briefly", "[introspect
   CHECK(introspection_expiry(false, Json{{"active", false}}, now, 5min, 0s) == 0);
 }
 
-TEST_CASE("config: secret from exactly one place; never printed", "[introspection]") {
+TEST_CASE("config: secret from exactly one place, never printed", "[introspection]") {
   const Json base = {{"endpoint", "http://127.0.0.1:1/introspect"}, {"client_id", "gw"}};
   CHECK(load_errors(base) == "gw.json: /routes/0/filters/0/oauth2_introspection: needs exactly one of \"client_secret\", "
                              "\"client_secret_file\"");
