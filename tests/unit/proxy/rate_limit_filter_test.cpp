@@ -101,16 +101,27 @@ TEST_CASE("descriptors: an action that finds nothing skips the descriptor (Envoy
   CHECK(entries(build_descriptor(parse_actions(Json::parse(R"([{"claim": {"name": "sub"}}])")), none.facts())) == "(skipped)");
 }
 
-TEST_CASE("descriptors: a client cannot send an unbounded value", "[rate-limit]") {
+TEST_CASE("descriptors: a long value is replaced by its digest, neither kept nor skipped", "[rate-limit]") {
+  auto a = parse_actions(Json::parse(R"([{"request_headers": {"header_name": "x-t", "descriptor_key": "t"}}])"));
   Req r;
   const std::string big(kMaxDescriptorValue + 1, 'a');
   r.headers.push_back({"x-t", big});
-  auto a = parse_actions(Json::parse(R"([{"request_headers": {"header_name": "x-t", "descriptor_key": "t"}}])"));
-  CHECK(!build_descriptor(a, r.facts()));
-  Req ok;
-  const std::string fits(kMaxDescriptorValue, 'a');
-  ok.headers.push_back({"x-t", fits});
-  CHECK(build_descriptor(a, ok.facts()));
+  auto d = build_descriptor(a, r.facts());
+  REQUIRE(d);  // not skipped: a long value must not escape its limit
+  REQUIRE(d->size() == 1);
+  CHECK((*d)[0].value.size() == 7 + 64);
+  CHECK((*d)[0].value.rfind("sha256:", 0) == 0);
+  Req same;
+  same.headers.push_back({"x-t", big});
+  CHECK(build_descriptor(a, same.facts())->at(0).value == (*d)[0].value);  // the same value, the same key
+  Req other;
+  const std::string big2 = big + "b";
+  other.headers.push_back({"x-t", big2});
+  CHECK(build_descriptor(a, other.facts())->at(0).value != (*d)[0].value);
+  Req fits;
+  const std::string v(kMaxDescriptorValue, 'a');
+  fits.headers.push_back({"x-t", v});
+  CHECK(build_descriptor(a, fits.facts())->at(0).value == v);
 }
 
 TEST_CASE("plans: a consumer's plan picks its limits, others get the defaults", "[rate-limit]") {

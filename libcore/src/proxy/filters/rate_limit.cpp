@@ -1,5 +1,7 @@
 #include "pw/proxy/filters/rate_limit.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -78,6 +80,19 @@ const config::Json* find_claim(const config::Json& claims, std::string_view name
   }
 }
 
+std::string value_digest(std::string_view v) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(v.data(), v.size(), md, &n, EVP_sha256(), nullptr) != 1) n = 0;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned i = 0; i < n; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
 std::optional<std::string> claim_value(const config::Json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return std::string(v.get<bool>() ? "true" : "false");
@@ -93,8 +108,9 @@ std::optional<std::vector<limit::Entry>> build_descriptor(std::span<const RateLi
   std::vector<limit::Entry> out;
   out.reserve(actions.size());
   const auto add = [&](const std::string& key, std::string_view value) {
-    if (value.size() > kMaxDescriptorValue) return false;
-    out.push_back({key, std::string(value)});
+    // A longer value (a client's header, path or claim) stands for itself by its digest: the
+    // keys stay bounded, and a long value cannot slip past its limit either.
+    out.push_back({key, value.size() > kMaxDescriptorValue ? value_digest(value) : std::string(value)});
     return true;
   };
   for (const RateLimitAction& a : actions) {

@@ -304,8 +304,9 @@ struct RateLimitFacts {
 };
 
 // The descriptor the actions build, or nullopt when an action found nothing (the descriptor is
-// skipped). Values are bounded: a header value longer than kMaxDescriptorValue skips the
-// descriptor too (a client must not grow ratelimitd's or our keys at will).
+// skipped). Values are bounded: one longer than kMaxDescriptorValue (a client's header, path or
+// claim) is replaced by "sha256:<hex digest>", so keys stay small and a long value still counts
+// against its own limit (skipping it would let a client escape the limit with a long value).
 inline constexpr std::size_t kMaxDescriptorValue = 256;
 std::optional<std::vector<limit::Entry>> build_descriptor(std::span<const RateLimitAction> actions,
                                                           const RateLimitFacts& facts);
