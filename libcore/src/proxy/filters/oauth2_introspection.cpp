@@ -192,6 +192,9 @@ struct IntrospectionShared {
 class IntrospectionFilter final : public Filter {
  public:
   explicit IntrospectionFilter(const IntrospectionShared& s) : s_(s) {}
+  ~IntrospectionFilter() override {
+    if (waiting_) side_->client.cancel(call_);  // no callback into a destroyed filter
+  }
 
   FilterStatus on_request_head(FilterContext& ctx) override {
     ctx_ = &ctx;
