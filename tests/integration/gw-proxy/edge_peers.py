@@ -6,8 +6,8 @@
       A ratelimitd that never answers in time: every request is read, then answered (200, an OK
       RateLimitResponse) only after SECONDS, or never if the client closes first.
 
-  edge_peers.py introspect CLIENT_ID SECRET_FILE
-      An RFC 7662 introspection endpoint at POST /introspect. Checks client_secret_basic (the
+  edge_peers.py introspect CLIENT_ID SECRET_FILE [CERT KEY]
+      An RFC 7662 introspection endpoint at POST /introspect (over TLS with CERT and KEY). Checks client_secret_basic (the
       form-urlencoded id and secret, RFC 6749 §2.3.1) and answers 401 when it does not match;
       checks the form body (token, token_type_hint=access_token). Tokens:
         good-<sub>     active, sub=<sub>, scope "read write", client_id "app", exp in one hour
@@ -22,6 +22,7 @@
 """
 import base64
 import json
+import ssl
 import sys
 import threading
 import time
@@ -116,8 +117,12 @@ class Introspect(Handler):
         self.reply(200, {"active": False})
 
 
-def serve(handler, **attrs):
+def serve(handler, tls=None, **attrs):
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     for k, v in attrs.items():
         setattr(srv, k, v)
@@ -131,6 +136,7 @@ if __name__ == "__main__":
     elif sys.argv[1] == "introspect":
         with open(sys.argv[3]) as f:
             secret = f.read().strip()
-        serve(Introspect, client_id=sys.argv[2], secret=secret)
+        serve(Introspect, tls=(sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else None,
+              client_id=sys.argv[2], secret=secret)
     else:
         sys.exit("usage: edge_peers.py slow SECONDS | introspect CLIENT_ID SECRET_FILE")

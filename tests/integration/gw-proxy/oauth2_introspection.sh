@@ -19,7 +19,7 @@ gw=${1:?usage: oauth2_introspection.sh GW_PROXY}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 . "$here/lib-gw.sh"
-gw_need python3 curl jq
+gw_need python3 curl jq openssl
 gw_setup
 
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected [$3], got [$2]"; fi; }
@@ -44,6 +44,23 @@ pids+=("$ip_pid")
 poll 10 grep -q port "$work/ip.out" || { echo "edge_peers.py introspect did not start: $(cat "$work/ip.err")"; exit 1; }
 ip_port=$(jq -r .port "$work/ip.out")
 
+# The same endpoint over TLS: a test CA and a certificate for 127.0.0.1 and localhost.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$work/srv.key" -out "$work/srv.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/ext"
+openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+  -extfile "$work/ext" -out "$work/srv.pem" 2>/dev/null
+python3 "$here/edge_peers.py" introspect gw-client "$work/secret" "$work/srv.pem" "$work/srv.key" >"$work/tls.out" 2>"$work/tls.err" &
+pids+=("$!")
+poll 10 grep -q port "$work/tls.out" || { echo "edge_peers.py introspect (TLS) did not start: $(cat "$work/tls.err")"; exit 1; }
+tls_port=$(jq -r .port "$work/tls.out")
+# tls_filter HOST [MORE]: the filter against the TLS endpoint
+tls_filter() {
+  echo "{\"type\": \"oauth2_introspection\", \"oauth2_introspection\": {\"endpoint\": \"https://$1:$tls_port/introspect\", \"client_id\": \"gw-client\", \"client_secret_file\": \"$work/secret\"${2:-}}}"
+}
+
 # introspect SECRET_FILE [MORE]: the filter's JSON
 introspect() {
   echo "{\"type\": \"oauth2_introspection\", \"oauth2_introspection\": {\"endpoint\": \"http://127.0.0.1:$ip_port/introspect\", \"client_id\": \"gw-client\", \"client_secret_file\": \"$1\"${2:-}}}"
@@ -64,6 +81,12 @@ cat >"$work/gw.json" <<EOF
      "filters": [$(introspect "$work/secret" ', "cache_ttl": "0s", "inactive_cache_ttl": "0s", "failure_status": 502')]},
     {"name": "wrong", "match": {"prefix": "/wrong/"}, "direct_response": {"status": 200, "body": "ok\n"},
      "filters": [$(introspect "$work/wrong")]},
+    {"name": "tls", "match": {"prefix": "/tls/"}, "direct_response": {"status": 200, "body": "ok\n"},
+     "filters": [$(tls_filter localhost ", \"ca_file\": \"$work/ca.pem\"")]},
+    {"name": "tlsip", "match": {"prefix": "/tls-ip/"}, "direct_response": {"status": 200, "body": "ok\n"},
+     "filters": [$(tls_filter 127.0.0.1 ", \"ca_file\": \"$work/ca.pem\"")]},
+    {"name": "tlsuntrusted", "match": {"prefix": "/tls-untrusted/"}, "direct_response": {"status": 200, "body": "ok\n"},
+     "filters": [$(tls_filter localhost)]},
     {"name": "inline", "match": {"prefix": "/inline/"}, "direct_response": {"status": 200, "body": "ok\n"},
      "filters": [{"type": "oauth2_introspection", "oauth2_introspection": {"endpoint": "http://127.0.0.1:$ip_port/introspect",
                   "client_id": "gw-client", "client_secret": "$secret"}}]}
@@ -112,6 +135,12 @@ expect "another sub counts apart" "$(bearer /limited/ good-dave)" 200
 expect "wrong client secret: 503" "$(bearer /wrong/ good-erin)" 503
 expect "the endpoint refused our client authentication" "$(c "http://127.0.0.1:$ip_port/bad_auth" | jq -r .count)" 1
 expect "inline client_secret works" "$(bearer /inline/ good-frank)" 200
+
+# --- https endpoints are verified ---
+expect "https endpoint with its CA: 200" "$(bearer /tls/ good-tls)" 200
+expect "https endpoint by IP address with its CA: 200" "$(bearer /tls-ip/ good-tls-ip)" 200
+expect "https endpoint not trusted (system store): 503" "$(bearer /tls-untrusted/ good-tls-x)" 503
+expect "the untrusted endpoint never got the token" "$(c --cacert "$work/ca.pem" "https://localhost:$tls_port/count?token=good-tls-x" | jq -r .count)" 0
 
 # --- endpoint failing, slow, stopped ---
 fails=$(m 'decisions_total{decision="failure"}')
