@@ -112,6 +112,7 @@ cat >"$work/gw.json" <<EOF
     $(route slowallow /slow-allow/ "{$(svc "$slow_port"), \"global\": [$(generic api slow)]}"),
     $(route slowdeny /slow-deny/ "{$(svc "$slow_port"), \"failure_mode\": \"deny\", \"global\": [$(generic api slow)]}"),
     $(route local /local/ "{\"local\": [{\"name\": \"burst\", \"algorithm\": \"fixed_window\", \"limit\": 4, \"period\": \"1h\"}]}"),
+    $(route localworker /local-worker/ "{\"local\": [{\"name\": \"per-worker\", \"algorithm\": \"gcra\", \"limit\": 1, \"burst\": 1, \"period\": \"1h\", \"scope\": \"worker\"}]}"),
     $(route localhdr /local-hdr/ "{\"local\": [{\"name\": \"per-key\", \"limit\": 1, \"period\": \"1h\", \"actions\": [{\"request_headers\": {\"header_name\": \"x-key\", \"descriptor_key\": \"key\"}}]}]}")
   ]
 }
@@ -152,6 +153,13 @@ expect "no x-tenant: descriptor skipped, not limited" "$(statuses 3 /hdr/)" "200
 expect "shared local limit across 2 workers: exactly 4 pass" "$(statuses 6 /local/)" "200 200 200 200 429 429"
 if [[ $(hdr RateLimit-Policy) == '"burst";q=4;w=3600' && -n $(hdr Retry-After) ]]; then ok "local 429 has its policy and Retry-After"
 else not_ok "local 429 has its policy and Retry-After" "$(cat "$work/h")"; fi
+# scope worker: each of the 2 workers admits 2 (gcra, burst 1): between 2 and 4 of 8 pass (which
+# worker a connection lands on is the kernel's choice, so this checks the bound, not the split).
+w=$(statuses 8 /local-worker/)
+wp=$(grep -o 200 <<<"${w// /$'\n'}" | wc -l)
+if [ "$wp" -ge 2 ] && [ "$wp" -le 4 ] && [ "$(grep -o 429 <<<"${w// /$'\n'}" | wc -l)" -eq $((8 - wp)) ]; then
+  ok "scope worker: at most 2 per worker (2..4 of 8 pass)"
+else not_ok "scope worker: at most 2 per worker (2..4 of 8 pass)" "$w"; fi
 expect "local per key: k1 once" "$(statuses 2 /local-hdr/ -H 'x-key: k1')" "200 429"
 expect "local per key: k2 apart" "$(req /local-hdr/ -H 'x-key: k2')" 200
 
