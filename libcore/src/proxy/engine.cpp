@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "proxy/filters/jwks_fetcher.h"  // jwt filter
+#include "pw/proxy/filters/http_clients.h"
 #include "pw/config/writer.h"
 #include "pw/proxy/retry.h"
 #include "pw/tls/context.h"
@@ -62,7 +63,9 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       authz_decisions(reg.counter_family(p + "_authz_decisions_total",
                                          "Decisions of authz filters, by deciding rule (\"default\" when none "
                                          "matched) and decision (allow, deny).",
-                                         {"rule", "decision"})) {}
+                                         {"rule", "decision"})),
+      rate_limit(reg, p),
+      introspection(reg, p) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -116,6 +119,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   fenv.consumers = snap->consumers;
   fenv.api_key_requests = &metrics.api_key_requests;
   fenv.authz_decisions = &metrics.authz_decisions;
+  fenv.rate_limit_metrics = &metrics.rate_limit;
+  fenv.introspection_metrics = &metrics.introspection;
   snap->route_rt.resize(c.routes.size());
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const Route& r = c.routes[i];
@@ -326,6 +331,7 @@ void Worker::shutdown() {
   if (stats_timer_) stats_timer_->stop();
   for (auto& s : servers_) s->close_all();
   ctx_->tunnels.close_all();
+  close_filter_clients();
   if (state_)
     for (auto& c : state_->clusters) c.pool->close_idle();
 }

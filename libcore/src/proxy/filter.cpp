@@ -37,6 +37,9 @@ Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& c
   if (cfg.type == "jwt" && cfg.jwt) return make_jwt_filter_factory(*cfg.jwt, env, path);
   if (cfg.type == "api_key") return make_api_key_factory(cfg, env, path);
   if (cfg.type == "authz") return make_authz_factory(cfg, env, path);
+  if (cfg.type == "rate_limit" && cfg.rate_limit) return make_rate_limit_factory(*cfg.rate_limit, env, path);
+  if (cfg.type == "oauth2_introspection" && cfg.oauth2_introspection)
+    return make_oauth2_introspection_factory(*cfg.oauth2_introspection, env, path);
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

@@ -25,6 +25,8 @@
 #include "pw/proxy/consumers.h"
 #include "pw/proxy/filters/api_key.h"
 #include "pw/proxy/filters/authz.h"
+#include "pw/proxy/filters/oauth2_introspection.h"
+#include "pw/proxy/filters/rate_limit.h"
 
 namespace pw::proxy {
 
@@ -399,8 +401,10 @@ struct FilterConfig {
   // ---- api_key, authz (keyauth) ----
   std::optional<ApiKeyConfig> api_key;
   std::optional<AuthzConfig> authz;
+  std::optional<RateLimitConfig> rate_limit;                      // "rate_limit"
+  std::optional<OAuth2IntrospectionConfig> oauth2_introspection;  // "oauth2_introspection"
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz", "rate_limit", "oauth2_introspection"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
@@ -411,6 +415,8 @@ void config_fields(F& f, FilterConfig& c) {
   // ---- api_key, authz (keyauth) ----
   f.optional("api_key", c.api_key);
   f.optional("authz", c.authz);
+  f.optional("rate_limit", c.rate_limit);
+  f.optional("oauth2_introspection", c.oauth2_introspection);
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -424,6 +430,11 @@ void config_fields(F& f, FilterConfig& c) {
     other("api_key", c.api_key.has_value(), "api_key");
     other("authz", c.authz.has_value(), "authz");
     if (c.enabled && c.type == "authz" && !c.authz) v.error("an \"authz\" filter needs \"authz\": {\"rules\": [...]}");
+    other("rate_limit", c.rate_limit.has_value(), "rate_limit");
+    other("oauth2_introspection", c.oauth2_introspection.has_value(), "oauth2_introspection");
+    if (c.enabled && c.type == "rate_limit" && !c.rate_limit) v.error("a \"rate_limit\" filter needs \"rate_limit\"");
+    if (c.enabled && c.type == "oauth2_introspection" && !c.oauth2_introspection)
+      v.error("an \"oauth2_introspection\" filter needs \"oauth2_introspection\"");
   });
 }
 

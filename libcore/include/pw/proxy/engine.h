@@ -56,6 +56,9 @@ struct Metrics {
   // ---- api_key, authz (keyauth) ----
   telemetry::Family<telemetry::Counter>& api_key_requests;  // {result, reason}
   telemetry::Family<telemetry::Counter>& authz_decisions;   // {rule, decision}
+  // rate_limit, oauth2_introspection filters
+  RateLimitMetrics rate_limit;
+  IntrospectionMetrics introspection;
 };
 
 // Per-route data the forwarder needs, resolved at compile time.

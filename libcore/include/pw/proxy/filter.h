@@ -92,6 +92,9 @@ struct FilterEnv {
   std::shared_ptr<const ConsumerStore> consumers;                     // null: no consumers file
   telemetry::Family<telemetry::Counter>* api_key_requests = nullptr;  // {result, reason}
   telemetry::Family<telemetry::Counter>* authz_decisions = nullptr;   // {rule, decision}
+  // rate_limit, oauth2_introspection (filters/rate_limit.h, filters/oauth2_introspection.h)
+  RateLimitMetrics* rate_limit_metrics = nullptr;
+  IntrospectionMetrics* introspection_metrics = nullptr;
 };
 
 // The JSON body of an answer the proxy makes itself ({"error":CODE,"status":N,"detail":...,
