@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pw/base/result.h"
+#include "pw/http/client.h"
 #include "pw/http/pool.h"
 #include "pw/http/url.h"
 #include "pw/io/loop.h"
