@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by readme.sh and man.sh: cut the examples out of their documents, run each in fresh
 # namespaces with its fixture, check every command's exit status. Source after lib.sh.
 #
@@ -28,6 +29,7 @@ ex_need() {
 # set +e and its status must be one of those.
 ex_script() {
   echo 'set -e -o pipefail'
+  echo "trap '__ex_s=\$?; [[ \$- == *e* ]] && echo \"examples: exit \$__ex_s from: \$BASH_COMMAND\" >&2' ERR"
   echo '__ex_pids='
   echo "trap '__ex_pids+=\" \$!\"' DEBUG"
   awk '
@@ -63,6 +65,7 @@ EPILOGUE
 # namespaces: loopback up, an empty tmpfs on /tmp, the working directory /tmp/example (with
 # `build` linked to the build tree, for the examples that name build/...), PATH with the build's
 # tools first, and the fixture function PRELUDE of fixtures.sh run first. At most 60 s.
+# shellcheck disable=SC2154  # tmp, src, build: set by the script
 ex_run() {
   local name=$1 prelude=$2 block=$3 out rc start=$SECONDS
   ex_script "$block" >"$tmp/$name.run.sh"
