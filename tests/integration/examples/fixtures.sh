@@ -38,7 +38,8 @@ ex_spans() {
 readme_try_it_today() { :; }
 
 # gw.json: the example config (examples/gw-proxy/basic.json: 8080, admin 9901, the access log in
-# access.jsonl) with its two backends on 9001 and 9002.
+# access.jsonl) with its two backends on 9001 and 9002 (pw-testserver, which answers the health
+# check's /healthz).
 ex_gw_fixture() {
   cp "$EX_SRC/examples/gw-proxy/basic.json" gw.json
   ex_backend api1 127.0.0.1:9001
