@@ -2,6 +2,7 @@
 // demo. Not installed. It prints one JSON line {"listening":"ADDR"} on stdout when it accepts.
 //
 // Routes: /            "hello from pipeworks"
+//         /healthz     "ok" (a gw-proxy health check of gw-proxy.json(5)'s example)
 //         /echo        the request body back (streamed)
 //         /whoami      JSON: peer, tls, protocol, SPIFFE ID, worker, connection and request index
 //         /status/N    an empty response with status N
@@ -53,6 +54,8 @@ void handle(std::shared_ptr<http::ServerExchange> ex, unsigned worker, io::Loop&
   http::Header text[] = {{"Content-Type", "text/plain"}};
   if (path == "/") {
     (void)ex->respond(200, text, "hello from pipeworks\n");
+  } else if (path == "/healthz") {
+    (void)ex->respond(200, text, "ok\n");
   } else if (path == "/echo") {
     auto ct = req.header("Content-Type");
     std::vector<http::Header> h;

@@ -92,16 +92,16 @@ Commands make_app(Options& o) {
   };
   info.examples = {
       {"certctl ca init --ca ./ca --intermediate --private",
-       "A root and an intermediate that can only sign private names (.internal, .local, 10/8, ...)"},
-      {"certctl issue --ca ./ca --dns api.internal --out ./api", "A server certificate into ./api/{cert,key,chain,ca}.pem"},
+       "A root and an intermediate that can only sign private names (.internal, .local, 10/8, ...)", true},
+      {"certctl issue --ca ./ca --dns api.internal --out ./api", "A server certificate into ./api/{cert,key,chain,ca}.pem", true},
       {"certctl issue --ca ./ca --spiffe-id spiffe://example.org/ns/prod/sa/web --json | jq -r .not_after",
-       "A one-hour SPIFFE identity as a JSON bundle"},
+       "A one-hour SPIFFE identity as a JSON bundle", true},
       {"certctl inspect https://127.0.0.1:8443", "Every certificate a TLS server presents"},
       {"certctl verify --ca ./ca --host api.internal --crl ./ca/crl.pem api/chain.pem",
-       "Exit 0, or a code naming the failed check"},
+       "Exit 0, or a code naming the failed check", true},
       {"certctl renew --ca ./ca --watch ./api --pid 1234 --signal HUP", "Renew at 2/3 of the lifetime, then SIGHUP pid 1234"},
       {"certctl token --ca ./ca --spiffe-id 'spiffe://example.org/ns/prod/sa/*' --max-lifetime 24h",
-       "A one-time bootstrap token for certctl serve"},
+       "A one-time bootstrap token for certctl serve", true},
       {"certctl serve -c certctl.json", "The online CA (see certctl.json(5))"},
   };
   info.files = {

@@ -38,11 +38,11 @@ int main(int argc, char** argv) {
   };
   info.examples = {
       {"gw-proxy -c /etc/gw-proxy/gw.json", "Serve with one worker per CPU."},
-      {"gw-proxy --check -c gw.json", "Validate a configuration (exit 4 when invalid, with file and JSON path)."},
-      {"gw-proxy --print-config -c gw.json | jq .clusters", "Show the effective configuration, defaults filled in."},
-      {"curl -s -X POST 127.0.0.1:9901/reload", "Reload the configuration through the admin listener."},
+      {"gw-proxy --check -c gw.json", "Validate a configuration (exit 4 when invalid, with file and JSON path).", true},
+      {"gw-proxy --print-config -c gw.json | jq .clusters", "Show the effective configuration, defaults filled in.", true},
+      {"curl -s -X POST 127.0.0.1:9901/reload", "Reload the configuration through the admin listener.", true},
       {"curl -s 127.0.0.1:9901/clusters | jq '.clusters[].endpoints[] | {address, healthy, ejected}'",
-       "Show endpoint health."},
+       "Show endpoint health.", true},
   };
   info.examples.push_back({"gw-proxy keys add -c gw.json alice --group admin --plan gold --json | jq -r .key",
                            "Create consumer alice (if new) with a new API key; the key is printed once."});

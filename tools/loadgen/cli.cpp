@@ -68,10 +68,12 @@ pw::cli::ManInfo man_info() {
        "{\"at\":\"60s\",\"rate\":0}."},
       {"loadgen --assert 'p99<50ms,error_rate<0.1%,rps>1000' -d 10s http://127.0.0.1:8080/",
        "Exit with status 3 when an assertion does not hold (CI gates)."},
-      {"loadgen -R 500 -d 20s --results a.jsonl --json URL > a.json; loadgen report --format html a.json b.json > r.html",
-       "Keep the per-request results and merge two runs into one HTML report."},
-      {"loadgen --trace-sample 0.01 --results - URL | jq -r 'select(.trace_id) | [.end-.intended, .trace_id] | @tsv' | sort -n | tail",
-       "Find the trace ids of the slowest traced requests."},
+      {"loadgen -R 500 -d 2s --results a.jsonl --json http://127.0.0.1:8080/ > a.json; "
+       "loadgen report --format html a.json b.json > r.html",
+       "Keep the per-request results and merge two runs (b.json from another machine) into one HTML report.", true},
+      {"loadgen --trace-sample 0.01 --results - -d 2s http://127.0.0.1:8080/ | "
+       "jq -r 'select(.trace_id) | [.end-.intended, .trace_id] | @tsv' | sort -n | tail",
+       "Find the trace ids of the slowest traced requests.", true},
   };
   m.see_also = {"loadgen.json(5)", "wrk(1)", "h2load(1)"};
   return m;

@@ -48,15 +48,24 @@ int main(int argc, char** argv) {
        "Share counters through Redis; refuse while Redis is unreachable."},
       {"curl -s -d '{\"domain\":\"edge\",\"descriptors\":[{\"entries\":[{\"key\":\"remote_address\",\"value\":\"10.1.2.3\"}]}]}' "
        "localhost:8080/json | jq -r .overallCode",
-       "Ask for a decision."},
-      {"ratelimitd check conf.d", "Validate a config directory (exit 4 when invalid)."},
+       "Ask for a decision.", true},
+      {"ratelimitd check conf.d", "Validate a config directory (exit 4 when invalid).", true},
       {"ratelimitd explain -c conf.d --domain messaging --descriptor message_type=marketing,to_number=2061111111",
-       "Show which rule applies to a descriptor and why."},
+       "Show which rule applies to a descriptor and why.", true},
   };
   info.files = {{"DIR/*.yaml, DIR/*.yml, DIR/*.json", "Rule files, see ratelimitd.conf(5)."}};
   info.see_also = {"ratelimitd.conf(5)", "gw-proxy(1)", "redis-server(1)"};
 
-  pw::cli::App app("ratelimitd", info, {.config = true, .log_level = true, .json = true});
+  pw::cli::App app("ratelimitd", info,
+                   {.config = true,
+                    .log_level = true,
+                    .json = true,
+                    .config_metavar = "DIR",
+                    .config_help = "Read the rules from DIR, a directory of YAML or JSON files",
+                    .config_details = "Every *.yaml, *.yml and *.json file directly in DIR (not dot files, not "
+                                      "subdirectories) is a rule file of ratelimitd.conf(5), YAML or JSON alike, "
+                                      "in name order. DIR may also be a single file.",
+                    .config_hint = pw::cli::Hint::dir});
   app.require_subcommand();
 
   auto& serve_cmd = app.subcommand("serve", "Serve rate-limit decisions over HTTP");

@@ -34,13 +34,13 @@ int main(int argc, char** argv) {
       "requests dropped make it 10. The URL's user:password@ part is never printed.",
       "Colours are used on a terminal unless NO_COLOR is set (see --color)."};
   info.examples = {
-      {"tracecat spans.jsonl --slowest 5", "The five slowest traces in a file written by an OpenTelemetry file exporter."},
-      {"tracecat spans.jsonl --slowest 1 --view tree", "The waterfall of the slowest trace."},
+      {"tracecat spans.jsonl --slowest 5", "The five slowest traces in a file written by an OpenTelemetry file exporter.", true},
+      {"tracecat spans.jsonl --slowest 1 --view tree", "The waterfall of the slowest trace.", true},
       {"tail -f app.log | tracecat --follow -", "Each trace as it completes, from a stream."},
       {"tracecat --listen :4318 --follow --view tree", "Receive OTLP/HTTP (JSON or protobuf) from SDKs and draw each trace once it is quiet."},
-      {"tracecat spans.jsonl --view ops --service checkout", "Percentiles per operation of the traces that touch checkout."},
-      {"tracecat spans.jsonl --graph dot | dot -Tsvg > deps.svg", "The service dependency graph."},
-      {"tracecat spans.jsonl --errors --json | jq -r .traceId", "The ids of traces with an error."},
+      {"tracecat spans.jsonl --view ops --service checkout", "Percentiles per operation of the traces that touch checkout.", true},
+      {"tracecat spans.jsonl --graph dot | dot -Tsvg > deps.svg", "The service dependency graph.", true},
+      {"tracecat spans.jsonl --errors --json | jq -r .traceId", "The ids of traces with an error.", true},
       {"tracecat --listen :4318 --forward http://collector:4318 --follow", "Show traces and pass them on to a collector."}};
   info.environment = {{"NO_COLOR", "When set and not empty, no colours (as --color never)."},
                       {"COLUMNS", "The width used when standard output is not a terminal (default 120)."}};

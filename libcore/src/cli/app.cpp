@@ -113,11 +113,11 @@ App::App(std::string name, ManInfo info, SharedFlags shared)
       ->group(kCommonGroup);
 
   if (shared.config) {
-    option("-c,--config", common_.config, "Read the configuration from FILE")
-        .metavar("FILE")
-        .file()
+    option("-c,--config", common_.config, shared.config_help)
+        .metavar(shared.config_metavar)
+        .hint(shared.config_hint)
         .group(kCommonGroup)
-        .details("The file is JSON; its schema is in the tool's section 5 page. '-' reads standard input.");
+        .details(shared.config_details);
   }
   if (shared.log_level) {
     option("--log-level", common_.log_level, "Log only messages at LEVEL or more severe")

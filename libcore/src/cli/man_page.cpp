@@ -160,7 +160,8 @@ void write_examples(std::ostream& out, const std::vector<Example>& examples) {
   for (std::size_t i = 0; i < examples.size(); ++i) {
     if (i > 0) out << ".PP\n";
     out << roff::text(sentence(examples[i].text)) << '\n';
-    out << ".PP\n.RS 4\n.nf\n" << roff::text(examples[i].command) << "\n.fi\n.RE\n";
+    out << ".PP\n.RS 4\n" << (examples[i].runnable ? ".\\\" runnable\n" : "") << ".nf\n"
+        << roff::text(examples[i].command) << "\n.fi\n.RE\n";
   }
 }
 

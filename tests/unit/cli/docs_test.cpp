@@ -89,6 +89,39 @@ TEST_CASE("man page: header - sections and roff escaping") {
   CHECK(man.find("--help-man") == std::string::npos);  // hidden
 }
 
+TEST_CASE("man page: a runnable example is marked for the examples test, the others are not") {
+  pw::cli::ManInfo info;
+  info.summary = "mark examples";
+  info.examples = {{"pw-mark-test --dry", "Only shown"}, {"pw-mark-test --run", "Run by examples-man", true}};
+  pw::cli::App app("pw-mark-test", std::move(info));
+  const std::string man = pw::cli::man_page(app);
+  CHECK(man.find(".RS 4\n.\\\" runnable\n.nf\npw\\-mark\\-test \\-\\-run\n.fi\n") != std::string::npos);
+  CHECK(man.find(".RS 4\n.nf\npw\\-mark\\-test \\-\\-dry\n.fi\n") != std::string::npos);
+  std::size_t marks = 0;
+  for (std::size_t at = man.find("runnable"); at != std::string::npos; at = man.find("runnable", at + 1)) ++marks;
+  CHECK(marks == 1);  // not before the other example
+}
+
+TEST_CASE("shared flags: a tool gives -c its own metavar, help and completion hint") {
+  pw::cli::ManInfo info;
+  info.summary = "own words for -c";
+  pw::cli::App app("pw-config-test", std::move(info),
+                   {.config = true,
+                    .config_metavar = "DIR",
+                    .config_help = "Read the rules from DIR",
+                    .config_details = "Every file of DIR.",
+                    .config_hint = pw::cli::Hint::dir});
+  const std::string man = pw::cli::man_page(app);
+  CHECK(man.find("\\fB\\-c\\fR, \\fB\\-\\-config\\fR \\fIDIR\\fR") != std::string::npos);
+  CHECK(man.find("Read the rules from DIR") != std::string::npos);
+  CHECK(man.find("Every file of DIR.") != std::string::npos);
+  CHECK(man.find("The file is JSON") == std::string::npos);
+  const std::string bash = pw::cli::bash_completion(app);
+  const auto at = bash.find("-c | --config)");
+  REQUIRE(at != std::string::npos);
+  CHECK(bash.find("_reply dir ", at) < bash.find(";;", at));  // completes directories
+}
+
 TEST_CASE("man page: a variable read by several options is listed once in ENVIRONMENT") {
   pw::cli::ManInfo info;
   info.summary = "share environment variables";

@@ -144,6 +144,12 @@ struct SharedFlags {
   bool config = false;     // -c, --config FILE
   bool log_level = false;  // --log-level trace|debug|info|warn|error|off
   bool json = false;       // --json
+  // The tool's own words for -c when it does not read one JSON or YAML file (ratelimitd: a
+  // directory of rule files); the flag stays one flag with one name and one exit code.
+  std::string config_metavar = "FILE";
+  std::string config_help = "Read the configuration from FILE";
+  std::string config_details = "The file is JSON; its schema is in the tool's section 5 page. '-' reads standard input.";
+  Hint config_hint = Hint::file;
 };
 
 // Values of the shared flags after parsing.
@@ -160,6 +166,9 @@ inline constexpr const char* kCommonGroup = "Common options";
 struct Example {
   std::string command;  // "loadgen -r 1000 http://localhost:8080/"
   std::string text;     // what it does
+  // Marked `.\" runnable` in the man page: the examples-man test runs it, as written, with the
+  // fixture of tests/integration/examples/fixtures.sh (see CONTRIBUTING.md).
+  bool runnable = false;
 };
 struct Entry {  // FILES and ENVIRONMENT
   std::string name;
