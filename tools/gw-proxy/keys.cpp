@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include "pw/base/base64.h"
 #include "pw/base/strings.h"
 #include "pw/cli/exit_codes.h"
 #include "pw/cli/values.h"
@@ -31,27 +32,8 @@ using pw::cli::Failure;
   throw Failure(pw::cli::exit_io, what + ": " + std::strerror(err));
 }
 
-// base64url without padding (RFC 4648 §5). Here until base has one; swap for it then.
 std::string base64url(const unsigned char* p, std::size_t n) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((n * 4 + 2) / 3);
-  std::size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const unsigned v = unsigned(p[i]) << 16 | unsigned(p[i + 1]) << 8 | p[i + 2];
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (n - i == 1) {
-    const unsigned v = unsigned(p[i]) << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-  } else if (n - i == 2) {
-    const unsigned v = unsigned(p[i]) << 16 | unsigned(p[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
+  return pw::base64_encode(std::string_view(reinterpret_cast<const char*>(p), n), pw::Base64::url_unpadded);
 }
 
 void random_bytes(unsigned char* p, int n) {

@@ -1,5 +1,7 @@
 #include "pw/proxy/consumers.h"
 
+#include "pw/base/rfc3339.h"
+
 #include <ctime>
 #include <map>
 
@@ -29,54 +31,15 @@ bool is_lower_hex(std::string_view s) noexcept {
 
 int hex_value(char c) noexcept { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
-bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) noexcept {
-  if (at + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = at; i < at + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<WallTime> parse_rfc3339_utc(std::string_view s) noexcept {
-  // RFC 3339 §5.6 date-time, restricted to "Z": YYYY-MM-DDTHH:MM:SS[.frac]Z.
-  int y, mo, d, h, mi, se;
-  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':' ||
-      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
-    return std::nullopt;
-  std::size_t i = 19;
-  if (s[i] == '.') {
-    ++i;
-    const std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == start) return std::nullopt;
-  }
-  if (i + 1 != s.size() || (s[i] != 'Z' && s[i] != 'z')) return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se == 60 ? 59 : se;
-  const time_t t = timegm(&tm);
-  if (tm.tm_mday != d) return std::nullopt;  // 31 April and the like were normalised
-  return WallTime(std::chrono::seconds(t));
+  auto t = parse_rfc3339(s);  // the one RFC 3339 parser (pw/base/rfc3339.h)
+  if (!t) return std::nullopt;
+  return *t;
 }
 
-std::string format_rfc3339_seconds(WallTime t) {
-  const time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string format_rfc3339_seconds(WallTime t) { return format_rfc3339(t, 0); }
 
 std::array<std::uint8_t, 32> sha256_digest(std::string_view data) noexcept {
   std::array<std::uint8_t, 32> out{};

@@ -117,13 +117,16 @@ TEST_CASE("consumers: errors name the file and the JSON path", "[consumers]") {
   CHECK(error_of(Json::object()).find("missing required field \"consumers\"") != std::string::npos);
 }
 
-TEST_CASE("consumers: RFC 3339 UTC times", "[consumers]") {
+TEST_CASE("consumers: RFC 3339 times (base's parser)", "[consumers]") {
   const auto t = parse_rfc3339_utc("2026-12-07T23:50:00Z");
   REQUIRE(t);
   CHECK(format_rfc3339_seconds(*t) == "2026-12-07T23:50:00Z");
   CHECK(parse_rfc3339_utc("2026-12-07T23:50:00.123Z"));
   CHECK_FALSE(parse_rfc3339_utc("2026-12-07T23:50:00"));
-  CHECK_FALSE(parse_rfc3339_utc("2026-12-07T23:50:00+01:00"));
+  // An offset names the same instant (RFC 3339 §4.2).
+  const auto off = parse_rfc3339_utc("2026-12-08T00:50:00+01:00");
+  REQUIRE(off);
+  CHECK(*off == *t);
   CHECK_FALSE(parse_rfc3339_utc("2026-02-30T00:00:00Z"));
   CHECK_FALSE(parse_rfc3339_utc("2026-12-07T24:00:00Z"));
   CHECK_FALSE(parse_rfc3339_utc("2026-12-07T23:50:00.Z"));

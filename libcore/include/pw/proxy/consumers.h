@@ -91,8 +91,8 @@ void config_fields(F& f, ConsumersFile& c) {
   f.validate([&](config::Validation& v) { validate_consumers(v, c.consumers); });
 }
 
-// "2026-12-07T23:50:00Z" (an optional fraction of a second; UTC only, as `gw-proxy keys`
-// writes it). Here until base has an RFC 3339 parser; swap for it then.
+// An RFC 3339 date-time ("2026-12-07T23:50:00Z", as `gw-proxy keys` writes it; an offset is
+// accepted too), through base's RFC 3339 parser and formatter.
 std::optional<WallTime> parse_rfc3339_utc(std::string_view s) noexcept;
 // The same, to the second, as `gw-proxy keys` writes it.
 std::string format_rfc3339_seconds(WallTime t);

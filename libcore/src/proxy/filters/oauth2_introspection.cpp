@@ -1,5 +1,7 @@
 #include "pw/proxy/filters/oauth2_introspection.h"
 
+#include "pw/base/base64.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -151,31 +153,8 @@ IntrospectionMetrics::IntrospectionMetrics(telemetry::Registry& reg, const std::
 
 namespace {
 
-// Standard base64 with padding (RFC 4648 §4), for client_secret_basic. Here, behind one
-// function, until pw::base has one.
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
+// Standard base64 with padding (RFC 4648 §4) for client_secret_basic: base's.
+std::string base64(std::string_view in) { return pw::base64_encode(in); }
 
 std::int64_t now_ns() { return limit::unix_nanos(std::chrono::system_clock::now()); }
 
