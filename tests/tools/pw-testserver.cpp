@@ -12,6 +12,7 @@
 //                      so that a test can wait for the request to be in flight)
 // Signals: SIGHUP re-reads the TLS certificates; SIGTERM drains (exit 0); SIGINT stops at once.
 #include <atomic>
+#include <latch>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -134,7 +135,7 @@ int serve(const Options& o) {
 
   io::WorkerPool pool(o.workers);
   std::vector<std::unique_ptr<http::Server>> servers(o.workers);
-  std::atomic<unsigned> ready{0};
+  std::latch ready(static_cast<std::ptrdiff_t>(o.workers));  // each worker counts down once it listens
   pool.start([&](io::Loop& loop, unsigned i) {
     servers[i] = std::make_unique<http::Server>(loop, sopt, [i, &loop](std::shared_ptr<http::ServerExchange> ex) {
       handle(std::move(ex), i, loop);
@@ -144,9 +145,9 @@ int serve(const Options& o) {
       std::fprintf(stderr, "pw-testserver: %s\n", st.error().message.c_str());
       std::_Exit(cli::exit_io);
     }
-    ++ready;
+    ready.count_down();
   });
-  while (ready.load() < o.workers) std::this_thread::yield();
+  ready.wait();
   std::printf("{\"listening\":\"%s\",\"tls\":%s,\"workers\":%u}\n", bound.to_string().c_str(),
               sopt.tls ? "true" : "false", o.workers);
   std::fflush(stdout);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <latch>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -135,16 +136,16 @@ int cmd_serve(const Options& o, const cli::Common& common) {
   unsigned workers = cfg.workers;
   io::WorkerPool pool(workers);
   std::vector<std::unique_ptr<http::Server>> servers(workers);
-  std::atomic<unsigned> ready{0};
+  std::latch ready(static_cast<std::ptrdiff_t>(workers));  // each worker counts down once it listens
   std::atomic<bool> failed{false};
   pool.start([&](io::Loop& loop, unsigned i) {
     servers[i] = std::make_unique<http::Server>(loop, sopt, [&handlers, &loop](std::shared_ptr<http::ServerExchange> ex) {
       handlers.handle(ex, loop);
     });
     if (!servers[i]->listen_fd(fds[i], lopt).ok()) failed = true;
-    ++ready;
+    ready.count_down();
   });
-  while (ready.load() < workers) std::this_thread::yield();
+  ready.wait();
   if (failed) {
     // Servers live on their loops' threads: close them there before giving up.
     pool.post_all([&](io::Loop& loop, unsigned i) {
