@@ -251,6 +251,10 @@ int keys_rotate(const KeysOptions& o, std::ostream& out) {
   if (o.consumer.empty()) throw Failure(pw::cli::exit_usage, "needs a consumer id");
   const auto grace = pw::cli::parse_duration_flag("--grace", o.grace, std::chrono::seconds(1));  // pipeworks(7) DURATIONS
   if (!grace) throw Failure(pw::cli::exit_usage, grace.error().message);
+  // A bound: a grace period is a rotation window, and t + grace must not overflow (a key would
+  // get an expiry in the past and stop at once).
+  if (*grace > std::chrono::hours(24 * 366 * 10))
+    throw Failure(pw::cli::exit_usage, "--grace: at most 10 years (" + o.grace + " given)");
   const std::string path = consumers_path(o);
   FileLock lock(path);
   Doc d = read_doc(path, false);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "otlp_trace.pb.h"
+#include "store.h"
 
 namespace tracecat {
 
@@ -11,16 +12,28 @@ namespace pb = tracecat::otlp;
 
 namespace {
 
-tel::AnyValue any_value(const pb::AnyValue& v);
+// What one element may hold once converted (the span model, then OTLP/JSON for the store): a
+// small protobuf body must not become a large document. Past these, elements are dropped and
+// counted in the dropped_*_count fields, as an SDK's span limits would.
+constexpr int kMaxKeyValues = static_cast<int>(kMaxAttributes);  // per attribute list (store.h)
+constexpr int kMaxEvents = 128;
+constexpr int kMaxLinks = 128;
+constexpr int kMaxArrayValues = 128;  // per array or kvlist value
+constexpr int kMaxValueDepth = 8;     // arrays and kvlists within each other
 
-std::vector<tel::KeyValue> key_values(const google::protobuf::RepeatedPtrField<pb::KeyValue>& in) {
+tel::AnyValue any_value(const pb::AnyValue& v, int depth);
+
+std::vector<tel::KeyValue> key_values(const google::protobuf::RepeatedPtrField<pb::KeyValue>& in, std::uint32_t* dropped = nullptr,
+                                      int depth = 0) {
   std::vector<tel::KeyValue> out;
-  out.reserve(static_cast<std::size_t>(in.size()));
-  for (const auto& kv : in) out.push_back({kv.key(), any_value(kv.value())});
+  const int n = std::min(in.size(), depth == 0 ? kMaxKeyValues : kMaxArrayValues);
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) out.push_back({in[i].key(), any_value(in[i].value(), depth)});
+  if (dropped) *dropped += static_cast<std::uint32_t>(in.size() - n);
   return out;
 }
 
-tel::AnyValue any_value(const pb::AnyValue& v) {
+tel::AnyValue any_value(const pb::AnyValue& v, int depth) {
   switch (v.value_case()) {
     case pb::AnyValue::kStringValue: return tel::AnyValue::string(v.string_value());
     case pb::AnyValue::kBoolValue: return tel::AnyValue::boolean(v.bool_value());
@@ -29,14 +42,17 @@ tel::AnyValue any_value(const pb::AnyValue& v) {
     case pb::AnyValue::kBytesValue: return tel::AnyValue::bytes(v.bytes_value());
     case pb::AnyValue::kArrayValue: {
       tel::AnyValue a;
+      if (depth >= kMaxValueDepth) return a;  // too deep: an empty value
       a.type = tel::AnyValue::Type::array;
-      for (const auto& x : v.array_value().values()) a.array.push_back(any_value(x));
+      const auto& xs = v.array_value().values();
+      for (int i = 0; i < std::min(xs.size(), kMaxArrayValues); ++i) a.array.push_back(any_value(xs[i], depth + 1));
       return a;
     }
     case pb::AnyValue::kKvlistValue: {
       tel::AnyValue a;
+      if (depth >= kMaxValueDepth) return a;
       a.type = tel::AnyValue::Type::kvlist;
-      a.kvlist = key_values(v.kvlist_value().values());
+      a.kvlist = key_values(v.kvlist_value().values(), nullptr, depth + 1);
       return a;
     }
     case pb::AnyValue::VALUE_NOT_SET: break;
@@ -74,22 +90,27 @@ tel::SpanData span_data(const pb::Span& s, tel::SpanData d) {
   d.kind = s.kind() >= 0 && s.kind() <= 5 ? static_cast<tel::SpanKind>(s.kind()) : tel::SpanKind::unspecified;
   d.start_time_unix_nano = s.start_time_unix_nano();
   d.end_time_unix_nano = s.end_time_unix_nano();
-  d.attributes = key_values(s.attributes());
   d.dropped_attributes_count = s.dropped_attributes_count();
-  for (const auto& e : s.events())
-    d.events.push_back({e.time_unix_nano(), e.name(), key_values(e.attributes()), e.dropped_attributes_count()});
-  d.dropped_events_count = s.dropped_events_count();
-  for (const auto& l : s.links()) {
+  d.attributes = key_values(s.attributes(), &d.dropped_attributes_count);
+  for (int i = 0; i < std::min(s.events_size(), kMaxEvents); ++i) {
+    const auto& e = s.events(i);
+    tel::SpanEvent ev{e.time_unix_nano(), e.name(), {}, e.dropped_attributes_count()};
+    ev.attributes = key_values(e.attributes(), &ev.dropped_attributes_count);
+    d.events.push_back(std::move(ev));
+  }
+  d.dropped_events_count = s.dropped_events_count() + static_cast<std::uint32_t>(s.events_size() - std::min(s.events_size(), kMaxEvents));
+  for (int i = 0; i < std::min(s.links_size(), kMaxLinks); ++i) {
+    const auto& l = s.links(i);
     tel::SpanLink out;
     set_id(out.trace_id, l.trace_id());
     set_id(out.span_id, l.span_id());
     out.trace_state = l.trace_state();
-    out.attributes = key_values(l.attributes());
     out.dropped_attributes_count = l.dropped_attributes_count();
+    out.attributes = key_values(l.attributes(), &out.dropped_attributes_count);
     out.flags = l.flags();
     d.links.push_back(std::move(out));
   }
-  d.dropped_links_count = s.dropped_links_count();
+  d.dropped_links_count = s.dropped_links_count() + static_cast<std::uint32_t>(s.links_size() - std::min(s.links_size(), kMaxLinks));
   const int code = s.status().code();
   d.status_code = code >= 0 && code <= 2 ? static_cast<tel::StatusCode>(code) : tel::StatusCode::unset;
   d.status_message = s.status().message();
@@ -109,16 +130,16 @@ ProtoDecodeResult decode_otlp_proto(std::string_view body) {
   for (int i = 0; i < req.resource_spans_size(); ++i) {
     const auto& rs = req.resource_spans(i);
     tel::ResourceSpans out;
-    out.resource.attributes = key_values(rs.resource().attributes());
     out.resource.dropped_attributes_count = rs.resource().dropped_attributes_count();
+    out.resource.attributes = key_values(rs.resource().attributes(), &out.resource.dropped_attributes_count);
     out.schema_url = rs.schema_url();
     for (int j = 0; j < rs.scope_spans_size(); ++j) {
       const auto& ss = rs.scope_spans(j);
       tel::ScopeSpans so;
       so.scope.name = ss.scope().name();
       so.scope.version = ss.scope().version();
-      so.scope.attributes = key_values(ss.scope().attributes());
       so.scope.dropped_attributes_count = ss.scope().dropped_attributes_count();
+      so.scope.attributes = key_values(ss.scope().attributes(), &so.scope.dropped_attributes_count);
       so.schema_url = ss.schema_url();
       for (int k = 0; k < ss.spans_size(); ++k) {
         tel::SpanData d;

@@ -170,8 +170,13 @@ void Receiver::on_proto_body(const std::shared_ptr<http::ServerExchange>& ex, st
     const std::size_t n = doc.size();
     doc.append(otlp_json_padding(), '\0');
     auto r = ingest_document(ctx_, dec_, std::string_view(doc.data(), n), "http " + ex->request().peer().to_string());
-    rejected += r.rejected_spans;
-    if (message.empty() && !r.errors.empty()) message = r.errors.front().to_string();
+    if (!r.document_ok) {  // never expected (we wrote the JSON): count every span as lost, not as kept
+      rejected += p.data.span_count();
+      if (message.empty()) message = "internal error: the converted request was refused";
+    } else {
+      rejected += r.rejected_spans;
+      if (message.empty() && !r.errors.empty()) message = r.errors.front().to_string();
+    }
   }
   http::Header h[] = {{"Content-Type", "application/x-protobuf"}};
   (void)ex->respond(200, h, encode_export_response(rejected, message));

@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include <random>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -79,6 +81,22 @@ std::size_t Trace::memory() const noexcept {
 }
 
 namespace {
+// A per-process random key: the ids are the client's choice (murmur3's 64-bit finaliser over the
+// id xor the key).
+const std::uint64_t kIdHashKey = std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32) | 1;
+}  // namespace
+
+std::size_t Trace::IdHash::operator()(std::uint64_t v) const noexcept {
+  v ^= kIdHashKey;
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdULL;
+  v ^= v >> 33;
+  v *= 0xc4ceb9fe1a85ec53ULL;
+  v ^= v >> 33;
+  return static_cast<std::size_t>(v);
+}
+
+namespace {
 constexpr std::size_t kLinearIds = 32;
 std::uint64_t id_bits(const SpanId& id) {
   std::uint64_t v;
@@ -92,7 +110,7 @@ bool Store::seen(Trace& t, const SpanId& id) {
     for (const Span& s : t.spans)
       if (s.span_id == id) return true;
     if (t.spans.size() < kLinearIds) return false;
-    t.ids = std::make_unique<std::unordered_set<std::uint64_t>>();
+    t.ids = std::make_unique<std::unordered_set<std::uint64_t, Trace::IdHash>>();
     for (const Span& s : t.spans) t.ids->insert(id_bits(s.span_id));
   }
   return !t.ids->insert(id_bits(id)).second;

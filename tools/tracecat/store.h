@@ -92,7 +92,10 @@ struct Trace {
   std::string text;
   // Span ids seen, once the trace is past kLinearIds spans (below, a scan is cheaper): an
   // exporter's retry delivers spans twice, and the second copy is dropped.
-  std::unique_ptr<std::unordered_set<std::uint64_t>> ids;
+  struct IdHash {  // span ids come from clients: mixed, so chosen ids cannot share one bucket
+    std::size_t operator()(std::uint64_t v) const noexcept;
+  };
+  std::unique_ptr<std::unordered_set<std::uint64_t, IdHash>> ids;
   pw::MonoTime last_update{};
   bool emitted = false;  // --follow: already printed
 

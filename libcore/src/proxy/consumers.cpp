@@ -99,6 +99,14 @@ void validate_consumers(config::Validation& v, std::vector<Consumer>& consumers)
                    "expected an RFC 3339 UTC time (\"2026-12-07T23:50:00Z\")");
     }
   }
+  // authz matches a consumer by id or username: one consumer's username must not be another's id.
+  for (std::size_t i = 0; i < consumers.size(); ++i) {
+    const Consumer& c = consumers[i];
+    if (c.username.empty() || c.username == c.id) continue;
+    if (auto it = ids.find(c.username); it != ids.end() && it->second != i)
+      v.error_at({"consumers", i, "username"}, "username " + quote(c.username) + " is the id of /consumers/" +
+                                                   std::to_string(it->second) + " (authz could not tell them apart)");
+  }
 }
 
 std::shared_ptr<const ConsumerStore> ConsumerStore::from(ConsumersFile file) {

@@ -108,6 +108,8 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   FilterEnv fenv;
   fenv.source = source;
   fenv.jwks_fetcher = std::make_shared<JwksFetcher>();  // jwt filter: its thread starts on first use
+  if (previous && previous->jwks_fetcher) fenv.jwks_fetcher->inherit(*previous->jwks_fetcher);  // keys survive a reload
+  snap->jwks_fetcher = fenv.jwks_fetcher;
   fenv.jwt_metrics = &metrics.jwt;
   // ---- consumers, api_key, authz (keyauth) ----
   if (c.consumers) {

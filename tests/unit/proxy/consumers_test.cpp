@@ -169,3 +169,11 @@ TEST_CASE("api_key: config checks and factory errors", "[consumers][api_key]") {
   REQUIRE(fc.ok());
   CHECK(make_filter_factory(*fc, env, "gw.json: /filters/0").ok());
 }
+
+TEST_CASE("consumers: a username may not be another consumer's id", "[consumers]") {
+  Json j = Json::parse(R"({"consumers": [{"id": "admin-bot"}, {"id": "mallory", "username": "admin-bot"},
+                                         {"id": "alice", "username": "alice"}]})");
+  CHECK(error_of(j).find("/consumers/1/username: username \"admin-bot\" is the id of /consumers/0") != std::string::npos);
+  j["consumers"][1]["username"] = "mallory-the-bot";
+  CHECK(ConsumerStore::parse(j.dump(), "consumers.json").ok());
+}

@@ -10,6 +10,7 @@
 #include "pw/config/load.h"
 #include "pw/config/writer.h"
 #include "pw/limit/headers.h"
+#include "pw/proxy/headers.h"
 #include "pw/proxy/config.h"
 
 using pw::config::Json;
@@ -49,7 +50,7 @@ std::string entries(const std::optional<std::vector<pw::limit::Entry>>& d) {
 }
 
 struct Req {
-  pw::http::HeaderList headers;
+  FieldList headers;  // what the upstream would get: after earlier filters
   Identity id;
   RateLimitFacts facts() const { return {"GET", "/v1/items", "192.0.2.7", &headers, &id}; }
 };
@@ -58,7 +59,7 @@ struct Req {
 
 TEST_CASE("descriptors: each action adds its entry, in order", "[rate-limit]") {
   Req r;
-  r.headers.push_back({"X-Tenant", "acme"});
+  r.headers.add("X-Tenant", "acme");
   r.id.consumer_id = "c-42";
   r.id.claims = Json::parse(R"({"sub": "alice", "n": 7, "ok": true, "realm": {"tier": "gold", "list": ["a", "b"]}})");
   auto a = parse_actions(Json::parse(R"([
@@ -105,22 +106,22 @@ TEST_CASE("descriptors: a long value is replaced by its digest, neither kept nor
   auto a = parse_actions(Json::parse(R"([{"request_headers": {"header_name": "x-t", "descriptor_key": "t"}}])"));
   Req r;
   const std::string big(kMaxDescriptorValue + 1, 'a');
-  r.headers.push_back({"x-t", big});
+  r.headers.add("x-t", big);
   auto d = build_descriptor(a, r.facts());
   REQUIRE(d);  // not skipped: a long value must not escape its limit
   REQUIRE(d->size() == 1);
   CHECK((*d)[0].value.size() == 7 + 64);
   CHECK((*d)[0].value.rfind("sha256:", 0) == 0);
   Req same;
-  same.headers.push_back({"x-t", big});
+  same.headers.add("x-t", big);
   CHECK(build_descriptor(a, same.facts())->at(0).value == (*d)[0].value);  // the same value, the same key
   Req other;
   const std::string big2 = big + "b";
-  other.headers.push_back({"x-t", big2});
+  other.headers.add("x-t", big2);
   CHECK(build_descriptor(a, other.facts())->at(0).value != (*d)[0].value);
   Req fits;
   const std::string v(kMaxDescriptorValue, 'a');
-  fits.headers.push_back({"x-t", v});
+  fits.headers.add("x-t", v);
   CHECK(build_descriptor(a, fits.facts())->at(0).value == v);
 }
 

@@ -117,6 +117,7 @@ class Snapshot {
   // ---- consumers (keyauth) ----
   std::string consumers_path;  // the consumers file as resolved (empty: none), for watching
   std::shared_ptr<const ConsumerStore> consumers;
+  std::shared_ptr<JwksFetcher> jwks_fetcher;  // jwt filters' remote key sets; the next snapshot inherits their keys
 };
 
 // Compiles `cfg` (already read and validated by the config loader) into a snapshot: routes,

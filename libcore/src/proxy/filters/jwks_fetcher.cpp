@@ -85,21 +85,19 @@ void RemoteJwks::finished(Result<std::string> body) {
     error = body.error().message;
   }
   if (metrics_) metrics_->jwks_fetches.with({opt_.provider, fresh ? "ok" : "failed"}).inc();
-  std::vector<Waiter> waiters;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (fresh) {
-      keys_ = fresh;
-      last_body_ = std::move(*body);
-    }
-    // On failure the last good keys stay (served stale) until a fetch succeeds.
-    settled_ = true;
-    fetching_ = false;
-    waiters.swap(waiters_);
+  std::lock_guard<std::mutex> lk(mu_);
+  if (fresh) {
+    keys_ = fresh;
+    last_body_ = std::move(*body);
   }
-  // Posted under no lock; a waiter whose request ended was removed by cancel_wait() first, on
-  // its own loop thread, so every loop here is alive.
-  for (Waiter& w : waiters) w.loop->post(std::move(w.done));
+  // On failure the last good keys stay (served stale) until a fetch succeeds.
+  settled_ = true;
+  fetching_ = false;
+  // Posted under the lock: a waiter whose request ended is removed by cancel_wait() (under the
+  // same lock, on its own loop thread, before that loop can stop), so every loop posted to here
+  // is alive until post() returns.
+  for (Waiter& w : waiters_) w.loop->post(std::move(w.done));
+  waiters_.clear();
 }
 
 // ---- JwksFetcher ----
@@ -203,7 +201,14 @@ std::shared_ptr<RemoteJwks> JwksFetcher::add(RemoteJwks::Options opt, JwtMetrics
     std::unique_lock<std::mutex> lk(mu_);
     for (auto& s : sources_)
       if (s->options().provider == opt.provider && s->options().url.to_string() == opt.url.to_string()) return s;
+    const std::string seed_key = opt.provider + '\n' + opt.url.to_string();
     src = std::make_shared<RemoteJwks>(std::move(opt), *this, metrics);
+    if (auto it = seeds_.find(seed_key); it != seeds_.end() && it->second.keys) {
+      std::lock_guard<std::mutex> sl(src->mu_);  // nobody else sees src yet; the lock keeps the rule simple
+      src->keys_ = it->second.keys;
+      src->last_body_ = it->second.body;
+      src->settled_ = true;
+    }
     sources_.push_back(src);
     if (!started_) {
       started_ = true;
@@ -213,6 +218,21 @@ std::shared_ptr<RemoteJwks> JwksFetcher::add(RemoteJwks::Options opt, JwtMetrics
   }
   fetch_now(src);
   return src;
+}
+
+void JwksFetcher::inherit(const JwksFetcher& previous) {
+  std::vector<std::shared_ptr<RemoteJwks>> sources;
+  {
+    std::lock_guard<std::mutex> lk(previous.mu_);
+    sources = previous.sources_;
+  }
+  std::map<std::string, Seed> seeds;
+  for (const auto& s : sources) {
+    std::lock_guard<std::mutex> sl(s->mu_);
+    if (s->keys_) seeds[s->options().provider + '\n' + s->options().url.to_string()] = Seed{s->keys_, s->last_body_};
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  seeds_ = std::move(seeds);
 }
 
 void JwksFetcher::fetch_now(const std::shared_ptr<RemoteJwks>& src) {

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -96,14 +97,24 @@ class JwksFetcher {
   // Thread-safe: starts a fetch of `src` now (the caller marked it fetching).
   void fetch_now(const std::shared_ptr<RemoteJwks>& src);
 
+  // A reload builds a new fetcher: the keys the previous one holds (by provider and URL) seed
+  // the sources add() makes, so a JWKS endpoint that is down during a reload does not turn
+  // every token away; the new source's first fetch replaces them when it succeeds.
+  void inherit(const JwksFetcher& previous);
+
  private:
   struct State;
   void run();
   void post(std::function<void(State&)> fn);
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<RemoteJwks>> sources_;
+  struct Seed {
+    std::shared_ptr<const jose::JwkSet> keys;
+    std::string body;
+  };
+  std::map<std::string, Seed> seeds_;  // provider + '\n' + URL -> keys of the previous fetcher
   std::thread thread_;
   io::Loop* loop_ = nullptr;  // set while the thread's loop runs
   State* state_ = nullptr;

@@ -268,7 +268,7 @@ class RateLimitFilter final : public Filter {
     ctx_ = &ctx;
     Identity& id = ctx.identity();
     const http::ServerRequest& req = ctx.request();
-    RateLimitFacts facts{req.method(), ctx.path(), ctx.client_ip(), &req.headers(), &id};
+    RateLimitFacts facts{req.method(), ctx.path(), ctx.client_ip(), &ctx.upstream_fields(), &id};
     const SelectedLimits sel = select_limits(s_.cfg, id);
 
     for (const LocalLimit& l : sel.local) {

@@ -43,6 +43,8 @@
 
 namespace pw::proxy {
 
+class FieldList;  // pw/proxy/headers.h (which includes config.h, which includes this)
+
 struct FilterEnv;      // filter.h
 class FilterFactory;  // filter.h
 
@@ -299,7 +301,9 @@ struct RateLimitFacts {
   std::string_view method;
   std::string_view path;  // normalised, without the query
   std::string_view client_ip;
-  const http::HeaderList* headers = nullptr;
+  // The fields the upstream gets, after earlier filters: a header an authentication filter
+  // sets (claim_to_headers, X-Consumer-*) is its value, never a client's copy.
+  const FieldList* headers = nullptr;
   const Identity* identity = nullptr;
 };
 
