@@ -98,7 +98,7 @@ struct FilterEnv {
 };
 
 // The JSON body of an answer the proxy makes itself ({"error":CODE,"status":N,"detail":...,
-// "request_id":...}), for filters that refuse a request. Defined in forward.cpp.
+// "request_id":...}), for filters that refuse a request. Defined in router.cpp.
 std::string local_reply_body(int status, std::string_view code, std::string_view detail, std::string_view request_id);
 
 // Builds the factory of one configured filter; errors name the JSON path given.

@@ -210,21 +210,9 @@ std::optional<Found> find_token(const Provider& p, const http::ServerRequest& re
   return std::nullopt;
 }
 
+// The shape of the proxy's other local replies: local_reply_body (filter.h).
 std::string json_body(int status, std::string_view code, std::string_view detail, std::string_view request_id) {
-  // The shape of the proxy's other local replies (local_reply_body in forward.cpp).
-  std::string out = "{\"error\":";
-  telemetry::append_json_string(out, code);
-  out += ",\"status\":" + std::to_string(status);
-  if (!detail.empty()) {
-    out += ",\"detail\":";
-    telemetry::append_json_string(out, detail);
-  }
-  if (!request_id.empty()) {
-    out += ",\"request_id\":";
-    telemetry::append_json_string(out, request_id);
-  }
-  out += "}\n";
-  return out;
+  return local_reply_body(status, code, detail, request_id);
 }
 
 class JwtFactory;
