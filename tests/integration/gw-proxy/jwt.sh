@@ -175,7 +175,9 @@ expect "cookie: missing is 401" "$(code /cookie/x -H 'Cookie: a=1')" 401
 hs=$(mint k-HS256)
 expect "requires_all: both tokens" "$(code /both/x -H "Authorization: Bearer $t" -H "X-Hs-Token: $hs")" 200
 expect "requires_all: one missing" "$(code /both/x -H "Authorization: Bearer $t")" 401
-expect "requires_all: one bad" "$(code /both/x -H "Authorization: Bearer $t" -H "X-Hs-Token: ${hs%?}A")" 401
+# The last character changed to another that keeps the base64url canonical (A and E differ in the
+# bits that count), so the signature is wrong, not the encoding, whatever it ended with.
+expect "requires_all: one bad" "$(code /both/x -H "Authorization: Bearer $t" -H "X-Hs-Token: ${hs%?}$([ "${hs: -1}" = A ] && echo E || echo A)")" 401
 echo_=$(c -H "X-Jwt-Sub: mallory" "http://$proxy/open/x")
 expect "allow_missing: no token passes" "$(jq -r .method <<<"$echo_")" GET
 expect "allow_missing: client's X-Jwt-Sub removed" "$(hv "$echo_" x-jwt-sub)" ""
