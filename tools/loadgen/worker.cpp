@@ -291,15 +291,16 @@ void Worker::connected(Slot& s) {
     write_request(s);
     return;
   }
-  if (warming_) {
-    if (--warming_ == 0) {
-      std::lock_guard lk(sh_.mu);
-      ++sh_.ready;
-      sh_.cv.notify_all();
-    }
-    return;
-  }
+  if (warming_) return warmed_one();
   if (started_) available(s);
+}
+
+// One warm-up connection is up or failed; the last one tells run_load this worker is ready.
+void Worker::warmed_one() {
+  if (--warming_ != 0) return;
+  std::lock_guard lk(sh_.mu);
+  ++sh_.ready;
+  sh_.cv.notify_all();
 }
 
 void Worker::connect_failed(Slot& s, ErrorClass cls, std::string_view why) {
@@ -321,14 +322,7 @@ void Worker::connect_failed(Slot& s, ErrorClass cls, std::string_view why) {
     return;
   }
   s.st = Slot::St::down;
-  if (warming_) {
-    if (--warming_ == 0) {
-      std::lock_guard lk(sh_.mu);
-      ++sh_.ready;
-      sh_.cv.notify_all();
-    }
-    return;
-  }
+  if (warming_) return warmed_one();
   if (started_) available(s);
 }
 

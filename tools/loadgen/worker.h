@@ -171,6 +171,7 @@ class Worker {
   void on_tcp(Slot& s, pw::Result<std::unique_ptr<io::TcpStream>> r);
   void connected(Slot& s);
   void connect_failed(Slot& s, ErrorClass cls, std::string_view why);
+  void warmed_one();
   void close_stream(Slot& s);
   void assign(Slot& s, const Target& t, std::int64_t intended, std::int64_t now);
   void write_request(Slot& s);
