@@ -148,7 +148,7 @@ struct SharedFlags {
   // directory of rule files); the flag stays one flag with one name and one exit code.
   std::string config_metavar = "FILE";
   std::string config_help = "Read the configuration from FILE";
-  std::string config_details = "The file is JSON; its schema is in the tool's section 5 page. '-' reads standard input.";
+  std::string config_details = "The file is JSON, or YAML when named *.yaml or *.yml (pipeworks(7)); its schema is in the tool's section 5 page. '-' reads standard input.";
   Hint config_hint = Hint::file;
 };
 
