@@ -74,6 +74,11 @@ void append_json_number(std::string& out, double v) {
   }
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
+  // The shortest form of a large whole double is all digits ("27670116110564327424"): readers
+  // that parse digits as an integer first (simdjson: BIGINT_ERROR past 2^64) refuse it. Past
+  // 2^53 a double is no longer an exact integer anyway, so such values are written with an exponent.
+  if (std::fabs(v) >= 0x1p53 && std::string_view(buf, r.ptr).find_first_of(".eE") == std::string_view::npos)
+    r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   out.append(buf, r.ptr);
 }
 

@@ -117,6 +117,20 @@ TEST_CASE("otlp/json: encode then decode gives the same data") {
   CHECK(decoded.data == d);
 }
 
+TEST_CASE("otlp/json: a large whole double is written so that it reads back (found by fuzz_otlp_proto)") {
+  TracesData d = sample_data();
+  auto& attrs = d.resource_spans[0].scope_spans[0].spans[0].attributes;
+  attrs.push_back({"big", AnyValue::double_(27670116110564327424.0)});  // shortest form: 20 digits
+  attrs.push_back({"neg", AnyValue::double_(-1e300)});
+  attrs.push_back({"whole", AnyValue::double_(4096.0)});
+  std::string json = to_otlp_json(d);
+  CHECK(json.find("27670116110564327424") == std::string::npos);
+  CHECK(json.find("\"doubleValue\":4096}") != std::string::npos);
+  auto decoded = decode_otlp_json(json);
+  REQUIRE(decoded.result.document_ok);
+  CHECK(decoded.data == d);
+}
+
 TEST_CASE("otlp/json: the opentelemetry-proto example trace.json parses") {
   auto decoded = decode_otlp_json(read_file(PW_TEST_DATA "/telemetry/otlp_trace_example.json"));
   REQUIRE(decoded.result.document_ok);
