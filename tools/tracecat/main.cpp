@@ -1,8 +1,10 @@
 // tracecat: read, follow, filter and draw distributed traces (OTLP/JSON) in a terminal.
 #include "app.h"
+#include "otlp_proto.h"
 #include "pw/cli/run.h"
 
 int main(int argc, char** argv) {
+  tracecat::quiet_protobuf_logs();
   tracecat::Options o;
   pw::cli::ManInfo info;
   info.summary = "read, follow, filter and draw distributed traces in a terminal";

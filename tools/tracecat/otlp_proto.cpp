@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "otlp_trace.pb.h"
 #include "store.h"
 
@@ -118,6 +120,8 @@ tel::SpanData span_data(const pb::Span& s, tel::SpanData d) {
 }
 
 }  // namespace
+
+void quiet_protobuf_logs() { google::protobuf::SetLogHandler(nullptr); }
 
 ProtoDecodeResult decode_otlp_proto(std::string_view body) {
   ProtoDecodeResult r;

@@ -26,6 +26,11 @@ struct ProtoDecodeResult {
 // recursion limit (100).
 ProtoDecodeResult decode_otlp_proto(std::string_view body);
 
+// libprotobuf logs every malformed string field (invalid UTF-8) on stderr: one line per bad request
+// a client chooses to send. The refusal goes back to that client instead. Call once at start,
+// before any thread decodes (SetLogHandler is not thread-safe).
+void quiet_protobuf_logs();
+
 // ExportTraceServiceResponse: empty, or partial_success with the rejected count and a message.
 std::string encode_export_response(std::uint64_t rejected_spans, std::string_view message);
 // google.rpc.Status for OTLP/HTTP error responses.
