@@ -9,7 +9,6 @@
 // refetch per 30 s per source). Success fills Identity (claims, auth "jwt:<provider>"), sets
 // claim_to_headers / forward_payload_header and strips the token unless `forward`; failure is
 // 401 with WWW-Authenticate (RFC 6750 §3), or 403 for an audience not allowed (as Envoy).
-#include <openssl/sha.h>
 
 #include <array>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include "proxy/filters/jwks_fetcher.h"
 #include "proxy/filters/jwt_filter.h"
 #include "pw/base/strings.h"
+#include "pw/jose/digest.h"
 #include "pw/jose/jws.h"
 #include "pw/telemetry/json_text.h"
 #include "pw/telemetry/metrics.h"
@@ -67,7 +67,7 @@ struct Provider {
   std::shared_ptr<const jose::JwkSet> keys() const { return local ? local : remote->keys(); }
 };
 
-using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+using Digest = jose::Sha256;
 struct DigestHash {
   std::size_t operator()(const Digest& d) const noexcept {
     std::size_t h;
@@ -286,13 +286,12 @@ JwtFactory::Verdict JwtFactory::verify(const Provider& p, const std::string& tok
   const std::int64_t now = unix_now();
   std::shared_ptr<const jose::JwkSet> keys = p.keys();
   Digest d{};
-  if (cache_.enabled()) {
-    // The provider is part of the key: one token may be valid for one provider only.
-    std::string keyed;
-    keyed.reserve(p.name.size() + 1 + token.size());
-    keyed.append(p.name).push_back('\0');  // an unambiguous separator
-    keyed += token;
-    SHA256(reinterpret_cast<const unsigned char*>(keyed.data()), keyed.size(), d.data());
+  // The provider is part of the key: one token may be valid for one provider only. '\0' is an
+  // unambiguous separator. jose::sha256 hashes the parts without copying them together and
+  // without OpenSSL's per-call algorithm fetch (this is the whole cost of a cache hit). When
+  // hashing fails the cache is neither read nor written: the token is verified in full.
+  const bool cacheable = cache_.enabled() && jose::sha256({p.name, std::string_view("\0", 1), token}, d);
+  if (cacheable) {
     if (keys)
       if (auto hit = cache_.get(d, keys, now)) {
         p.cache_hit->inc();
@@ -322,7 +321,7 @@ JwtFactory::Verdict JwtFactory::verify(const Provider& p, const std::string& tok
   if (v.reason == jose::Reason::unknown_kid && p.remote) v.need_keys = true;
   if (v.reason != jose::Reason::ok) return v;
   auto claims = std::make_shared<const config::Json>(std::move(parsed.token.payload));
-  if (cache_.enabled()) {
+  if (cacheable) {
     std::int64_t until = now + std::chrono::duration_cast<std::chrono::seconds>(cfg_.cache_ttl).count();
     // Never past exp (without the skew: the cache is not where leeway is granted).
     if (auto exp = jose::expiry_of(*claims)) until = std::min(until, *exp);
