@@ -240,6 +240,10 @@ int run_load_cli(Cli& cli) {
   } else {
     out << format_text(*sum) << std::flush;
   }
+  // The summary says it among its warnings; standard error says it too, unless the summary is
+  // already there, so that it is seen beside --json and --results output.
+  if (sum->send_lag_noticeable() && (o.results != "-" || cli.app->common().json))
+    std::cerr << "loadgen: warning: " << sum->send_lag_warning() << '\n';
   print_assert_results(results);
   for (const auto& r : results)
     if (!r.ok) return pw::cli::exit_check_failed;

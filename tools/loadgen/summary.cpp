@@ -107,6 +107,8 @@ void Summary::record(const Outcome& o) {
     ++b.counts[static_cast<std::uint32_t>(Histogram::index_of(clamped))];
     b.max_us = std::max(b.max_us, clamped);
   }
+  // The client's own lag (a closed loop's is 0: parse_report_input drops it there).
+  send_lag.record(std::max<std::int64_t>(o.sent_us - o.intended_us, 0));
   if (started_us == 0 || o.intended_us < started_us) started_us = o.intended_us;
   ended_us = std::max(ended_us, o.end_us);
 }
@@ -151,6 +153,27 @@ double Summary::achieved_rate() const noexcept {
   return send_window_s > 0 ? static_cast<double>(c.sent) / send_window_s : 0.0;
 }
 
+double Summary::send_lag_share() const noexcept {
+  if (send_lag.empty() || latency.empty()) return 0;
+  const auto lat = latency.value_at_percentile(50);
+  return lat > 0 ? static_cast<double>(send_lag.value_at_percentile(50)) / static_cast<double>(lat) : 0;
+}
+
+bool Summary::send_lag_noticeable() const noexcept {
+  return (mode == "open" || mode == "mixed") && send_lag_share() > kSendLagShareWarn;
+}
+
+std::string Summary::send_lag_warning() const {
+  if (!send_lag_noticeable()) return {};
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "the client's send lag (p50 %.3f ms) is %.0f%% of the corrected latency p50 (%.3f ms): the corrected "
+                "latencies include the client's own delay in sending (a busy client thread, or every connection busy)",
+                static_cast<double>(send_lag.value_at_percentile(50)) / 1000.0, send_lag_share() * 100,
+                static_cast<double>(latency.value_at_percentile(50)) / 1000.0);
+  return buf;
+}
+
 void Summary::diagnose() {
   diagnosis.clear();
   behind = false;
@@ -183,6 +206,7 @@ void Summary::diagnose() {
     behind = true;
     diagnosis.push_back(std::to_string(c.unsent) + " requests due before the end were never sent");
   }
+  if (send_lag_noticeable()) diagnosis.push_back(send_lag_warning());
   if (target_rate > 0 && achieved_rate() < 0.99 * target_rate) {
     behind = true;
     char buf[128];
@@ -254,7 +278,12 @@ ojson Summary::to_json() const {
   }
   ojson cpu = ojson::array();
   for (double v : thread_cpu) cpu.push_back(round3(v));
-  j["client"] = {{"behind", behind}, {"diagnosis", diagnosis}, {"thread_cpu", cpu}};
+  ojson client = {{"behind", behind}, {"diagnosis", diagnosis}, {"thread_cpu", cpu}};
+  if (mode == "open" || mode == "mixed") {
+    client["send_lag_share"] = round3(send_lag_share());
+    client["send_lag_noticeable"] = send_lag_noticeable();
+  }
+  j["client"] = std::move(client);
   ojson tl = ojson::array();
   for (const auto& [t, b] : timeline) {
     Histogram h = b.histogram();

@@ -34,6 +34,9 @@ ErrorClass error_class_from_name(std::string_view name) noexcept;  // other when
 
 // Requests sent later than this after their intended time count as late in the diagnosis.
 inline constexpr std::int64_t kLateSendUs = 5000;
+// The open loop's send lag is called a noticeable share of the latencies when its p50 is more
+// than this fraction of the corrected latency's p50.
+inline constexpr double kSendLagShareWarn = 0.10;
 // An error message kept is cut to this many bytes.
 inline constexpr std::size_t kMaxErrorMessage = 256;
 
@@ -118,6 +121,12 @@ struct Summary {
   double rps() const noexcept;         // responses per second of the run's wall time
   double error_rate() const noexcept;  // failed / requests
   double achieved_rate() const noexcept;  // open loop: sent per second of the send window
+  // Open loop: send lag p50 / corrected latency p50 (0 without both); the client's own delay
+  // as a share of what it reports as the server's latency.
+  double send_lag_share() const noexcept;
+  bool send_lag_noticeable() const noexcept;
+  // The warning sentence when send_lag_noticeable(), else "".
+  std::string send_lag_warning() const;
   // Fills behind/diagnosis from the counters (run time only).
   void diagnose();
 
