@@ -634,3 +634,30 @@ TEST_CASE("a send lag that is a noticeable share of the latency is a warning on 
   auto s = json::parse(j.out);
   CHECK(s["client"]["send_lag_noticeable"] == true);
 }
+
+TEST_CASE("a vegeta targets file and wrk's --latency flag", "[loadgen][targets]") {
+  Backend b;
+  pw::testcerts::TempDir dir;
+  { std::ofstream(dir.file("body.json")) << "{\"hello\":\"world\"}"; }
+  {
+    // As vegeta's README writes them: request lines, headers, an @body file, blank lines.
+    std::ofstream t(dir.file("targets.txt"));
+    t << "GET " << b.url("/get") << "\n"
+      << "X-Account-ID: 8675309\n\n"
+      << "POST " << b.url("/post") << "\n"
+      << "Content-Type: application/json\n"
+      << "@" << dir.file("body.json") << "\n\n"
+      << "GET " << b.url("/other") << "\n";
+  }
+  json s = run_json("--latency -n 90 -c 2 -t 1 --targets " + dir.file("targets.txt"));
+  CHECK(s["requests"] == 90);
+  CHECK(s["status"]["200"] == 60);
+  CHECK(s["status"]["201"] == 30);
+  CHECK(b.posts() == 30);
+  CHECK(b.post_bytes() == 30 * 17);
+  CHECK(s["targets"].size() == 3);
+  // --latency is wrk's: the text summary has the distribution with or without it.
+  Ran text = run_loadgen("--latency -n 10 -c 1 -t 1 " + b.url());
+  CHECK(text.status == 0);
+  CHECK(text.out.find("p99.999") != std::string::npos);
+}

@@ -123,13 +123,53 @@ TEST_CASE("targets files: URLs and JSON objects", "[loadgen][targets]") {
   CHECK(set->targets[0].json_url == "\"http://127.0.0.1:8080/a\"");
 }
 
+// vegeta's http targets format (lib/targets.go): "METHOD URL", header lines, an optional @body
+// line, a blank line between targets.
+TEST_CASE("targets files: vegeta's GET URL lines with headers and @body", "[loadgen][targets]") {
+  auto t = parse_targets(
+      "GET http://127.0.0.1:8080/a\n"
+      "\n"
+      "GET http://127.0.0.1:8080/b\n"
+      "X-Account-ID: 8675309\n"
+      "Authorization: Bearer t0k3n\n"
+      "\n"
+      "# a comment between targets\n"
+      "DELETE http://127.0.0.1:8080/c\n"
+      "POST http://127.0.0.1:8080/d\n"
+      "Content-Type: application/json\n"
+      "@/dev/null\n"
+      "http://127.0.0.1:8080/plain\n"
+      "HEAD\thttp://127.0.0.1:8080/e  \n",
+      "vegeta.txt");
+  REQUIRE(t.ok());
+  REQUIRE(t->size() == 6);
+  CHECK((*t)[0].method == "GET");
+  CHECK((*t)[0].url == "http://127.0.0.1:8080/a");
+  CHECK((*t)[0].headers.empty());
+  CHECK((*t)[1].url == "http://127.0.0.1:8080/b");
+  REQUIRE((*t)[1].headers.size() == 2);
+  CHECK((*t)[1].headers[0] == std::pair<std::string, std::string>{"X-Account-ID", "8675309"});
+  CHECK((*t)[1].headers[1].second == "Bearer t0k3n");
+  CHECK((*t)[2].method == "DELETE");  // the next request line ends a target without a blank line
+  CHECK((*t)[2].where == "vegeta.txt:8");
+  CHECK((*t)[3].method == "POST");
+  CHECK((*t)[3].has_body);
+  CHECK((*t)[3].headers.size() == 1);
+  CHECK((*t)[4].method.empty());  // loadgen's own URL line after a vegeta target
+  CHECK((*t)[4].url == "http://127.0.0.1:8080/plain");
+  CHECK((*t)[5].method == "HEAD");
+  CHECK((*t)[5].url == "http://127.0.0.1:8080/e");
+}
+
 TEST_CASE("targets errors are precise", "[loadgen][targets]") {
   auto err = [](const char* text) {
     auto r = parse_targets(text, "t.txt");
     REQUIRE_FALSE(r.ok());
     return r.error().message;
   };
-  CHECK(err("GET http://x/") == "t.txt:1: expected a URL or a JSON object, got \"GET http://x/\"");
+  CHECK(err("get http://x/") == "t.txt:1: expected a URL or a JSON object, got \"get http://x/\"");
+  CHECK(err("GET http://x/\nnocolon\n") == "t.txt:2: header \"nocolon\": expected 'Name: value' (or a blank line between targets)");
+  CHECK(err("POST http://x/\n@/nonexistent/file\n") == "t.txt:2: body file /nonexistent/file: cannot open");
   CHECK(err("{\"url\":5}") == "t.txt:1: /url: expected a string");
   CHECK(err("{\"method\":\"GET\"}") == "t.txt:1: missing \"url\"");
   CHECK(err("{\"url\":\"http://x/\",\"headers\":[\"nocolon\"]}").find("/headers/0:") != std::string::npos);
