@@ -113,6 +113,60 @@ void Summary::record(const Outcome& o) {
   ended_us = std::max(ended_us, o.end_us);
 }
 
+void add_span(std::vector<Span>& spans, Span s) {
+  if (s.second < s.first) std::swap(s.first, s.second);
+  auto it = std::lower_bound(spans.begin(), spans.end(), s);
+  it = spans.insert(it, s);
+  // Join with the neighbours it touches or overlaps.
+  if (it != spans.begin() && std::prev(it)->second >= it->first) {
+    auto p = std::prev(it);
+    p->second = std::max(p->second, it->second);
+    it = spans.erase(it) - 1;
+  }
+  while (std::next(it) != spans.end() && std::next(it)->first <= it->second) {
+    it->second = std::max(it->second, std::next(it)->second);
+    spans.erase(std::next(it));
+  }
+  if (spans.size() > kMaxSpans) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i + 1 < spans.size(); ++i)
+      if (spans[i + 1].first - spans[i].second < spans[best + 1].first - spans[best].second) best = i;
+    spans[best].second = spans[best + 1].second;
+    spans.erase(spans.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  }
+}
+
+double spans_seconds(const std::vector<Span>& spans) noexcept {
+  std::int64_t us = 0;
+  for (const auto& [a, b] : spans) us += b - a;
+  return static_cast<double>(us) / 1e6;
+}
+
+std::int64_t covered_us(const std::vector<Span>& spans, std::int64_t from, std::int64_t to) noexcept {
+  std::int64_t us = 0;
+  for (const auto& [a, b] : spans) {
+    if (a >= to) break;
+    std::int64_t lo = std::max(a, from), hi = std::min(b, to);
+    if (hi > lo) us += hi - lo;
+  }
+  return us;
+}
+
+void Summary::set_run_spans() {
+  spans.clear();
+  send_spans.clear();
+  if (ended_us > started_us && started_us > 0) add_span(spans, {started_us, ended_us});
+  if (send_window_s > 0 && started_us > 0)
+    add_span(send_spans, {started_us, started_us + std::llround(send_window_s * 1e6)});
+}
+
+void Summary::refresh_send_lag_warning() {
+  const std::string prefix = "the client's send lag ";
+  diagnosis.erase(std::remove_if(diagnosis.begin(), diagnosis.end(), [&](const std::string& d) { return d.rfind(prefix, 0) == 0; }),
+                  diagnosis.end());
+  if (send_lag_noticeable()) diagnosis.push_back(send_lag_warning());
+}
+
 void Summary::merge(const Summary& o) {
   if (version.empty()) version = o.version;
   if (mode.empty()) mode = o.mode;
@@ -130,8 +184,13 @@ void Summary::merge(const Summary& o) {
   latency.add(o.latency);
   uncorrected.add(o.uncorrected);
   send_lag.add(o.send_lag);
-  target_rate += o.target_rate;
-  send_window_s = std::max(send_window_s, o.send_window_s);
+  // The offered rate: every run's due requests over the union of their send windows (runs one
+  // after the other do not add up their rates; runs side by side do).
+  const double due = target_rate * send_window_s + o.target_rate * o.send_window_s;
+  for (const auto& sp : o.spans) add_span(spans, sp);
+  for (const auto& sp : o.send_spans) add_span(send_spans, sp);
+  send_window_s = send_spans.empty() ? std::max(send_window_s, o.send_window_s) : spans_seconds(send_spans);
+  target_rate = send_window_s > 0 ? due / send_window_s : 0;
   thread_cpu.insert(thread_cpu.end(), o.thread_cpu.begin(), o.thread_cpu.end());
   behind = behind || o.behind;
   for (const auto& d : o.diagnosis)
@@ -140,6 +199,7 @@ void Summary::merge(const Summary& o) {
 }
 
 double Summary::duration_s() const noexcept {
+  if (!spans.empty()) return spans_seconds(spans);
   return ended_us > started_us ? static_cast<double>(ended_us - started_us) / 1e6 : 0.0;
 }
 double Summary::rps() const noexcept {
@@ -243,6 +303,9 @@ ojson Summary::to_json() const {
   j["started_us"] = started_us;
   j["ended_us"] = ended_us;
   j["duration_s"] = round3(duration_s());
+  ojson sp = ojson::array();
+  for (const auto& [a, b] : spans) sp.push_back({a, b});
+  j["spans"] = std::move(sp);
   j["requests"] = c.requests;
   j["responses"] = c.responses;
   j["rps"] = round3(rps());
@@ -274,6 +337,9 @@ ojson Summary::to_json() const {
     s["waited_for_connection"] = c.waited_sends;
     s["unsent"] = c.unsent;
     s["send_lag"] = latency_json(send_lag);
+    ojson ss = ojson::array();
+    for (const auto& [a, b] : send_spans) ss.push_back({a, b});
+    s["send_spans"] = std::move(ss);
     j["schedule"] = s;
   }
   ojson cpu = ojson::array();
@@ -477,7 +543,31 @@ pw::Result<Summary> Summary::from_json(const json& j, std::string_view where) {
       }
     }
   }
+  // Spans: [[from, to], ...] epoch microseconds; a summary without them (an older loadgen) ran
+  // from started_us to ended_us and sent during send_window_s from its start.
+  auto read_spans = [&](const json& obj, const char* key, const std::string& path, std::vector<Span>& out) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return false;
+    if (!it->is_array()) return r.fail(path + "/" + key + ": expected an array of [from, to] pairs");
+    for (const auto& p : *it) {
+      if (!p.is_array() || p.size() != 2 || !p[0].is_number_unsigned() || !p[1].is_number_unsigned() ||
+          p[0].get<std::uint64_t>() >= static_cast<std::uint64_t>(kMaxEpochUs) ||
+          p[1].get<std::uint64_t>() >= static_cast<std::uint64_t>(kMaxEpochUs))
+        return r.fail(path + "/" + key + ": expected [from, to] pairs of epoch microseconds");
+      add_span(out, {p[0].get<std::int64_t>(), p[1].get<std::int64_t>()});
+    }
+    return true;
+  };
+  const bool has_spans = read_spans(j, "spans", "", s.spans);
+  bool has_send_spans = false;
+  if (auto it = j.find("schedule"); it != j.end() && it->is_object()) has_send_spans = read_spans(*it, "send_spans", "/schedule", s.send_spans);
   if (!r.error.empty()) return make_error(Errc::parse_error, r.error);
+  if (!has_spans || !has_send_spans) {
+    Summary run = s;
+    run.set_run_spans();
+    if (!has_spans) s.spans = run.spans;
+    if (!has_send_spans) s.send_spans = run.send_spans;
+  }
   return s;
 }
 
