@@ -183,7 +183,8 @@ pw::Result<Summary> parse_report_input(const std::string& text, const std::strin
     results.runs = std::max<std::uint64_t>(1, runs.size());
     if (results.mode.empty()) results.mode = "closed";
     if (results.mode != "open") results.send_lag.reset();
-    for (const auto& [run, sp] : run_spans) add_span(results.spans, sp);
+    for (const auto& [run, sp] : run_spans) results.spans.push_back(sp);
+    normalize_spans(results.spans);
     merged.merge(results);
   }
   merged.refresh_send_lag_warning();

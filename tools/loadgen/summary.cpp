@@ -136,6 +136,35 @@ void add_span(std::vector<Span>& spans, Span s) {
   }
 }
 
+void normalize_spans(std::vector<Span>& spans) {
+  for (auto& sp : spans)
+    if (sp.second < sp.first) std::swap(sp.first, sp.second);
+  std::sort(spans.begin(), spans.end());
+  std::vector<Span> out;
+  out.reserve(spans.size());
+  for (const auto& sp : spans) {
+    if (!out.empty() && sp.first <= out.back().second) out.back().second = std::max(out.back().second, sp.second);
+    else out.push_back(sp);
+  }
+  while (out.size() > kMaxSpans) {
+    // Join the gaps up to the (size - kMaxSpans)-th smallest (ties may join a few more).
+    std::vector<std::int64_t> gaps;
+    gaps.reserve(out.size() - 1);
+    for (std::size_t i = 0; i + 1 < out.size(); ++i) gaps.push_back(out[i + 1].first - out[i].second);
+    auto nth = gaps.begin() + static_cast<std::ptrdiff_t>(out.size() - kMaxSpans - 1);
+    std::nth_element(gaps.begin(), nth, gaps.end());
+    const std::int64_t limit = *nth;
+    std::vector<Span> joined;
+    joined.reserve(kMaxSpans);
+    for (const auto& sp : out) {
+      if (!joined.empty() && sp.first - joined.back().second <= limit) joined.back().second = sp.second;
+      else joined.push_back(sp);
+    }
+    out = std::move(joined);
+  }
+  spans = std::move(out);
+}
+
 double spans_seconds(const std::vector<Span>& spans) noexcept {
   std::int64_t us = 0;
   for (const auto& [a, b] : spans) us += b - a;
@@ -187,8 +216,10 @@ void Summary::merge(const Summary& o) {
   // The offered rate: every run's due requests over the union of their send windows (runs one
   // after the other do not add up their rates; runs side by side do).
   const double due = target_rate * send_window_s + o.target_rate * o.send_window_s;
-  for (const auto& sp : o.spans) add_span(spans, sp);
-  for (const auto& sp : o.send_spans) add_span(send_spans, sp);
+  spans.insert(spans.end(), o.spans.begin(), o.spans.end());
+  normalize_spans(spans);
+  send_spans.insert(send_spans.end(), o.send_spans.begin(), o.send_spans.end());
+  normalize_spans(send_spans);
   send_window_s = send_spans.empty() ? std::max(send_window_s, o.send_window_s) : spans_seconds(send_spans);
   target_rate = send_window_s > 0 ? due / send_window_s : 0;
   thread_cpu.insert(thread_cpu.end(), o.thread_cpu.begin(), o.thread_cpu.end());
@@ -554,8 +585,9 @@ pw::Result<Summary> Summary::from_json(const json& j, std::string_view where) {
           p[0].get<std::uint64_t>() >= static_cast<std::uint64_t>(kMaxEpochUs) ||
           p[1].get<std::uint64_t>() >= static_cast<std::uint64_t>(kMaxEpochUs))
         return r.fail(path + "/" + key + ": expected [from, to] pairs of epoch microseconds");
-      add_span(out, {p[0].get<std::int64_t>(), p[1].get<std::int64_t>()});
+      out.emplace_back(p[0].get<std::int64_t>(), p[1].get<std::int64_t>());
     }
+    normalize_spans(out);
     return true;
   };
   const bool has_spans = read_spans(j, "spans", "", s.spans);

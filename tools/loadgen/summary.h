@@ -81,6 +81,8 @@ struct Bucket {
 using Span = std::pair<std::int64_t, std::int64_t>;
 inline constexpr std::size_t kMaxSpans = 4096;
 void add_span(std::vector<Span>& spans, Span s);
+// Sorts, joins overlaps and bounds any list of spans: O(n log n).
+void normalize_spans(std::vector<Span>& spans);
 double spans_seconds(const std::vector<Span>& spans) noexcept;
 // Microseconds of [from, to) covered by the spans.
 std::int64_t covered_us(const std::vector<Span>& spans, std::int64_t from, std::int64_t to) noexcept;

@@ -599,3 +599,20 @@ TEST_CASE("merged rates agree with each other and with the runs' rates", "[loadg
     CHECK(s->send_spans.size() == 1);
   }
 }
+
+TEST_CASE("spans: overlaps join, and there are never more than kMaxSpans", "[loadgen][summary]") {
+  std::vector<Span> s{{50, 60}, {10, 20}, {15, 30}, {30, 40}};
+  normalize_spans(s);
+  CHECK(s == std::vector<Span>{{10, 40}, {50, 60}});
+  add_span(s, {41, 49});
+  add_span(s, {45, 55});
+  CHECK(s == std::vector<Span>{{10, 40}, {41, 60}});
+  CHECK(covered_us(s, 0, 100) == 49);
+  CHECK(covered_us(s, 35, 45) == 9);
+  std::vector<Span> many;
+  for (std::int64_t i = 0; i < 3 * static_cast<std::int64_t>(kMaxSpans); ++i) many.emplace_back(i * 10, i * 10 + (i % 3 == 0 ? 1 : 5));
+  normalize_spans(many);
+  CHECK(many.size() <= kMaxSpans);
+  CHECK(many.front().first == 0);
+  CHECK(many.back().second == (3 * static_cast<std::int64_t>(kMaxSpans) - 1) * 10 + 5);
+}
