@@ -8,12 +8,13 @@
 #     logrotate snippet, copyright, changelog and example configurations, nothing else;
 #   - extracted into a scratch root (dpkg -x), each binary answers --version with the project's
 #     version (no LD_LIBRARY_PATH: the package ships no library), the example configurations
-#     pass --check, and every unit passes `systemd-analyze verify` against that root;
+#     pass --check, every unit passes `systemd-analyze verify` against that root, and logrotate
+#     reads the snippet without an error;
 #   - lintian reports no error and no warning.
 #
 #   deb.sh BUILD_DIR VERSION    (ctest: package-deb)
 #
-# Exits 77 (a skip for ctest) when cpack, dpkg-deb, systemd-analyze or lintian is missing.
+# Exits 77 (a skip for ctest) when cpack, dpkg-deb, systemd-analyze, lintian or logrotate is missing.
 set -uo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 build=$(cd "${1:?usage: deb.sh BUILD_DIR VERSION}" && pwd)
 version=${2:?usage: deb.sh BUILD_DIR VERSION}
-for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze lintian; do
+for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze lintian logrotate; do
   command -v "$tool" >/dev/null || { echo "$tool not installed: skipped"; exit 77; }
 done
 tools=(gw-proxy ratelimitd certctl tracecat loadgen)
@@ -120,6 +121,14 @@ for u in "${units[@]}"; do
   # The sandbox, as a number (lower is better; informational, the units' settings are the contract).
   echo "# systemd-analyze security $u: $(systemd-analyze security --offline=true --root="$root" "$root/lib/systemd/system/$u" 2>&1 | grep 'Overall exposure' | sed 's/.*: //')"
 done
+
+# logrotate's own reading of the snippet (--debug: nothing is rotated, no script runs).
+if out=$(logrotate --debug --state "$work/logrotate.state" "$root/etc/logrotate.d/pipeworks" 2>&1) &&
+  ! grep -qi 'error' <<<"$out"; then
+  ok "logrotate reads /etc/logrotate.d/pipeworks"
+else
+  not_ok "logrotate reads /etc/logrotate.d/pipeworks" "$out"
+fi
 
 # ---- lintian: an error or a warning fails (the package carries no override)
 if out=$(lintian --fail-on error,warning --display-level '>=warning' "$deb" 2>&1); then ok "lintian: no error, no warning"
