@@ -67,9 +67,10 @@ int run_daemon(const DaemonOptions& options, const DaemonHooks& hooks) {
   io::SignalWatcher watcher(main_loop, signals, [&](int sig) {
     if (sig == SIGHUP) {
       log.info("reloading", {{"signal", "SIGHUP"}});
-      notify("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
+      // A reload while stopping tells the manager nothing: READY=1 after STOPPING=1 would lie.
+      if (!stopping_told) notify("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
       (void)hooks.reload();  // a failure is the daemon's to log; it keeps its running configuration
-      notify("READY=1");     // serving again, on the new configuration or the old one
+      if (!stopping_told) notify("READY=1");  // serving again, on the new configuration or the old one
       return;
     }
     if (sig == SIGUSR1) {

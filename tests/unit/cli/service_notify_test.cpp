@@ -170,6 +170,41 @@ TEST_CASE("run_daemon tells the service manager: READY=1 once, RELOADING=1/READY
   CHECK(::getenv("NOTIFY_SOCKET") == nullptr);
 }
 
+TEST_CASE("run_daemon: a SIGHUP during the drain tells the service manager nothing after STOPPING=1") {
+  FakeManager m(false);
+  REQUIRE(::setenv("NOTIFY_SOCKET", m.name.c_str(), 1) == 0);
+  std::ostringstream out;
+  std::unique_ptr<pw::io::Timer> guard, later;
+  bool timed_out = false;
+  int reloads = 0;
+  pw::cli::DaemonHooks hooks;
+  hooks.start = [&](pw::io::Loop& loop, pw::telemetry::Logger&) -> pw::Result<std::string> {
+    guard = std::make_unique<pw::io::Timer>(loop, [&] {
+      timed_out = true;
+      loop.stop();
+    });
+    guard->start(10s);
+    later = std::make_unique<pw::io::Timer>(loop, [] { ::raise(SIGTERM); });
+    later->start(0ms);
+    return std::string();
+  };
+  hooks.drain_deadline = [] { return std::chrono::hours(1); };
+  hooks.drain = [&](pw::Duration, std::function<void()>) { ::raise(SIGHUP); };  // never done
+  hooks.reload = [&]() -> pw::Status {
+    ++reloads;
+    ::raise(SIGINT);
+    return pw::make_error(pw::Errc::closed, "stopping");
+  };
+  hooks.stop = [&] {
+    guard.reset();
+    later.reset();
+  };
+  REQUIRE(pw::cli::run_daemon({.name = "fake", .log_level = "off", .out = &out}, hooks) == pw::exit_ok);
+  CHECK_FALSE(timed_out);
+  CHECK(reloads == 1);
+  CHECK(m.received() == std::vector<std::string>{"READY=1", "STOPPING=1"});
+}
+
 TEST_CASE("run_daemon: SIGUSR1 without a reopen hook leaves the daemon running") {
   std::ostringstream out;
   std::unique_ptr<pw::io::Timer> guard, later;
