@@ -245,6 +245,13 @@ pw::Status Daemon::reload() {
   return {};
 }
 
+pw::Status Daemon::reopen_logs() {
+  if (!access_log_) return {};
+  if (pw::Status s = access_log_->reopen(); !s)
+    return with_prefix(pw::config::display_name(opt_.config_path) + ": /access_log/path: ", s.error());
+  return {};
+}
+
 std::string Daemon::clusters_json() const {
   std::shared_ptr<const proxy::Snapshot> s;
   {

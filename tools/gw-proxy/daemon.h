@@ -39,6 +39,9 @@ class Daemon {
   std::string ready_line() const;
   // Re-reads the config file; on any error the running config stays. Main loop thread.
   pw::Status reload();
+  // Reopens the access log file (SIGUSR1, after logrotate moved it); nothing without one or for
+  // "-". Main loop thread.
+  pw::Status reopen_logs();
   // proxy.drain_timeout of the running configuration.
   pw::Duration drain_deadline();
   // Graceful stop: no new connections, requests in flight finish until the drain deadline;

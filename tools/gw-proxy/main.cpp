@@ -29,7 +29,10 @@ int main(int argc, char** argv) {
       "in; requests in flight finish on the configuration they started with, and keep-alive "
       "connections to unchanged clusters are kept. A bad configuration changes nothing and the "
       "error names the file and the JSON path. SIGTERM drains: no new connections, requests in "
-      "flight may finish until proxy.drain_timeout, then gw-proxy exits 0. SIGINT stops at once.",
+      "flight may finish until proxy.drain_timeout, then gw-proxy exits 0. SIGINT stops at once. "
+      "SIGUSR1 reopens the access log file (log rotation: move the file, then SIGUSR1). Under "
+      "systemd (Type=notify) gw-proxy sends READY=1 once its listeners accept, RELOADING=1 and "
+      "READY=1 around a reload, and STOPPING=1 when it begins to stop.",
       "Errors the proxy answers itself carry a small JSON body {\"error\":CODE,\"status\":N,"
       "\"detail\":...}: 404 no_route, 502 upstream_connect_failed, upstream_reset or "
       "upstream_protocol_error, 503 no_healthy_upstream or upstream_overflow, 504 upstream_timeout; "

@@ -26,6 +26,7 @@ int run(const Options& o, const pw::cli::Common& common) {
     return daemon->ready_line();
   };
   hooks.reload = [&] { return daemon->reload(); };  // logged; a bad config keeps the running one
+  hooks.reopen_logs = [&] { return daemon->reopen_logs(); };  // SIGUSR1: logrotate moved the access log
   hooks.drain_deadline = [&] { return daemon->drain_deadline(); };
   hooks.drain = [&](pw::Duration, std::function<void()> done) { daemon->drain(std::move(done)); };
   hooks.stop = [&] { daemon.reset(); };  // stops the workers, closes the admin server
