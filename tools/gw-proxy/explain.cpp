@@ -101,13 +101,25 @@ Json identity_json(const proxy::Identity& id) {
   return j;
 }
 
+Json query_names(std::string_view q) {
+  Json out = Json::array();
+  while (!q.empty()) {
+    const auto amp = q.find('&');
+    const std::string_view part = q.substr(0, amp);
+    out.push_back(std::string(part.substr(0, part.find('='))));
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 std::string compact(const Json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 
 void print_text(const Json& r, std::ostream& out) {
   const Json& q = r["request"];
-  out << "request: " << compact(q["method"]) << ' ' << compact(q["host"]) << compact(q["path"])
-      << (q["query"].get<std::string>().empty() ? "" : "?" + q["query"].get<std::string>()) << " on listener "
+  out << "request: " << compact(q["method"]) << ' ' << compact(q["host"]) << compact(q["path"]) << " on listener "
       << compact(q["listener"]) << " from " << compact(q["client_ip"]) << '\n';
+  if (!q["query_parameters"].empty()) out << "  query parameters: " << compact(q["query_parameters"]) << '\n';
   for (const Json& rt : r["routes"]) {
     if (rt["matched"].get<bool>())
       out << "route " << compact(rt["name"]) << ": matches\n";
@@ -204,7 +216,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
   r["request"] = {{"method", o.method},
                   {"host", host},
                   {"path", path ? std::string(*path) : std::string(pw::http::target_path(*req))},
-                  {"query", std::string(req->query())},
+                  {"query_parameters", query_names(req->query())},  // names only: a value may be a credential
                   {"listener", l.name},
                   {"client_ip", client_ip}};
   r["routes"] = Json::array();
@@ -277,7 +289,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
     }
     e.update(f);
     Json hc = header_changes(before, ctx.fields);
-    if (ctx.query() != query_before) hc["query"] = std::string(ctx.query());
+    if (ctx.query() != query_before) hc["query_parameters"] = query_names(ctx.query());
     if (!hc.empty()) e["header_changes"] = std::move(hc);
     const Json id = identity_json(ctx.id);
     if (!id.empty()) e["identity"] = id;
@@ -301,13 +313,13 @@ int explain(const ExplainOptions& o, std::ostream& out) {
     } else if (rc.redirect) {
       r["action"] = {{"type", "redirect"},
                      {"status", rc.redirect->status},
-                     {"location", route->redirect_location("http", host, *path, ctx.query())}};
+                     {"location", route->redirect_location("http", host, *path, "")}};
       result = {{"outcome", "respond"}, {"status", rc.redirect->status}, {"by", "route redirect"}};
     } else if (rc.forward) {
       const proxy::Cluster* cl = nullptr;
       for (const proxy::Cluster& k : c.clusters)
         if (k.name == rc.forward->cluster) cl = &k;
-      Json a = {{"type", "forward"}, {"cluster", rc.forward->cluster}, {"target", route->upstream_target(*path, ctx.query())}};
+      Json a = {{"type", "forward"}, {"cluster", rc.forward->cluster}, {"target", route->upstream_target(*path, "")}};  // the query (names only) is in header_changes
       if (cl) {
         a["lb"] = pw::config::encode_value(cl->lb);
         a["endpoints"] = Json::array();

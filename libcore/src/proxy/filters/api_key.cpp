@@ -47,6 +47,11 @@ class ApiKeyFactory final : public FilterFactory {
       : cfg_(std::move(cfg)), store_(std::move(store)), anonymous_(anonymous), counters_(counters),
         www_authenticate_("Key realm=\"" + cfg_.realm + "\"") {}
   std::unique_ptr<Filter> create() const override { return std::make_unique<ApiKeyFilter>(*this); }
+  config::Json explain(FilterContext& ctx) const override {
+    config::Json out = config::Json::object();
+    ApiKeyFilter(*this).run(ctx, &out);
+    return out;
+  }
 
   ApiKeyConfig cfg_;
   std::shared_ptr<const ConsumerStore> store_;
