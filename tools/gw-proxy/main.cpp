@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
                            "Give alice a new key; her old keys keep working for 24 hours."});
   info.examples.push_back({"gw-proxy explain -c gw.json GET 'http://127.0.0.1:8080/api/orders' -H 'apikey: pwk_example'",
                            "Show which route, filters and cluster the request meets, and what each decides.", true});
-  info.examples.push_back({"gw-proxy explain -c gw.json --json GET http://127.0.0.1:8080/admin --from 192.0.2.7 | jq '.filters[] | {type, decision, rule}'",
-                           "The same as JSON: which authz rule decides for a client address.", true});
+  info.examples.push_back({"gw-proxy explain -c gw.json --json POST http://127.0.0.1:8080/healthz | jq -c '.routes[] | {name, failed}'",
+                           "Why a request gets 404: the matcher each route failed on.", true});
   info.files = {{"gw.json", "The configuration, see gw-proxy.json(5)."},
                 {"consumers.json", "The consumers file the configuration names (consumers.file), see gw-proxy.json(5)."}};
   info.see_also = {"gw-proxy.json(5)", "loadgen(1)", "certctl(1)", "ratelimitd(1)", "nginx(8)", "haproxy(1)"};
