@@ -150,6 +150,7 @@ void print_text(const Json& r, std::ostream& out) {
   out << "result: " << compact(res["outcome"]);
   if (res.contains("status")) out << ' ' << res["status"].get<int>();
   if (res.contains("by")) out << " (" << compact(res["by"]) << ")";
+  if (res.contains("unless_refused_by")) out << " unless refused by " << compact(res["unless_refused_by"]) << " (not called offline)";
   out << '\n';
 }
 
@@ -263,6 +264,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
   const std::vector<const proxy::FilterConfig*> chain = proxy::effective_filters(c.filters, route->config().filters);
   const auto& factories = snap.route_rt[route->index()].filters;
   Json result = nullptr;
+  Json conditional = Json::array();  // filters whose call (not made) could still refuse
   for (std::size_t i = 0; i < factories.size(); ++i) {
     const auto before = copy_fields(ctx.fields);
     const std::string query_before(ctx.query());
@@ -294,6 +296,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
     const Json id = identity_json(ctx.id);
     if (!id.empty()) e["identity"] = id;
     const std::string decision = e["decision"];
+    if (decision == "proceed unless the call refuses") conditional.push_back(e["type"]);
     r["filters"].push_back(std::move(e));
     if (decision == "respond") {
       result = {{"outcome", "respond"}, {"status", ctx.status}, {"by", "filter " + r["filters"].back()["type"].get<std::string>()}};
@@ -329,6 +332,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
       result = {{"outcome", "forward"}, {"cluster", rc.forward->cluster}};
     }
   }
+  if (!conditional.empty() && result.is_object()) result["unless_refused_by"] = std::move(conditional);
   r["result"] = std::move(result);
   if (o.json) out << r.dump() << '\n';
   else print_text(r, out);
