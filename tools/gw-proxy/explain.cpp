@@ -190,7 +190,8 @@ int explain(const ExplainOptions& o, std::ostream& out) {
     cfg->consumers = proxy::ConsumersConfig{std::filesystem::absolute(o.consumers_file).string()};
   pw::telemetry::Registry registry;
   proxy::Metrics metrics(registry, "gw");
-  auto built = proxy::build_snapshot(std::move(*cfg), pw::config::display_name(o.config), nullptr, metrics, nullptr);
+  auto built = proxy::build_snapshot(std::move(*cfg), pw::config::display_name(o.config), nullptr, metrics, nullptr,
+                                     /*offline=*/true);
   if (!built) throw Failure(pw::cli::exit_code_for(built.error()), built.error().message);
   const proxy::Snapshot& snap = **built;
   const proxy::Config& c = snap.config;

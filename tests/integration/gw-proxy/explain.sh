@@ -49,6 +49,13 @@ good=$(mint "$secret" 600)
 forged=$(mint "another-secret-of-32-bytes-000000" 600)
 expired=$(mint "$secret" -3600)
 
+# A listener that never accepts: a connection explain made would wait in its accept queue.
+python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); print(s.getsockname()[1], flush=True); time.sleep(600)' >"$work/trap.out" &
+pids+=("$!")
+poll 10 grep -q . "$work/trap.out" || { echo "the trap listener did not start"; exit 1; }
+trap_port=$(cat "$work/trap.out")
+queued() { ss -Hltn "sport = :$trap_port" | awk '{print $2}'; }
+
 cat >"$work/gw.json" <<EOF
 {
   "listeners": [{"name": "main", "address": "127.0.0.1", "port": 0}],
@@ -73,11 +80,27 @@ cat >"$work/gw.json" <<EOF
 }
 EOF
 
+# Routes whose filters would call out: explained only (net.json), never served, so that the trap
+# listener sees any connection explain makes and none of the proxy's.
+cat >"$work/net-routes.json" <<EOF
+[
+    {"name": "remote", "match": {"prefix": "/remote/"}, "forward": {"cluster": "py"},
+     "filters": [{"type": "jwt", "jwt": {"providers": {"idp": {"algorithms": ["HS256"], "remote_jwks": {"url": "http://127.0.0.1:$trap_port/jwks"}}}}}]},
+    {"name": "intro", "match": {"prefix": "/intro/"}, "forward": {"cluster": "py"},
+     "filters": [{"type": "oauth2_introspection", "oauth2_introspection": {
+        "endpoint": "http://127.0.0.1:$trap_port/introspect", "client_id": "gw", "client_secret": "s3cret"}}]},
+    {"name": "global", "match": {"prefix": "/global/"}, "forward": {"cluster": "py"},
+     "filters": [{"type": "rate_limit", "rate_limit": {"domain": "gw", "service": {"url": "http://127.0.0.1:$trap_port"},
+        "global": [{"name": "per-ip", "actions": [{"remote_address": {}}]}]}}]}
+]
+EOF
+jq --slurpfile net "$work/net-routes.json" '.routes = $net[0] + .routes' "$work/gw.json" >"$work/net.json"
+
 # explain_json METHOD PATH [ARGS]: gw-proxy explain --json; its exit status in $work/rc
 explain_json() {
   local m=$1 p=$2
   shift 2
-  "$gw" explain -c "$work/gw.json" --json "$m" "http://127.0.0.1:8080$p" "$@" 2>"$work/explain.err"
+  "$gw" explain -c "${cfg:-$work/gw.json}" --json "$m" "http://127.0.0.1:8080$p" "$@" 2>"$work/explain.err"
   echo $? >"$work/rc"
 }
 # expected status of an explain answer: the status it names, or the backend's 200 when forwarded
@@ -149,6 +172,24 @@ expect "authz: rule admins allows alice" "$(jq -c '.filters[1] | [.type, .rule, 
 agree "authz deny" GET /admin/x "apikey: $bob"
 expect "authz: bob is denied by the default rule" "$(jq -c '.filters[1] | [.rule, .action, .decision, .status]' <<<"$out")" '["default","deny","respond",403]'
 expect "authz: the result names the filter" "$(jq -c '.result' <<<"$out")" '{"by":"filter authz","outcome":"respond","status":403}'
+
+# ---- what would need the network is reported, not done ----
+cfg=$work/net.json
+out=$(explain_json GET /remote/x -H "Authorization: Bearer $good")
+expect "remote JWKS: reported as not fetched, the decision pending" \
+  "$(jq -c '[.filters[0].decision, .filters[0].providers[0].key.status, .filters[0].providers[0].key.url, .result.outcome]' <<<"$out")" \
+  "[\"pending\",\"remote, not fetched\",\"http://127.0.0.1:$trap_port/jwks\",\"pending\"]"
+out=$(explain_json GET /intro/x -H "Authorization: Bearer opaque-token")
+expect "introspection: would call the endpoint, the decision pending" \
+  "$(jq -c '[.filters[0].decision, .filters[0].would_call, .result.outcome]' <<<"$out")" \
+  "[\"pending\",\"http://127.0.0.1:$trap_port/introspect\",\"pending\"]"
+if grep -qF s3cret <<<"$out"; then not_ok "introspection: the client secret is never printed"; else ok "introspection: the client secret is never printed"; fi
+out=$(explain_json GET /global/x --from 192.0.2.7)
+expect "rate_limit: the descriptor ratelimitd would get (--from), the call not made" \
+  "$(jq -c '[.filters[0].descriptor // .filters[0].global[0].descriptor, .filters[0].would_call, .result.outcome, .result.unless_refused_by]' <<<"$out")" \
+  "[[{\"key\":\"remote_address\",\"value\":\"192.0.2.7\"}],\"http://127.0.0.1:$trap_port/\",\"forward\",[\"rate_limit\"]]"
+expect "nothing connected to the JWKS, introspection or ratelimitd address" "$(queued)" 0
+cfg=
 
 # ---- text output, exit codes ----
 text=$("$gw" explain -c "$work/gw.json" GET http://127.0.0.1:8080/admin/x -H "apikey: $bob")

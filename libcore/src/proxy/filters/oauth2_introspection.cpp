@@ -344,7 +344,7 @@ class IntrospectionFactory final : public FilterFactory {
   std::unique_ptr<Filter> create() const override { return std::make_unique<IntrospectionFilter>(s_); }
   config::Json explain(FilterContext& ctx) const override {
     config::Json out = config::Json::object();
-    IntrospectionFilter(s_).run(ctx, &out);
+    if (IntrospectionFilter(s_).run(ctx, &out) == FilterStatus::stop) out["stopped"] = true;
     return out;
   }
 
