@@ -107,6 +107,7 @@ explain_json() {
 explained_status() { jq -r 'if .result.outcome == "forward" then 200 else .result.status end' <<<"$1"; }
 
 gw_start gw "$work/gw.json" 2 warn
+# shellcheck disable=SC2154  # set by gw_start
 proxy=$gw_proxy
 # agree NAME METHOD PATH [HEADER...]: explain and the proxy give the same status; the explain JSON in $out
 agree() {
@@ -194,8 +195,8 @@ cfg=
 # ---- text output, exit codes ----
 text=$("$gw" explain -c "$work/gw.json" GET http://127.0.0.1:8080/admin/x -H "apikey: $bob")
 expect "text: exit 0 for a refused request" "$?" 0
-grep -q '^route health: no match (path)$' <<<"$text" && ok "text: why a route did not match" || not_ok "text: why a route did not match" "$text"
-grep -q '^result: respond 403 (filter authz)$' <<<"$text" && ok "text: the result line" || not_ok "text: the result line" "$text"
+if grep -q '^route health: no match (path)$' <<<"$text"; then ok "text: why a route did not match"; else not_ok "text: why a route did not match" "$text"; fi
+if grep -q '^result: respond 403 (filter authz)$' <<<"$text"; then ok "text: the result line"; else not_ok "text: the result line" "$text"; fi
 "$gw" explain -c "$work/gw.json" GET http://127.0.0.1:8080/ -H "no colon" >/dev/null 2>&1
 expect "a malformed -H exits 2" "$?" 2
 echo '{"listeners": []}' >"$work/bad.json"
