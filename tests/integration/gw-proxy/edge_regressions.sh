@@ -103,6 +103,7 @@ kill "$jwks_pid"
 wait "$jwks_pid" 2>/dev/null
 poll 10 sh -c "! curl -s -o /dev/null --max-time 1 http://127.0.0.1:$jwks_port/jwks" || not_ok "the JWKS server stopped"
 before=$(metric gw_config_reloads_total)
+# shellcheck disable=SC2154  # gw_pid: set by gw_start
 kill -HUP "$gw_pid"
 poll 10 metric_above gw_config_reloads_total "$before" || not_ok "SIGHUP reloaded" "reloads $(metric gw_config_reloads_total)"
 expect "after a reload with the JWKS server down, the cached keys still verify the token" \
