@@ -126,7 +126,7 @@ void print_text(const Json& r, std::ostream& out) {
     else
       out << "route " << compact(rt["name"]) << ": no match (" << compact(rt["failed"]) << ")\n";
   }
-  if (r["route"].is_null()) out << "no route matches\n";
+  if (r["route"].is_null() && !r["routes"].empty()) out << "no route matches\n";
   for (const Json& f : r["filters"]) {
     out << "filter " << compact(f["type"]) << ": " << compact(f["decision"]);
     if (f.contains("status")) out << ' ' << f["status"].get<int>();
@@ -211,6 +211,11 @@ int explain(const ExplainOptions& o, std::ostream& out) {
   const proxy::Listener& l = c.listeners[li];
 
   Json r = Json::object();
+  const auto emit = [&] {
+    if (o.json) out << r.dump() << '\n';
+    else print_text(r, out);
+    return pw::cli::exit_ok;
+  };
   const std::string host(pw::http::target_authority(*req));
   std::string norm_storage;
   auto path = proxy::path_for_routing(l.path_normalization, pw::http::target_path(*req), norm_storage);
@@ -224,11 +229,14 @@ int explain(const ExplainOptions& o, std::ostream& out) {
   r["routes"] = Json::array();
   r["filters"] = Json::array();
   r["route"] = nullptr;
+  // The answers ProxyRequest::start gives before routing, in its order.
+  if ((!host.empty() || req->head().target_form == pw::http::TargetForm::absolute) && !proxy::valid_host_port(host)) {
+    r["result"] = {{"outcome", "respond"}, {"status", 400}, {"by", "invalid_host"}};
+    return emit();
+  }
   if (!path) {
     r["result"] = {{"outcome", "respond"}, {"status", 400}, {"by", "path normalization: " + path.error().message}};
-    if (o.json) out << r.dump() << '\n';
-    else print_text(r, out);
-    return pw::cli::exit_ok;
+    return emit();
   }
 
   // Routes in order, as RouteTable::match: the first that matches wins.
@@ -246,11 +254,13 @@ int explain(const ExplainOptions& o, std::ostream& out) {
   }
   if (route == nullptr) {
     r["result"] = {{"outcome", "respond"}, {"status", 404}, {"by", "no_route"}};
-    if (o.json) out << r.dump() << '\n';
-    else print_text(r, out);
-    return pw::cli::exit_ok;
+    return emit();
   }
   r["route"] = route->name();
+  if (req->method_id() == pw::http::Method::connect) {
+    r["result"] = {{"outcome", "respond"}, {"status", 405}, {"by", "CONNECT is not proxied"}};
+    return emit();
+  }
 
   // The fields the upstream would get before the filters (router.cpp's ProxyRequest::start).
   ExplainContext ctx(*req, *path, std::string(req->query()), client_ip);
@@ -335,9 +345,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
   }
   if (!conditional.empty() && result.is_object()) result["unless_refused_by"] = std::move(conditional);
   r["result"] = std::move(result);
-  if (o.json) out << r.dump() << '\n';
-  else print_text(r, out);
-  return pw::cli::exit_ok;
+  return emit();
 }
 
 }  // namespace gw

@@ -130,6 +130,8 @@ agree "method mismatch" POST /health
 expect "routes: health fails on its methods, then every prefix" "$(jq -c '[.routes[] | .failed]' <<<"$out")" '["methods","prefix","prefix","prefix"]'
 expect "routes: no route is 404" "$(jq -c '[.route, .result.status, .result.by]' <<<"$out")" '[null,404,"no_route"]'
 agree "no route" GET /nowhere
+agree "a Host that is not host[:port]" GET /health "Host: a@b"
+expect "the invalid Host is answered before routing" "$(jq -c '[.result.status, .result.by, (.routes | length)]' <<<"$out")" '[400,"invalid_host",0]'
 
 # ---- jwt ----
 agree "jwt that verifies" GET /api/orders "Authorization: Bearer $good"
