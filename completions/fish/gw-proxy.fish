@@ -15,6 +15,8 @@ function __gw_proxy_using
         switch "$cmd $word"
             case 'gw_proxy keys'
                 set cmd gw_proxy_keys
+            case 'gw_proxy explain'
+                set cmd gw_proxy_explain
             case 'gw_proxy -c' 'gw_proxy --config' 'gw_proxy --log-level' 'gw_proxy -w' 'gw_proxy --workers'
                 set skip 1
             case 'gw_proxy_keys add'
@@ -35,6 +37,8 @@ function __gw_proxy_using
                 set skip 1
             case 'gw_proxy_keys_list -c' 'gw_proxy_keys_list --config' 'gw_proxy_keys_list --log-level' 'gw_proxy_keys_list -w' 'gw_proxy_keys_list --workers' 'gw_proxy_keys_list --consumers'
                 set skip 1
+            case 'gw_proxy_explain -H' 'gw_proxy_explain --header' 'gw_proxy_explain --from' 'gw_proxy_explain --listener' 'gw_proxy_explain --consumers' 'gw_proxy_explain -c' 'gw_proxy_explain --config' 'gw_proxy_explain --log-level' 'gw_proxy_explain -w' 'gw_proxy_explain --workers'
+                set skip 1
         end
     end
     test "$cmd" = "$argv[1]"
@@ -43,6 +47,7 @@ end
 complete -c gw-proxy -f
 
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -a 'keys' -d 'Manage the API keys of the consumers file'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -a 'explain' -d 'Show, offline, which route and filters a request meets and what they decide'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -s h -l help -d 'Print this help message and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -l version -d 'Print name and version and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -s c -l config -r -F -d 'Read the configuration from FILE'
@@ -105,3 +110,15 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l print-config -d
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l consumers -r -F -d 'The consumers file to edit (default: the one --config names)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l json -d 'Print JSON (one object per line) instead of text'
+
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s h -l help -d 'Print this help message and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s H -l header -x -d 'A request header field; repeat for several'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l from -x -d 'The client\'s IP address (for source CIDRs, remote_address, trusted proxies)'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l listener -x -d 'The listener the request arrives on (default: the one on the URL\'s port, else the first)'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l consumers -r -F -d 'Use this consumers file instead of the one the configuration names'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l json -d 'Print one JSON object instead of text'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s c -l config -r -F -d 'Read the configuration from FILE'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l check -d 'Validate the configuration given with --config and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'

@@ -2,6 +2,7 @@
 #include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
 
+#include "explain.h"
 #include "keys.h"
 #include "serve.h"
 
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
                            "Create consumer alice (if new) with a new API key; the key is printed once."});
   info.examples.push_back({"gw-proxy keys rotate -c gw.json alice --grace 24h",
                            "Give alice a new key; her old keys keep working for 24 hours."});
+  info.examples.push_back({"gw-proxy explain -c gw.json GET 'http://127.0.0.1:8080/api/orders' -H 'apikey: pwk_example'",
+                           "Show which route, filters and cluster the request meets, and what each decides.", true});
+  info.examples.push_back({"gw-proxy explain -c gw.json --json POST http://127.0.0.1:8080/healthz | jq -c '.routes[] | {name, failed}'",
+                           "Why a request gets 404: the matcher each route failed on.", true});
   info.files = {{"gw.json", "The configuration, see gw-proxy.json(5)."},
                 {"consumers.json", "The consumers file the configuration names (consumers.file), see gw-proxy.json(5)."}};
   info.see_also = {"gw-proxy.json(5)", "loadgen(1)", "certctl(1)", "ratelimitd(1)", "nginx(8)", "haproxy(1)"};
@@ -92,8 +97,39 @@ int main(int argc, char** argv) {
   list.option("consumer", k.consumer, "Only this consumer's keys").metavar("CONSUMER");
   list.flag("--show-hashes", k.show_hashes, "Also show each key's stored SHA-256");
 
+  // ---- explain (issue 13): what the configuration does with one request ----
+  gw::ExplainOptions x;
+  auto& ex = app.subcommand("explain", "Show, offline, which route and filters a request meets and what they decide");
+  ex.details(
+      "Loads the configuration (-c) and its consumers file as a start would, without listening or calling anything, "
+      "and prints for the request METHOD URL: each route tried in order and the matcher that failed, the route "
+      "chosen, each filter of its effective chain in order with its decision (proceed, respond with a status, or "
+      "pending when a call the proxy would make decides) and what it found: api_key the credential's name and "
+      "location and its consumer (never the key); jwt where the token is, its alg and kid, the provider and the "
+      "local JWKS key that verifies it, the claims check (exp, nbf, iss, aud) and the signature; a remote JWKS is "
+      "reported as not fetched; oauth2_introspection the endpoint it would call; authz the deciding rule; rate_limit "
+      "the plan, the local limits and the descriptors it would send (nothing is counted); every filter's header "
+      "changes. Then the action: the cluster with its endpoints, a redirect or a direct response.\n\n"
+      "The filters' own request code runs, on a context that records their answers, so the account is the "
+      "proxy's. Exit status 0 when the request was explained, whatever the decision; 2 for a bad URL, header or "
+      "address; 4 for an invalid configuration or consumers file; 5 for an unreadable one.");
+  ex.option("method", x.method, "The request method (case-sensitive: GET)").metavar("METHOD").required();
+  ex.option("url", x.url, "http://HOST[:PORT]/PATH?QUERY, or /PATH?QUERY (then give Host with -H)").metavar("URL").required();
+  ex.option("-H,--header", x.headers, "A request header field; repeat for several").metavar("'NAME: VALUE'");
+  ex.option("--from", x.from, "The client's IP address (for source CIDRs, remote_address, trusted proxies)").metavar("IP");
+  ex.option("--listener", x.listener, "The listener the request arrives on (default: the one on the URL's port, else the first)")
+      .metavar("NAME");
+  ex.option("--consumers", x.consumers_file, "Use this consumers file instead of the one the configuration names")
+      .metavar("FILE")
+      .file();
+  ex.flag("--json", x.json, "Print one JSON object instead of text");
+
   return pw::cli::run(app, argc, argv, [&]() -> int {
     const auto& common = app.common();
+    if (ex.selected()) {
+      x.config = common.config;
+      return gw::explain(x, std::cout);
+    }
     if (keys.selected()) {
       k.config = common.config;
       if (add.selected()) return gw::keys_add(k, std::cout);

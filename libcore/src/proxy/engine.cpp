@@ -68,7 +68,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
       introspection(reg, p) {}
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
-                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
+                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log,
+                                                       bool offline) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = std::move(cfg);
   snap->source = source;
@@ -107,7 +108,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
 
   FilterEnv fenv;
   fenv.source = source;
-  fenv.jwks_fetcher = std::make_shared<JwksFetcher>();  // jwt filter: its thread starts on first use
+  fenv.jwks_fetcher = std::make_shared<JwksFetcher>(offline);  // jwt filter: its thread starts on first use
   if (previous && previous->jwks_fetcher) fenv.jwks_fetcher->inherit(*previous->jwks_fetcher);  // keys survive a reload
   snap->jwks_fetcher = fenv.jwks_fetcher;
   fenv.jwt_metrics = &metrics.jwt;

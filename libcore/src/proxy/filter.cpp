@@ -31,6 +31,15 @@ class HeadersFactory final : public FilterFactory {
 
 }  // namespace
 
+config::Json FilterFactory::explain(FilterContext& ctx) const {
+  auto f = create();
+  const FilterStatus st = f->on_request_head(ctx);
+  f->on_end(ctx);
+  config::Json out = config::Json::object();
+  if (st == FilterStatus::stop) out["stopped"] = true;
+  return out;
+}
+
 Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,
                                                            const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));

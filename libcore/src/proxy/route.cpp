@@ -214,32 +214,41 @@ struct CompiledRoute::Impl {
     return cfg.invert ? !r : r;
   }
 
-  // `host` is the Host without its port (host_for_matching).
-  bool matches(const RouteMatch& m, const RequestView& r, std::string_view host) const {
+  // `host` is the Host without its port (host_for_matching). With `why`, a failing check
+  // names its matcher there ("methods", "headers/x-tenant"...): gw-proxy explain's account,
+  // from the very checks the proxy runs (nothing is written on the common path).
+  bool matches(const RouteMatch& m, const RequestView& r, std::string_view host, std::string* why = nullptr) const {
+    const auto fail = [why](std::string_view what, std::string_view name = {}) {
+      if (why) {
+        why->assign(what);
+        if (!name.empty()) why->append("/").append(name);
+      }
+      return false;
+    };
     if (!m.listeners.empty()) {
       bool found = false;
       for (const std::string& l : m.listeners) found = found || l == r.listener;
-      if (!found) return false;
+      if (!found) return fail("listeners");
     }
     if (!m.methods.empty()) {
       // RFC 9110 §9.1: method names are case-sensitive.
       bool found = false;
       for (const std::string& meth : m.methods) found = found || meth == r.method;
-      if (!found) return false;
+      if (!found) return fail("methods");
     }
-    if (m.path && r.path != *m.path) return false;
-    if (m.prefix && !starts_with(r.path, *m.prefix)) return false;
-    if (!host_matches(host)) return false;
-    if (path_re && !RE2::FullMatch(r.path, *path_re)) return false;
+    if (m.path && r.path != *m.path) return fail("path");
+    if (m.prefix && !starts_with(r.path, *m.prefix)) return fail("prefix");
+    if (!host_matches(host)) return fail("hosts");
+    if (path_re && !RE2::FullMatch(r.path, *path_re)) return fail("regex");
     for (const Field& f : headers) {
       const HeaderMatch& cfg = m.headers[f.j];
       std::optional<std::string_view> v;
       if (r.headers) v = r.headers->get(cfg.name);  // the first field of that name
-      if (!field_matches(f, cfg, v, false)) return false;
+      if (!field_matches(f, cfg, v, false)) return fail("headers", cfg.name);
     }
     for (const Field& f : query) {
       const HeaderMatch& cfg = m.query[f.j];
-      if (!field_matches(f, cfg, find_query_param(r.query, cfg.name), true)) return false;
+      if (!field_matches(f, cfg, find_query_param(r.query, cfg.name), true)) return fail("query", cfg.name);
     }
     return true;
   }
@@ -251,6 +260,12 @@ CompiledRoute& CompiledRoute::operator=(CompiledRoute&&) noexcept = default;
 
 bool CompiledRoute::matches(const RequestView& r) const {
   return impl_->matches(cfg_.match, r, host_for_matching(r.host));
+}
+
+std::string CompiledRoute::mismatch(const RequestView& r) const {
+  std::string why;
+  if (impl_->matches(cfg_.match, r, host_for_matching(r.host), &why)) return {};
+  return why;
 }
 
 std::string CompiledRoute::upstream_target(std::string_view path, std::string_view query) const {

@@ -124,8 +124,11 @@ class Snapshot {
 // clusters (health carried over from `previous`), filters, metric children, and the consumers
 // file the config names (read here, relative to `source`'s directory). Errors name the file and
 // JSON path.
+// `offline` (gw-proxy explain): nothing is fetched (remote JWKS sources are registered, never
+// fetched); the snapshot is for FilterFactory::explain only, never served.
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
-                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log);
+                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log,
+                                                       bool offline = false);
 
 // Why a reload cannot be applied in place (listener address, port, limits or TLS on/off
 // changed, or anything of the admin listener), or empty.

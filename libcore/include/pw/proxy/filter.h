@@ -79,6 +79,14 @@ class FilterFactory {
  public:
   virtual ~FilterFactory() = default;
   virtual std::unique_ptr<Filter> create() const = 0;
+  // gw-proxy explain: what this filter decides for the request in `ctx`, offline. The filter's
+  // own request code runs on `ctx` (a context that records an answer instead of sending it),
+  // so explain cannot drift from what the proxy does; the returned object adds what the filter
+  // found (which credential, provider, key, rule, descriptors; never a secret). Nothing may
+  // call out or wait: a step that would (a remote JWKS not fetched, an introspection call, a
+  // ratelimitd call) is reported, with "pending": true when the decision depends on it.
+  // The default runs create()->on_request_head(ctx): right for a filter that never calls out.
+  virtual config::Json explain(FilterContext& ctx) const;
 };
 
 // What a filter factory may use beyond its own config, shared by every filter of a snapshot.

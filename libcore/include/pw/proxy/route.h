@@ -43,6 +43,10 @@ class CompiledRoute {
   std::size_t index() const noexcept { return index_; }
 
   bool matches(const RequestView& r) const;
+  // Why the route does not match: the first matcher that fails, as its config member
+  // ("listeners", "methods", "path", "prefix", "hosts", "regex", "headers/<name>",
+  // "query/<name>"); empty when it matches. The same checks as matches() (gw-proxy explain).
+  std::string mismatch(const RequestView& r) const;
 
   // The request-target to send upstream: path rewritten by prefix_rewrite or regex_rewrite
   // (RE2 Replace with \1..\9), the query kept. `path` and `query` as in RequestView.
