@@ -231,6 +231,8 @@ class RingHash final : public LoadBalancer {
   std::vector<Point> ring_;
 };
 
+}  // namespace
+
 // The value of cookie `name` in Cookie fields ("a=1; b=2", RFC 6265 §4.2.1; names compare
 // case-sensitively, §5.4 leaves the value as is).
 std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name) {
@@ -248,8 +250,6 @@ std::optional<std::string_view> cookie_value(const http::HeaderList& headers, st
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 std::unique_ptr<LoadBalancer> make_load_balancer(const ClusterState& cluster, std::uint64_t seed) {
   switch (cluster.config().lb) {

@@ -15,6 +15,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/http/path.h"
+#include "pw/proxy/cluster.h"  // cookie_value (issue 15 splits)
 
 namespace pw::proxy {
 
@@ -176,6 +177,7 @@ struct CompiledRoute::Impl {
   std::unique_ptr<RE2> path_re;
   std::vector<Field> headers;
   std::vector<Field> query;
+  std::vector<Field> cookies;  // issue 15 splits
   std::unique_ptr<RE2> rewrite_re;
 
   bool host_matches(std::string_view host) const noexcept {
@@ -240,6 +242,12 @@ struct CompiledRoute::Impl {
     for (const Field& f : query) {
       const HeaderMatch& cfg = m.query[f.j];
       if (!field_matches(f, cfg, find_query_param(r.query, cfg.name), true)) return false;
+    }
+    for (const Field& f : cookies) {  // issue 15 splits: A/B by cookie
+      const HeaderMatch& cfg = m.cookies[f.j];
+      std::optional<std::string_view> v;
+      if (r.headers) v = cookie_value(*r.headers, cfg.name);
+      if (!field_matches(f, cfg, v, false)) return false;
     }
     return true;
   }
@@ -388,6 +396,7 @@ Result<RouteTable> RouteTable::build(const std::vector<Route>& routes) {
     };
     if (auto s = compile_fields(m.headers, impl.headers, "headers"); !s) return std::move(s).error();
     if (auto s = compile_fields(m.query, impl.query, "query"); !s) return std::move(s).error();
+    if (auto s = compile_fields(m.cookies, impl.cookies, "cookies"); !s) return std::move(s).error();
 
     if (cr.cfg_.forward && cr.cfg_.forward->regex_rewrite) {
       const RegexRewrite& rw = *cr.cfg_.forward->regex_rewrite;
