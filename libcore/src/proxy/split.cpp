@@ -5,7 +5,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "pw/proxy/cluster.h"
+#include "pw/proxy/route.h"  // cookie_value
 
 namespace pw::proxy {
 

@@ -205,10 +205,6 @@ std::unique_ptr<LoadBalancer> make_load_balancer(const ClusterState& cluster, st
 std::optional<std::uint64_t> request_hash(const HashPolicy& p, const http::HeaderList& headers,
                                           const io::SockAddr& client);
 
-// The value of cookie `name` in the request's Cookie fields (RFC 6265 §4.2.1; the first pair
-// of that name), for hash keys and route matches.
-std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name);
-
 // Full-jitter exponential backoff: uniform in [0, min(max, base * 2^attempt)].
 Duration retry_backoff(const RetryPolicy& p, std::uint32_t attempt, std::mt19937_64& rng);
 
