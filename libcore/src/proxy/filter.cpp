@@ -49,6 +49,7 @@ Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& c
   if (cfg.type == "rate_limit" && cfg.rate_limit) return make_rate_limit_factory(*cfg.rate_limit, env, path);
   if (cfg.type == "oauth2_introspection" && cfg.oauth2_introspection)
     return make_oauth2_introspection_factory(*cfg.oauth2_introspection, env, path);
+  if (cfg.type == "fault" && cfg.fault) return make_fault_factory(*cfg.fault, env, path);  // issue 15
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

@@ -47,6 +47,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
     query_ = query_buf_;
     query_replaced_ = true;
   }
+  void reset_connection() override;  // issue 15 fault filter (router.cpp)
 
  private:
   // buffering: the body is read up to the window before any upstream is contacted; it becomes
@@ -84,6 +85,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void drop_connection();
   void cancel_acquire();
   void start_tunnel(const http::Head& head);
+  void start_mirror();  // issue 15 mirroring (mirror.cpp)
 
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;
@@ -136,6 +138,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   bool counted_request_ = false, counted_retry_ = false, counted_pending_ = false, on_endpoint_ = false;
   bool conn_reused_ = false;
   bool tunnel_slot_ = false;  // a slot of snap_.tunnel_slots taken (an upgrade request)
+  bool mirror_checked_ = false;  // issue 15 mirroring: decided at the first try
   bool downstream_started_ = false, responded_ = false, finished_ = false;
   std::uint64_t body_in_ = 0, body_out_ = 0;
   int status_ = 0;

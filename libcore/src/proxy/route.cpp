@@ -176,6 +176,7 @@ struct CompiledRoute::Impl {
   std::unique_ptr<RE2> path_re;
   std::vector<Field> headers;
   std::vector<Field> query;
+  std::vector<Field> cookies;  // issue 15 splits
   std::unique_ptr<RE2> rewrite_re;
 
   bool host_matches(std::string_view host) const noexcept {
@@ -249,6 +250,12 @@ struct CompiledRoute::Impl {
     for (const Field& f : query) {
       const HeaderMatch& cfg = m.query[f.j];
       if (!field_matches(f, cfg, find_query_param(r.query, cfg.name), true)) return fail("query", cfg.name);
+    }
+    for (const Field& f : cookies) {  // issue 15 splits: A/B by cookie
+      const HeaderMatch& cfg = m.cookies[f.j];
+      std::optional<std::string_view> v;
+      if (r.headers) v = cookie_value(*r.headers, cfg.name);
+      if (!field_matches(f, cfg, v, false)) return false;
     }
     return true;
   }
@@ -403,6 +410,7 @@ Result<RouteTable> RouteTable::build(const std::vector<Route>& routes) {
     };
     if (auto s = compile_fields(m.headers, impl.headers, "headers"); !s) return std::move(s).error();
     if (auto s = compile_fields(m.query, impl.query, "query"); !s) return std::move(s).error();
+    if (auto s = compile_fields(m.cookies, impl.cookies, "cookies"); !s) return std::move(s).error();
 
     if (cr.cfg_.forward && cr.cfg_.forward->regex_rewrite) {
       const RegexRewrite& rw = *cr.cfg_.forward->regex_rewrite;
@@ -465,6 +473,24 @@ std::string_view host_without_port(std::string_view host) noexcept {
     return close == std::string_view::npos ? host : host.substr(0, close + 1);
   }
   return host.substr(0, host.find(':'));
+}
+
+// The value of cookie `name` in Cookie fields ("a=1; b=2", RFC 6265 §4.2.1; names compare
+// case-sensitively, §5.4 leaves the value as is).
+std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name) {
+  for (const http::Header& h : headers) {
+    if (!iequals(h.name, "cookie")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const std::size_t semi = rest.find(';');
+      std::string_view pair = trim_ows(rest.substr(0, semi));
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      if (trim_ows(pair.substr(0, eq)) == name) return trim_ows(pair.substr(eq + 1));
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> regex_error(const std::string& pattern) {

@@ -30,6 +30,16 @@ void ProxyRequest::respond(int status, FieldList fields, std::string body) {
   send_local(status, std::move(fields), body, "filter_response", "FR");
 }
 
+void ProxyRequest::reset_connection() {  // issue 15 fault filter
+  if (finished_ || responded_) return;
+  responded_ = true;
+  error_code_ = "fault_reset";
+  flags_ = "FI";
+  status_ = 0;
+  ex_->abort();
+  finish();
+}
+
 void ProxyRequest::resume() {
   if (!finished_ && !responded_) run_request_filters();
 }

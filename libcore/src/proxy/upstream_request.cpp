@@ -10,7 +10,9 @@
 
 namespace pw::proxy {
 void ProxyRequest::forward() {
-  wc_ = &st_->clusters[static_cast<std::size_t>(rrt_->cluster)];
+  // issue 15 splits: a weighted route picks its cluster per request.
+  const int ci = rrt_->split.empty() ? rrt_->cluster : rrt_->split.pick(ex_->request().headers(), st_->rng);
+  wc_ = &st_->clusters[static_cast<std::size_t>(ci)];
   if (!cs().try_start_request()) {
     if (wc_->rt->overflows) wc_->rt->overflows->inc();
     return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_requests circuit breaker", "UO");
@@ -95,6 +97,10 @@ void ProxyRequest::forward() {
 
 void ProxyRequest::attempt() {
   if (finished_) return;
+  if (!mirror_checked_) {  // issue 15 mirroring: the first try sends the shadow copy, if any
+    mirror_checked_ = true;
+    if (!rrt_->mirror.empty()) start_mirror();
+  }
   retry_->begin_try();
   const MonoTime now = this->now();
   const std::optional<Duration> head_timeout = retry_->try_timeout(timeout_from());

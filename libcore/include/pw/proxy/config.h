@@ -27,6 +27,12 @@
 #include "pw/proxy/filters/authz.h"
 #include "pw/proxy/filters/oauth2_introspection.h"
 #include "pw/proxy/filters/rate_limit.h"
+// issue 15 splits:
+#include "pw/proxy/split.h"
+// issue 15 mirroring:
+#include "pw/proxy/mirror.h"
+// issue 15 fault filter:
+#include "pw/proxy/filters/fault.h"
 
 namespace pw::proxy {
 
@@ -213,6 +219,7 @@ struct RouteMatch {
   std::vector<std::string> methods;  // empty: any
   std::vector<HeaderMatch> headers;  // all must match
   std::vector<HeaderMatch> query;    // query parameters (name = parameter), all must match
+  std::vector<HeaderMatch> cookies;  // issue 15 splits: cookies (name = cookie name), all must match
   std::vector<std::string> listeners;  // listener names; empty: any
 };
 template <class F>
@@ -224,6 +231,7 @@ void config_fields(F& f, RouteMatch& m) {
   f.optional("methods", m.methods);
   f.optional("headers", m.headers);
   f.optional("query", m.query);
+  f.optional("cookies", m.cookies);  // issue 15 splits
   f.optional("listeners", m.listeners);
   f.validate([&](config::Validation& v) {
     if (m.path.has_value() + m.prefix.has_value() + m.regex.has_value() > 1)
@@ -310,7 +318,9 @@ void config_fields(F& f, HeaderEdits& h) {
 inline constexpr std::uint64_t kMaxRequestBuffering = 64ull << 20;  // Forward::request_buffering
 
 struct Forward {
-  std::string cluster;
+  std::optional<std::string> cluster;  // exactly one of cluster and weighted_clusters
+  std::optional<WeightedClusters> weighted_clusters;  // issue 15 splits
+  std::optional<MirrorPolicy> mirror;                 // issue 15 mirroring
   // The matched prefix (route match "prefix") is replaced by this.
   std::optional<std::string> prefix_rewrite;
   std::optional<RegexRewrite> regex_rewrite;
@@ -329,7 +339,11 @@ struct Forward {
 };
 template <class F>
 void config_fields(F& f, Forward& w) {
-  f.required("cluster", w.cluster, config::non_empty);
+  f.optional("cluster", w.cluster, config::check([](const std::optional<std::string>& s) -> std::string {
+    return !s || !s->empty() ? "" : "must not be empty";
+  }));
+  f.optional("weighted_clusters", w.weighted_clusters);  // issue 15 splits
+  f.optional("mirror", w.mirror);                        // issue 15 mirroring
   f.optional("prefix_rewrite", w.prefix_rewrite);
   f.optional("regex_rewrite", w.regex_rewrite);
   f.optional("host_rewrite", w.host_rewrite);
@@ -343,6 +357,8 @@ void config_fields(F& f, Forward& w) {
   }));
   f.validate([&](config::Validation& v) {
     if (w.prefix_rewrite && w.regex_rewrite) v.error("at most one of \"prefix_rewrite\", \"regex_rewrite\"");
+    if (w.cluster.has_value() == w.weighted_clusters.has_value())  // issue 15 splits
+      v.error("needs exactly one of \"cluster\", \"weighted_clusters\"");
   });
 }
 
@@ -403,8 +419,10 @@ struct FilterConfig {
   std::optional<AuthzConfig> authz;
   std::optional<RateLimitConfig> rate_limit;                      // "rate_limit"
   std::optional<OAuth2IntrospectionConfig> oauth2_introspection;  // "oauth2_introspection"
+  std::optional<FaultConfig> fault;                               // issue 15 fault filter: "fault"
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz", "rate_limit", "oauth2_introspection"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz", "rate_limit", "oauth2_introspection",
+                                                                     "fault"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
@@ -417,6 +435,7 @@ void config_fields(F& f, FilterConfig& c) {
   f.optional("authz", c.authz);
   f.optional("rate_limit", c.rate_limit);
   f.optional("oauth2_introspection", c.oauth2_introspection);
+  f.optional("fault", c.fault);  // issue 15 fault filter
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -435,6 +454,8 @@ void config_fields(F& f, FilterConfig& c) {
     if (c.enabled && c.type == "rate_limit" && !c.rate_limit) v.error("a \"rate_limit\" filter needs \"rate_limit\"");
     if (c.enabled && c.type == "oauth2_introspection" && !c.oauth2_introspection)
       v.error("an \"oauth2_introspection\" filter needs \"oauth2_introspection\"");
+    other("fault", c.fault.has_value(), "fault");  // issue 15 fault filter
+    if (c.enabled && c.type == "fault" && !c.fault) v.error("a \"fault\" filter needs \"fault\"");
   });
 }
 

@@ -28,6 +28,8 @@
 #include "pw/proxy/filter.h"
 #include "pw/proxy/headers.h"
 #include "pw/proxy/route.h"
+#include "pw/proxy/split.h"
+#include "pw/proxy/mirror.h"
 #include "pw/telemetry/metrics.h"
 
 namespace pw::proxy {
@@ -59,6 +61,9 @@ struct Metrics {
   // rate_limit, oauth2_introspection filters
   RateLimitMetrics rate_limit;
   IntrospectionMetrics introspection;
+  // issue 15 splits and mirroring:
+  telemetry::Family<telemetry::Counter>& mirror_requests;   // {route, result}: kMirrorResults
+  FaultMetrics fault;                                        // fault filter: {kind}
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
@@ -69,6 +74,8 @@ struct RouteRuntime {
   telemetry::Histogram* duration = nullptr;
   std::vector<int> retriable_statuses;  // sorted
   std::uint32_t retry_on = 0;           // bit per RetryOn
+  SplitPlan split;                      // issue 15 splits: weighted_clusters (empty: `cluster`)
+  MirrorRuntime mirror;                 // issue 15 mirroring
 };
 
 struct ClusterRuntime {

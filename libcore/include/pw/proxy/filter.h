@@ -61,6 +61,9 @@ class FilterContext {
   // hide_credentials).
   virtual std::string_view query() const = 0;
   virtual void set_query(std::string query) = 0;
+  // issue 15 fault filter: ends the client's connection at once, without an answer (a filter
+  // then returns FilterStatus::stop). A context without a connection of its own answers 502.
+  virtual void reset_connection() { respond(502, FieldList(), std::string()); }
 };
 
 class Filter {
@@ -103,6 +106,7 @@ struct FilterEnv {
   // rate_limit, oauth2_introspection (filters/rate_limit.h, filters/oauth2_introspection.h)
   RateLimitMetrics* rate_limit_metrics = nullptr;
   IntrospectionMetrics* introspection_metrics = nullptr;
+  FaultMetrics* fault_metrics = nullptr;  // issue 15 fault filter
 };
 
 // The JSON body of an answer the proxy makes itself ({"error":CODE,"status":N,"detail":...,

@@ -101,6 +101,10 @@ Status check_upstream_path(const PathNormalizationConfig& cfg, std::string_view 
 // "[::1]:80" -> "[::1]".
 std::string_view host_without_port(std::string_view host) noexcept;
 
+// The value of cookie `name` in the request's Cookie fields (RFC 6265 §4.2.1; the first pair
+// of that name), for route matches (A/B), split stickiness and ring_hash keys.
+std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name);
+
 // Checks a RE2 pattern; the error text when it does not compile (for config validation).
 std::optional<std::string> regex_error(const std::string& pattern);
 
