@@ -143,6 +143,15 @@ void print_text(const Json& r, std::ostream& out) {
     if (a.contains("target")) out << ", target " << compact(a["target"]);
     if (a.contains("status")) out << ' ' << a["status"].get<int>();
     out << '\n';
+    if (a.contains("split")) {
+      const Json& sp = a["split"];
+      out << "  split (" << compact(sp["pick"]) << (sp.contains("sticky_on") ? ", sticky on " + compact(sp["sticky_on"]) : "")
+          << "):";
+      for (const Json& e : sp["clusters"]) out << ' ' << compact(e["name"]) << '=' << e["weight"].get<std::uint32_t>();
+      out << '\n';
+    }
+    if (a.contains("mirror"))
+      out << "  mirror " << compact(a["mirror"]["percent"]) << "% to cluster " << compact(a["mirror"]["cluster"]) << '\n';
     if (a.contains("endpoints"))
       for (const Json& e : a["endpoints"]) out << "  endpoint " << compact(e["address"]) << " weight " << e["weight"].get<int>() << '\n';
   }
@@ -330,17 +339,38 @@ int explain(const ExplainOptions& o, std::ostream& out) {
                      {"location", route->redirect_location("http", host, *path, "")}};
       result = {{"outcome", "respond"}, {"status", rc.redirect->status}, {"by", "route redirect"}};
     } else if (rc.forward) {
+      // The cluster: the route's own, or the one its weighted split picks (the engine's SplitPlan).
+      const proxy::RouteRuntime& rrt = snap.route_rt[route->index()];
+      Json a = {{"type", "forward"}, {"target", route->upstream_target(*path, "")}};  // the query (names only) is in header_changes
+      std::string chosen;
+      if (rc.forward->cluster) {
+        chosen = *rc.forward->cluster;
+      } else if (rc.forward->weighted_clusters) {
+        const proxy::WeightedClusters& w = *rc.forward->weighted_clusters;
+        Json split = {{"clusters", Json::array()}};
+        for (const auto& e : w.clusters) split["clusters"].push_back({{"name", e.name}, {"weight", e.weight}});
+        if (w.hash) split["sticky_on"] = w.hash->header ? "header " + *w.hash->header : "cookie " + *w.hash->cookie;
+        if (auto point = rrt.split.sticky_point(req->headers())) {
+          int idx = rrt.split.cluster_at(*point);
+          if (idx >= 0 && static_cast<std::size_t>(idx) < c.clusters.size()) chosen = c.clusters[idx].name;
+          split["pick"] = "sticky";
+        } else {
+          split["pick"] = "random by weight";
+        }
+        a["split"] = std::move(split);
+      }
       const proxy::Cluster* cl = nullptr;
       for (const proxy::Cluster& k : c.clusters)
-        if (k.name == rc.forward->cluster) cl = &k;
-      Json a = {{"type", "forward"}, {"cluster", rc.forward->cluster}, {"target", route->upstream_target(*path, "")}};  // the query (names only) is in header_changes
+        if (k.name == chosen) cl = &k;
+      a["cluster"] = chosen.empty() ? Json() : Json(chosen);
       if (cl) {
         a["lb"] = pw::config::encode_value(cl->lb);
         a["endpoints"] = Json::array();
         for (const auto& ep : cl->endpoints) a["endpoints"].push_back({{"address", ep.address}, {"weight", ep.weight}});
       }
+      if (rc.forward->mirror) a["mirror"] = {{"cluster", rc.forward->mirror->cluster}, {"percent", rc.forward->mirror->percent}};
       r["action"] = std::move(a);
-      result = {{"outcome", "forward"}, {"cluster", rc.forward->cluster}};
+      result = {{"outcome", "forward"}, {"cluster", chosen.empty() ? Json() : Json(chosen)}};
     }
   }
   if (!conditional.empty() && result.is_object()) result["unless_refused_by"] = std::move(conditional);
