@@ -27,6 +27,13 @@ std::string pool_key_of(const Cluster& c) {
   return k;
 }
 
+// issue 15 spans: the routes' own sampling ratios, by route index.
+Result<std::shared_ptr<TracingRuntime>> build_tracing_for(const Config& c, const std::string& source, const Snapshot* previous) {
+  std::vector<std::optional<double>> ratios;
+  for (const Route& r : c.routes) ratios.push_back(r.tracing ? r.tracing->sampling : std::nullopt);
+  return build_tracing(c.tracing, ratios, previous ? previous->tracing.get() : nullptr, source + ": /tracing");
+}
+
 }  // namespace
 
 Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
@@ -65,7 +72,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
                                          "matched) and decision (allow, deny).",
                                          {"rule", "decision"})),
       rate_limit(reg, p),
-      introspection(reg, p) {}
+      introspection(reg, p),
+      tracing(reg, p) {}  // issue 15 spans
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -161,6 +169,9 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   const bool carry = previous && previous->tunnel_slots && previous->config.listeners.size() == c.listeners.size();
   snap->tunnel_slots = carry ? previous->tunnel_slots : std::make_shared<TunnelSlots>(c.listeners.size());
   for (const auto& l : c.listeners) snap->open_tunnels.push_back(&metrics.tunnels.with({l.name}));
+  // issue 15 spans: the exporter and a tracer per sampling ratio
+  if (auto t = build_tracing_for(c, source, previous); t) snap->tracing = std::move(*t);
+  else return std::move(t).error();
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -27,6 +27,7 @@
 #include "pw/proxy/filters/authz.h"
 #include "pw/proxy/filters/oauth2_introspection.h"
 #include "pw/proxy/filters/rate_limit.h"
+#include "pw/proxy/tracing.h"  // issue 15 spans
 
 namespace pw::proxy {
 
@@ -446,6 +447,7 @@ struct Route {
   std::optional<DirectResponse> direct_response;
   std::optional<Redirect> redirect;
   std::vector<FilterConfig> filters;
+  std::optional<RouteTracing> tracing;  // issue 15 spans: this route's own sampling ratio
 };
 template <class F>
 void config_fields(F& f, Route& r) {
@@ -455,6 +457,7 @@ void config_fields(F& f, Route& r) {
   f.optional("direct_response", r.direct_response);
   f.optional("redirect", r.redirect);
   f.optional("filters", r.filters);
+  f.optional("tracing", r.tracing);  // issue 15 spans
   f.validate([&](config::Validation& v) {
     const int n = r.forward.has_value() + r.direct_response.has_value() + r.redirect.has_value();
     if (n != 1) v.error("needs exactly one of \"forward\", \"direct_response\", \"redirect\"");
@@ -704,6 +707,7 @@ struct Config {
   AccessLogConfig access_log;
   ProxyBehaviour proxy;
   std::optional<ConsumersConfig> consumers;  // the consumers file (api_key; consumers.h)
+  TracingConfig tracing;  // issue 15 spans (tracing.h)
 };
 // Defined in config.cpp: cross-references, RE2 patterns, addresses, names (unique), CIDRs.
 void validate_config(config::Validation& v, Config& c);
@@ -717,6 +721,7 @@ void config_fields(F& f, Config& c) {
   f.optional("access_log", c.access_log);
   f.optional("proxy", c.proxy);
   f.optional("consumers", c.consumers);
+  f.optional("tracing", c.tracing);  // issue 15 spans
   f.validate([&](config::Validation& v) { validate_config(v, c); });
 }
 
