@@ -94,6 +94,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void trace_try_close();         // the try is over (a retry follows)
   void trace_end();               // both spans end (finish)
   std::string_view trace_id_for_log(std::span<char, 32> buf) const;  // the access log's trace_id
+  std::string_view method_name() const;  // for spans: the method, "_OTHER" when unknown
 
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;

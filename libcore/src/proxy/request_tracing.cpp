@@ -21,6 +21,13 @@ namespace {
 
 using telemetry::AnyValue;
 
+// Attribute values from the request are capped (as the SDKs' attribute value length limit), so
+// a span in the exporter's queue holds at most a few KiB whatever the client sent: the queue's
+// bound in spans is then a bound in bytes. Targets and Host are ASCII (the parser refuses
+// others), so a cut never splits a character there.
+constexpr std::size_t kMaxValueBytes = 512;
+AnyValue capped(std::string_view v) { return AnyValue::string(v.substr(0, kMaxValueBytes)); }
+
 // "host:port" / "[v6]:port" / "host" into its host and port (0 when none).
 std::pair<std::string_view, int> split_authority(std::string_view a) {
   std::string_view host = a;
@@ -52,6 +59,12 @@ const char* outcome_error(Outcome o) noexcept {
 
 }  // namespace
 
+// Semantic conventions: a method the proxy does not know is "_OTHER" (http.request.method_original
+// keeps it): span names and attribute values stay a small set whatever clients send.
+std::string_view ProxyRequest::method_name() const {
+  return ex_->request().method_id() == http::Method::other ? std::string_view("_OTHER") : ex_->request().method();
+}
+
 void ProxyRequest::trace_begin() {
   if (!snap_.tracing || trace_) return;
   trace_ = std::make_unique<RequestTrace>();
@@ -77,25 +90,29 @@ void ProxyRequest::trace_begin() {
     if (!joined.empty())
       if (auto ts = telemetry::TraceState::parse(joined); ts && !ts->empty()) tracestate = ts->to_string();
   }
-  const std::string_view method = req.method();
-  std::string name(method);
+  const std::string_view method = method_name();
+  // The span's name: "GET shop". A worker's scratch string, so an unsampled request (whose span
+  // keeps no name) allocates nothing for it.
+  thread_local std::string name;
+  name.assign(method);
   if (route_) name.append(" ").append(route_->name());
   t.server = t.tracer->start_span(name, telemetry::SpanKind::server, parent ? &*parent : nullptr, true, tracestate);
   telemetry::Span& s = t.server;
   if (!s.recording()) return;
   s.set_attribute("http.request.method", AnyValue::string(method));
-  s.set_attribute("url.path", AnyValue::string(path_));
+  if (req.method_id() == http::Method::other) s.set_attribute("http.request.method_original", capped(req.method()));
+  s.set_attribute("url.path", capped(path_));
   // No url.query: it may hold a credential a filter has not taken out yet (api_key).
   s.set_attribute("url.scheme", AnyValue::string(http::scheme_name(req.tls())));
   if (route_) s.set_attribute("http.route", AnyValue::string(route_->name()));
   const auto [host, port] = split_authority(host_);
-  if (!host.empty()) s.set_attribute("server.address", AnyValue::string(host));
+  if (!host.empty()) s.set_attribute("server.address", capped(host));
   if (port) s.set_attribute("server.port", AnyValue::int64(port));
   s.set_attribute("network.peer.address", AnyValue::string(req.peer().ip()));
   s.set_attribute("network.peer.port", AnyValue::int64(req.peer().port()));
   s.set_attribute("client.address", AnyValue::string(client_ip()));
   s.set_attribute("network.protocol.version", AnyValue::string(req.version() == http::Version::http10 ? "1.0" : "1.1"));
-  if (auto ua = req.header("user-agent")) s.set_attribute("user_agent.original", AnyValue::string(ua->substr(0, 256)));
+  if (auto ua = req.header("user-agent")) s.set_attribute("user_agent.original", capped(*ua));
   s.set_attribute("pw.proxy.listener", AnyValue::string(snap_.config.listeners[listener_].name));
 }
 
@@ -107,8 +124,8 @@ void ProxyRequest::trace_upstream_fields() {
   // each try rewrites (trace_try_begin) before its request is written.
   fields_.remove("traceparent");
   fields_.remove("tracestate");
-  const std::string tp = t.server.traceparent();
-  std::memcpy(t.traceparent, tp.data(), telemetry::kTraceparentSize);
+  telemetry::write_traceparent(std::span<char, telemetry::kTraceparentSize>(t.traceparent), t.server.trace_id(),
+                               t.server.span_id(), t.server.flags());
   fields_.add_view("traceparent", std::string_view(t.traceparent, telemetry::kTraceparentSize));
   if (!t.server.tracestate().empty()) fields_.add("tracestate", t.server.tracestate());
 }
@@ -118,7 +135,7 @@ void ProxyRequest::trace_try_begin() {
   RequestTrace& t = *trace_;
   t.client.end();
   ++t.tries;
-  const std::string_view method = ex_->request().method();
+  const std::string_view method = method_name();
   t.client = t.tracer->start_child(method, telemetry::SpanKind::client, t.server);
   telemetry::write_traceparent(std::span<char, telemetry::kTraceparentSize>(t.traceparent), t.client.trace_id(),
                                t.client.span_id(), t.client.flags());
@@ -130,7 +147,7 @@ void ProxyRequest::trace_try_begin() {
   c.set_attribute("server.address", AnyValue::string(host));
   if (port) c.set_attribute("server.port", AnyValue::int64(port));
   if (ep_) c.set_attribute("network.peer.address", AnyValue::string(ep_->addr.ip()));
-  c.set_attribute("url.full", AnyValue::string(std::string(ep_ && ep_->tls ? "https://" : "http://") + ep + up_.target));
+  c.set_attribute("url.full", capped(std::string(ep_ && ep_->tls ? "https://" : "http://") + ep + up_.target));
   c.set_attribute("pw.proxy.cluster", AnyValue::string(cs().name()));
   c.set_attribute("pw.proxy.endpoint", AnyValue::string(ep));
   c.set_attribute("pw.proxy.attempt", AnyValue::int64(t.tries));
