@@ -932,3 +932,23 @@ TEST_CASE("tracing: a reload keeps the exporter when its settings did not change
   CHECK(bad.error().message.rfind("gw.json: /tracing/exporter/file: ", 0) == 0);
   std::filesystem::remove_all(std::filesystem::path(file).parent_path());
 }
+
+TEST_CASE("tracing: the exporter's counts reach gw_trace_spans_*_total, from 0 again for a new exporter",
+          "[proxy-engine][proxy-tracing]") {
+  const std::string file = temp_path("spans.jsonl");
+  Env env;
+  env.top = R"("tracing":{"enabled":true,"exporter":{"file":")" + file + R"("}},)";
+  env.start(route("/"));
+  CHECK(env.fetch("/a").status() == 200);
+  CHECK(env.fetch("/b").status() == 200);
+  env.snapshot->tracing->exporter()->flush();
+  proxy::TracingStatsPump pump;
+  pump.pump(env.snapshot->tracing.get(), env.metrics->tracing);
+  CHECK(env.metrics->tracing.spans_exported.value() == 4);  // two requests, a SERVER and a CLIENT span each
+  pump.pump(env.snapshot->tracing.get(), env.metrics->tracing);
+  CHECK(env.metrics->tracing.spans_exported.value() == 4);  // counted once
+  CHECK(env.metrics->tracing.spans_dropped.value() == 0);
+  CHECK(env.run_until([&] { return env.settled(); }, 3s));
+  env.finish();
+  std::filesystem::remove_all(std::filesystem::path(file).parent_path());
+}
