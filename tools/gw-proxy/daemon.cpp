@@ -139,10 +139,14 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
       if (d > dropped_seen_) metrics_.access_log_dropped.inc(d - dropped_seen_);
       dropped_seen_ = d;
     }
-    // issue 15 spans: exporter counters; exporters no snapshot uses any more end here.
-    trace_stats_.pump(s->tracing.get(), metrics_.tracing);
+    // issue 15 spans: every live exporter's counters; those no snapshot uses any more end here.
     const pw::telemetry::BatchExporter* cur = s->tracing ? s->tracing->exporter().get() : nullptr;
-    std::erase_if(exporters_, [cur](const auto& e) { return e.get() != cur && e.use_count() == 1; });
+    std::erase_if(exporters_, [&](const auto& e) {
+      trace_stats_.pump(*e, metrics_.tracing);
+      if (e.get() == cur || e.use_count() > 1) return false;
+      trace_stats_.forget(e.get());
+      return true;
+    });
   });
   gauges_->start(std::chrono::milliseconds(0), std::chrono::seconds(1));
 

@@ -87,20 +87,20 @@ Result<std::shared_ptr<TracingRuntime>> build_tracing(const TracingConfig& cfg, 
   return rt;
 }
 
-void TracingStatsPump::pump(const TracingRuntime* rt, TracingMetrics& m) {
-  if (!rt || !rt->exporter()) return;
-  const telemetry::BatchExporter* e = rt->exporter().get();
-  if (e != of_) {  // a new exporter counts from 0
-    of_ = e;
-    exported_ = dropped_ = failed_ = 0;
-  }
-  const telemetry::BatchExporterStats s = e->stats();
-  if (s.exported_spans > exported_) m.spans_exported.inc(s.exported_spans - exported_);
-  if (s.dropped > dropped_) m.spans_dropped.inc(s.dropped - dropped_);
-  if (s.failed_spans > failed_) m.spans_failed.inc(s.failed_spans - failed_);
-  exported_ = s.exported_spans;
-  dropped_ = s.dropped;
-  failed_ = s.failed_spans;
+void TracingStatsPump::pump(const telemetry::BatchExporter& e, TracingMetrics& m) {
+  auto it = std::find_if(seen_.begin(), seen_.end(), [&](const Seen& s) { return s.of == &e; });
+  if (it == seen_.end()) it = seen_.insert(seen_.end(), Seen{&e});  // a new exporter counts from 0
+  const telemetry::BatchExporterStats s = e.stats();
+  if (s.exported_spans > it->exported) m.spans_exported.inc(s.exported_spans - it->exported);
+  if (s.dropped > it->dropped) m.spans_dropped.inc(s.dropped - it->dropped);
+  if (s.failed_spans > it->failed) m.spans_failed.inc(s.failed_spans - it->failed);
+  it->exported = s.exported_spans;
+  it->dropped = s.dropped;
+  it->failed = s.failed_spans;
+}
+
+void TracingStatsPump::forget(const telemetry::BatchExporter* e) {
+  std::erase_if(seen_, [e](const Seen& s) { return s.of == e; });
 }
 
 }  // namespace pw::proxy

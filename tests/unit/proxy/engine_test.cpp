@@ -943,9 +943,9 @@ TEST_CASE("tracing: the exporter's counts reach gw_trace_spans_*_total, from 0 a
   CHECK(env.fetch("/b").status() == 200);
   env.snapshot->tracing->exporter()->flush();
   proxy::TracingStatsPump pump;
-  pump.pump(env.snapshot->tracing.get(), env.metrics->tracing);
+  pump.pump(*env.snapshot->tracing->exporter(), env.metrics->tracing);
   CHECK(env.metrics->tracing.spans_exported.value() == 4);  // two requests, a SERVER and a CLIENT span each
-  pump.pump(env.snapshot->tracing.get(), env.metrics->tracing);
+  pump.pump(*env.snapshot->tracing->exporter(), env.metrics->tracing);
   CHECK(env.metrics->tracing.spans_exported.value() == 4);  // counted once
   CHECK(env.metrics->tracing.spans_dropped.value() == 0);
   CHECK(env.run_until([&] { return env.settled(); }, 3s));

@@ -127,15 +127,21 @@ class TracingRuntime {
 Result<std::shared_ptr<TracingRuntime>> build_tracing(const TracingConfig& cfg, const std::vector<std::optional<double>>& route_sampling,
                                                       const TracingRuntime* previous, const std::string& at);
 
-// The exporter's counters into the metrics: call now and then (the daemon's gauge timer), on
-// any thread; each exporter counts from 0, so the last seen values are kept per exporter.
+// The exporters' counters into the metrics: call now and then (the daemon's gauge timer) for
+// every exporter still alive, so an exporter replaced by a reload keeps being counted until it
+// ends. Each exporter counts from 0: the last seen values are kept per exporter; forget() one
+// before letting it go.
 class TracingStatsPump {
  public:
-  void pump(const TracingRuntime* rt, TracingMetrics& m);
+  void pump(const telemetry::BatchExporter& e, TracingMetrics& m);
+  void forget(const telemetry::BatchExporter* e);
 
  private:
-  const telemetry::BatchExporter* of_ = nullptr;
-  std::uint64_t exported_ = 0, dropped_ = 0, failed_ = 0;
+  struct Seen {
+    const telemetry::BatchExporter* of = nullptr;
+    std::uint64_t exported = 0, dropped = 0, failed = 0;
+  };
+  std::vector<Seen> seen_;  // one per live exporter (a handful)
 };
 
 }  // namespace pw::proxy
