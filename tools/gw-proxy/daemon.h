@@ -79,6 +79,11 @@ class Daemon {
   const pw::proxy::AccessLog* dropped_seen_of_ = nullptr;  // access_log_dropped baseline
   std::uint64_t dropped_seen_ = 0;
   std::unique_ptr<pw::config::FileWatcher> consumers_watch_;
+  // issue 15 spans: every trace exporter a snapshot uses, let go of here (main thread) once no
+  // snapshot does, since destroying one flushes and joins its thread; and its counters.
+  std::vector<std::shared_ptr<pw::telemetry::BatchExporter>> exporters_;
+  pw::proxy::TracingStatsPump trace_stats_;
+  void keep_exporter(const pw::proxy::Snapshot& s);
 };
 
 }  // namespace gw

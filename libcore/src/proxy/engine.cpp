@@ -27,6 +27,13 @@ std::string pool_key_of(const Cluster& c) {
   return k;
 }
 
+// issue 15 spans: the routes' own sampling ratios, by route index.
+Result<std::shared_ptr<TracingRuntime>> build_tracing_for(const Config& c, const std::string& source, const Snapshot* previous) {
+  std::vector<std::optional<double>> ratios;
+  for (const Route& r : c.routes) ratios.push_back(r.tracing ? r.tracing->sampling : std::nullopt);
+  return build_tracing(c.tracing, ratios, previous ? previous->tracing.get() : nullptr, source + ": /tracing");
+}
+
 }  // namespace
 
 Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
@@ -70,7 +77,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
                                          "Copies of requests for routes' shadow clusters, by route and result "
                                          "(sent, failed, dropped_overflow, dropped_body).",
                                          {"route", "result"})),
-      fault(reg, p) {}
+      fault(reg, p),
+      tracing(reg, p) {}  // issue 15 spans
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log,
@@ -195,6 +203,12 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   const bool carry = previous && previous->tunnel_slots && previous->config.listeners.size() == c.listeners.size();
   snap->tunnel_slots = carry ? previous->tunnel_slots : std::make_shared<TunnelSlots>(c.listeners.size());
   for (const auto& l : c.listeners) snap->open_tunnels.push_back(&metrics.tunnels.with({l.name}));
+  // issue 15 spans: the exporter and a tracer per sampling ratio (none offline: explain opens
+  // no exporter file and starts no exporter thread)
+  if (!offline) {
+    if (auto t = build_tracing_for(c, source, previous); t) snap->tracing = std::move(*t);
+    else return std::move(t).error();
+  }
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -11,6 +11,7 @@
 
 #include "pw/http/client_connection.h"
 #include "pw/proxy/retry.h"
+#include "request_tracing.h"  // issue 15 spans
 #include "worker_state.h"
 
 namespace pw::proxy {
@@ -87,6 +88,16 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void start_tunnel(const http::Head& head);
   void start_mirror();  // issue 15 mirroring (mirror.cpp)
 
+  // ---- issue 15 spans (request_tracing.cpp); each does nothing when tracing is off ----
+  void trace_begin();             // the SERVER span: after the route match (or at finish)
+  void trace_upstream_fields();   // traceparent/tracestate for the upstream request (forward)
+  void trace_try_begin();         // a CLIENT span per try, its traceparent for the upstream
+  void trace_try_end(Outcome o, int status);  // the try's outcome (end_try)
+  void trace_try_close();         // the try is over (a retry follows)
+  void trace_end();               // both spans end (finish)
+  std::string_view trace_id_for_log(std::span<char, 32> buf) const;  // the access log's trace_id
+  std::string_view method_name() const;  // for spans: the method, "_OTHER" when unknown
+
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;
   Status on_body(std::string_view data) override;
@@ -146,6 +157,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   MonoTime start_{}, try_start_{};
   WallTime wall_start_{};
   Duration upstream_time_{};
+  std::unique_ptr<RequestTrace> trace_;  // issue 15 spans: null when tracing is off
 };
 
 }  // namespace pw::proxy

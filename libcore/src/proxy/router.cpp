@@ -66,6 +66,7 @@ void ProxyRequest::start() {
   else return local_error(400, "invalid_path", p.error().message, "BP");
   RequestView v{l.name, req.method(), host_, path_, query_, &req.headers()};
   route_ = snap_.routes.match(v);
+  trace_begin();  // issue 15 spans
   if (route_ == nullptr) return local_error(404, "no_route", "no route matches this request", "NR");
   rrt_ = &snap_.route_rt[route_->index()];
   if (req.method_id() == http::Method::connect)
@@ -225,6 +226,7 @@ void ProxyRequest::finish() {
     if (auto* c = rrt_->by_class[status_class(status_)]) c->inc();
     if (rrt_->duration) rrt_->duration->observe(now() - start_);
   }
+  trace_end();  // issue 15 spans
   if (snap_.access_log) log_access();
   --ctx_.in_flight;
   ctx_.loop.defer_delete(std::unique_ptr<io::Deletable>(this));
@@ -266,6 +268,8 @@ void ProxyRequest::log_access() {
   e.protocol = http::version_name(req.version());
   e.request_id = request_id_;
   e.traceparent = req.header("traceparent").value_or(std::string_view());
+  char trace_id[32];
+  e.trace_id = trace_id_for_log(trace_id);  // issue 15 spans
   e.user_agent = req.header("user-agent").value_or(std::string_view());
   e.referer = req.header("referer").value_or(std::string_view());
   e.tls_version = req.tls_version();  // "TLSv1.3", "TLSv1.2"; null on a plain connection

@@ -56,6 +56,7 @@ void ProxyRequest::forward() {
       fields_.add_view("Upgrade", *u);
     }
   }
+  trace_upstream_fields();  // issue 15 spans
   up_.header_views = fields_.span();  // fields_ does not change from here on
   arm_watchdog();
   if (!req.has_body()) {
@@ -117,6 +118,7 @@ void ProxyRequest::attempt() {
   last_endpoint_ = endpoint_;
   ep_ = &wc_->endpoint_for(endpoint_);
   if (up_.host.empty()) up_.host = endpoint_->address();  // an HTTP/1.0 client sent no Host
+  trace_try_begin();  // issue 15 spans
   acquiring_ = true;
   const std::uint32_t this_attempt = retry_->tries();
   // acquire() may call back before it returns (an idle connection, or an immediate failure).
@@ -257,6 +259,7 @@ bool ProxyRequest::can_retry(TryFailure f, int status) {
 }
 
 void ProxyRequest::schedule_retry() {
+  trace_try_close();  // issue 15 spans
   if (wc_->rt->retries) wc_->rt->retries->inc();
   cs().counters().retries.fetch_add(1, std::memory_order_relaxed);
   const Duration delay = retry_->backoff(st_->rng);
@@ -271,6 +274,7 @@ void ProxyRequest::end_try(Outcome o, int status) {
     endpoint_->request_finished();
     on_endpoint_ = false;
   }
+  trace_try_end(o, status);  // issue 15 spans
   const MonoTime now = this->now();
   if (try_start_ != MonoTime{}) upstream_time_ = now - try_start_;
   if (cs().report(*endpoint_, o, now, status)) {

@@ -33,6 +33,7 @@
 #include "pw/proxy/mirror.h"
 // issue 15 fault filter:
 #include "pw/proxy/filters/fault.h"
+#include "pw/proxy/tracing.h"  // issue 15 spans
 
 namespace pw::proxy {
 
@@ -467,6 +468,7 @@ struct Route {
   std::optional<DirectResponse> direct_response;
   std::optional<Redirect> redirect;
   std::vector<FilterConfig> filters;
+  std::optional<RouteTracing> tracing;  // issue 15 spans: this route's own sampling ratio
 };
 template <class F>
 void config_fields(F& f, Route& r) {
@@ -476,6 +478,7 @@ void config_fields(F& f, Route& r) {
   f.optional("direct_response", r.direct_response);
   f.optional("redirect", r.redirect);
   f.optional("filters", r.filters);
+  f.optional("tracing", r.tracing);  // issue 15 spans
   f.validate([&](config::Validation& v) {
     const int n = r.forward.has_value() + r.direct_response.has_value() + r.redirect.has_value();
     if (n != 1) v.error("needs exactly one of \"forward\", \"direct_response\", \"redirect\"");
@@ -725,6 +728,7 @@ struct Config {
   AccessLogConfig access_log;
   ProxyBehaviour proxy;
   std::optional<ConsumersConfig> consumers;  // the consumers file (api_key; consumers.h)
+  TracingConfig tracing;  // issue 15 spans (tracing.h)
 };
 // Defined in config.cpp: cross-references, RE2 patterns, addresses, names (unique), CIDRs.
 void validate_config(config::Validation& v, Config& c);
@@ -738,6 +742,7 @@ void config_fields(F& f, Config& c) {
   f.optional("access_log", c.access_log);
   f.optional("proxy", c.proxy);
   f.optional("consumers", c.consumers);
+  f.optional("tracing", c.tracing);  // issue 15 spans
   f.validate([&](config::Validation& v) { validate_config(v, c); });
 }
 

@@ -64,6 +64,8 @@ struct Metrics {
   // issue 15 splits and mirroring:
   telemetry::Family<telemetry::Counter>& mirror_requests;   // {route, result}: kMirrorResults
   FaultMetrics fault;                                        // fault filter: {kind}
+  // issue 15 spans:
+  TracingMetrics tracing;
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
@@ -125,6 +127,7 @@ class Snapshot {
   std::string consumers_path;  // the consumers file as resolved (empty: none), for watching
   std::shared_ptr<const ConsumerStore> consumers;
   std::shared_ptr<JwksFetcher> jwks_fetcher;  // jwt filters' remote key sets; the next snapshot inherits their keys
+  std::shared_ptr<TracingRuntime> tracing;  // issue 15 spans: null when tracing is off
 };
 
 // Compiles `cfg` (already read and validated by the config loader) into a snapshot: routes,
