@@ -85,8 +85,10 @@ fi
 if [ "$d" -ge 1800 ] && [ "$d" -le 2200 ]; then ok "delayed $d of $n: 20% ± 2%"; else not_ok "delayed 20% ± 2% of $n" "delayed $d"; fi
 
 # -------------------------------------------------------------------------- a fixed delay
+# libuv times from the loop's cached clock (taken at the start of the iteration), so a 300 ms
+# timer can end a fraction of a millisecond before 300 ms of wall time: 0.29 s is the bound.
 out=$(c -o /dev/null -w '%{http_code} %{time_total}' "http://$proxy/slow")
-if [ "${out% *}" = 200 ] && awk -v t="${out#* }" 'BEGIN {exit !(t >= 0.3)}'; then ok "a 300ms delay: 200 after ${out#* } s"; else
+if [ "${out% *}" = 200 ] && awk -v t="${out#* }" 'BEGIN {exit !(t >= 0.29)}'; then ok "a 300ms delay: 200 after ${out#* } s"; else
   not_ok "a 300ms delay: 200 after at least 0.3 s" "$out"
 fi
 
@@ -111,7 +113,7 @@ out=$(code -H 'x-envoy-fault-abort-request: 999' -H 'X-Forwarded-For: 10.1.2.3' 
 if [ "$out" = 200 ]; then ok "abort header with a status out of 200..599: ignored"; else not_ok "abort header 999: ignored" "$out"; fi
 d0=$(injected delay)
 out=$(c -o /dev/null -w '%{http_code} %{time_total}' -H 'x-envoy-fault-delay-request: 300' -H 'X-Forwarded-For: 10.9.9.9' "http://$proxy/hdr")
-if [ "${out% *}" = 200 ] && awk -v t="${out#* }" 'BEGIN {exit !(t >= 0.3)}' && [ "$(injected delay)" -eq $((d0 + 1)) ]; then
+if [ "${out% *}" = 200 ] && awk -v t="${out#* }" 'BEGIN {exit !(t >= 0.29)}' && [ "$(injected delay)" -eq $((d0 + 1)) ]; then
   ok "delay header 300 from a trusted source: 200 after ${out#* } s, counted"
 else
   not_ok "delay header 300 from a trusted source: 200 after at least 0.3 s, counted" "$out; delays $(injected delay) (was $d0)"

@@ -479,7 +479,7 @@ TEST_CASE("effective_filters: defaults first - a route's filter of the same type
 
 // ---- issue 15 spans ----
 
-TEST_CASE("tracing: off by default; settings with their defaults", "[proxy-config][proxy-tracing]") {
+TEST_CASE("tracing: off by default - settings with their defaults", "[proxy-config][proxy-tracing]") {
   Config c = load_ok(base_doc());
   CHECK_FALSE(c.tracing.enabled);
   c = load_ok(patched({{"/tracing", Json::parse(R"({"enabled": true, "sampling": 0.01,

@@ -110,7 +110,7 @@ TEST_CASE("weighted_clusters errors name the JSON path", "[proxy-split]") {
   }
 }
 
-TEST_CASE("a split's ranges follow the weights; weight 0 gets nothing", "[proxy-split]") {
+TEST_CASE("a split's ranges follow the weights - weight 0 gets nothing", "[proxy-split]") {
   SplitPlan p(split_of({{"a", 90}, {"b", 0}, {"c", 10}}), {4, 5, 6});
   CHECK(p.total() == 100);
   CHECK(p.cluster_at(0) == 4);
