@@ -19,6 +19,7 @@
 #include "pw/proxy/filter.h"
 #include "pw/proxy/headers.h"
 #include "pw/proxy/route.h"
+#include "pw/telemetry/trace_export.h"
 #include "pw/telemetry/metrics.h"
 
 namespace gw {
@@ -70,8 +71,30 @@ std::vector<std::pair<std::string, std::string>> copy_fields(const proxy::FieldL
   return out;
 }
 
+// Fields whose values are credentials: their values are never printed, only their length.
+bool credential_field(std::string_view lower_name) {
+  for (std::string_view w : {"authorization", "cookie", "token", "secret", "password", "api-key", "apikey", "credential"})
+    if (lower_name.find(w) != std::string_view::npos) return true;
+  return false;
+}
+
+// URLs a filter reports (JWKS, introspection, ratelimitd): userinfo and query may carry
+// credentials, so neither is printed. Applied to every string of a filter's account.
+void redact_urls(Json& j) {
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0) {
+      std::string shown = pw::telemetry::redact_url(s);
+      if (auto q = shown.find('?'); q != std::string::npos) shown.replace(q, std::string::npos, "?<query not shown>");
+      j = shown;
+    }
+  } else if (j.is_structured()) {
+    for (auto& v : j) redact_urls(v);
+  }
+}
+
 // The header changes a filter made: fields set (name and new value) and names removed. A
-// removed field's value is not shown (it may be a credential).
+// removed field's value is not shown (it may be a credential), nor a set credential's.
 Json header_changes(const std::vector<std::pair<std::string, std::string>>& before, const proxy::FieldList& after_list) {
   const auto after = copy_fields(after_list);
   const auto values = [](const std::vector<std::pair<std::string, std::string>>& v, const std::string& n) {
@@ -82,7 +105,8 @@ Json header_changes(const std::vector<std::pair<std::string, std::string>>& befo
   };
   Json set = Json::object(), removed = Json::array();
   for (const auto& [n, v] : after)
-    if (!set.contains(n) && values(before, n) != values(after, n)) set[n] = v;
+    if (!set.contains(n) && values(before, n) != values(after, n))
+      set[n] = credential_field(n) ? "<" + std::to_string(v.size()) + " bytes, not shown>" : v;
   for (const auto& [n, v] : before)
     if (values(after, n).empty() && std::find(removed.begin(), removed.end(), Json(n)) == removed.end()) removed.push_back(n);
   Json out = Json::object();
@@ -309,6 +333,7 @@ int explain(const ExplainOptions& o, std::ostream& out) {
     } else {
       e["decision"] = pending ? "proceed unless the call refuses" : "proceed";
     }
+    redact_urls(f);
     e.update(f);
     Json hc = header_changes(before, ctx.fields);
     if (ctx.query() != query_before) hc["query_parameters"] = query_names(ctx.query());

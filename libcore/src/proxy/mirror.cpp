@@ -8,6 +8,9 @@
 namespace pw::proxy {
 
 std::string shadow_host(std::string_view host) {
+  // "[::1]-shadow" is not a Host (RFC 3986 3.2.2: an IP-literal is the whole host): an IPv6
+  // literal is sent as it is. IPv4 "10.0.0.1-shadow" is a valid reg-name, as Envoy sends it.
+  if (!host.empty() && host.front() == '[') return std::string(host);
   // A port is the digits after the last ':' outside an IPv6 literal's brackets.
   std::size_t name_end = host.size();
   const std::size_t colon = host.rfind(':');

@@ -255,7 +255,7 @@ struct CompiledRoute::Impl {
       const HeaderMatch& cfg = m.cookies[f.j];
       std::optional<std::string_view> v;
       if (r.headers) v = cookie_value(*r.headers, cfg.name);
-      if (!field_matches(f, cfg, v, false)) return false;
+      if (!field_matches(f, cfg, v, false)) return fail("cookies", cfg.name);
     }
     return true;
   }

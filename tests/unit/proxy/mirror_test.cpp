@@ -29,8 +29,8 @@ TEST_CASE("the shadow Host has -shadow after the name, before any port", "[proxy
   CHECK(shadow_host("api.example.com") == "api.example.com-shadow");
   CHECK(shadow_host("api.example.com:8080") == "api.example.com-shadow:8080");
   CHECK(shadow_host("10.0.0.1:80") == "10.0.0.1-shadow:80");
-  CHECK(shadow_host("[::1]:8080") == "[::1]-shadow:8080");
-  CHECK(shadow_host("[::1]") == "[::1]-shadow");
+  CHECK(shadow_host("[::1]:8080") == "[::1]:8080");  // an IP-literal stays whole (RFC 3986 3.2.2)
+  CHECK(shadow_host("[::1]") == "[::1]");
 }
 
 TEST_CASE("mirror config: defaults, and errors named by path", "[proxy-mirror]") {

@@ -451,10 +451,11 @@ TEST_CASE("mismatch names the first failing matcher - empty exactly when matches
     {"name": "r", "match": {"regex": "/v[0-9]+/.*"}, "direct_response": {"status": 200}},
     {"name": "hd", "match": {"headers": [{"name": "x-tenant", "exact": "acme"}]}, "direct_response": {"status": 200}},
     {"name": "q", "match": {"query": [{"name": "debug", "present": true}]}, "direct_response": {"status": 200}},
+    {"name": "c", "match": {"cookies": [{"name": "version", "exact": "b"}]}, "direct_response": {"status": 200}},
     {"name": "all", "match": {"prefix": "/"}, "direct_response": {"status": 200}}])");
   Req r = at("example.com", "/other");
-  const std::vector<std::string> want = {"listeners", "methods", "path", "prefix", "hosts", "regex", "headers/x-tenant",
-                                         "query/debug", ""};
+  const std::vector<std::string> want = {"listeners", "methods", "path",        "prefix",          "hosts",
+                                         "regex",     "headers/x-tenant", "query/debug", "cookies/version", ""};
   REQUIRE(t.routes().size() == want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
     CAPTURE(i);

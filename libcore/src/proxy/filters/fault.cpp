@@ -6,6 +6,7 @@
 #include <random>
 
 #include "pw/base/strings.h"
+#include "pw/config/types.h"
 #include "pw/io/address.h"
 #include "pw/io/loop.h"
 #include "pw/proxy/filter.h"
@@ -56,6 +57,11 @@ struct FaultShared {
   std::shared_ptr<std::atomic<std::uint32_t>> active = std::make_shared<std::atomic<std::uint32_t>>(0);
 };
 
+void strip_trigger_headers(FilterContext& ctx, const FaultConfig& c) {
+  ctx.upstream_fields().remove(c.headers.delay);
+  ctx.upstream_fields().remove(c.headers.abort);
+}
+
 class FaultFilter final : public Filter {
  public:
   explicit FaultFilter(std::shared_ptr<const FaultShared> s) : s_(std::move(s)) {}
@@ -73,6 +79,11 @@ class FaultFilter final : public Filter {
       }
       return *trusted;
     };
+
+    // The trigger headers never travel on: a proxy or service behind this one may trust this
+    // proxy's address, and would then believe a header any client wrote (Envoy strips x-envoy-*
+    // from external clients for the same reason).
+    strip_trigger_headers(ctx, c);
 
     // Delay.
     Duration delay{};
@@ -155,6 +166,53 @@ class FaultFactory final : public FilterFactory {
  public:
   explicit FaultFactory(std::shared_ptr<const FaultShared> s) : s_(std::move(s)) {}
   std::unique_ptr<Filter> create() const override { return std::make_unique<FaultFilter>(s_); }
+
+  // gw-proxy explain: the configured faults and whether this request's trigger headers would be
+  // believed, without rolling the dice or arming a timer (a delay would leave the account
+  // "pending" and random percentages would give a different answer each run).
+  config::Json explain(FilterContext& ctx) const override {
+    const FaultConfig& c = s_->cfg;
+    const http::ServerRequest& req = ctx.request();
+    auto a = io::SockAddr::from_ip_port(ctx.client_ip(), 0);
+    const bool trusted = a.ok() && s_->trusted.contains(*a);
+    strip_trigger_headers(ctx, c);
+    config::Json out = config::Json::object();
+    bool may_refuse = false;
+    if (c.delay) {
+      config::Json d = {{"percent", c.delay->percent}};
+      if (!c.delay->header) {
+        d["fixed"] = config::format_duration(c.delay->fixed);
+      } else {
+        auto h = req.header(c.headers.delay);
+        d["header"] = c.headers.delay;
+        d["header_present"] = h.has_value();
+        if (h) d["believed"] = trusted && small_number(*h).value_or(0) > 0;
+      }
+      out["delay"] = std::move(d);
+    }
+    if (c.abort) {
+      config::Json ab = {{"percent", c.abort->percent}};
+      if (c.abort->status) ab["status"] = *c.abort->status;
+      if (c.abort->reset) ab["reset"] = true;
+      if (!c.abort->header) {
+        may_refuse = c.abort->percent > 0;
+      } else {
+        auto h = req.header(c.headers.abort);
+        ab["header"] = c.headers.abort;
+        ab["header_present"] = h.has_value();
+        if (h) {
+          auto st = small_number(*h);
+          const bool believed = trusted && st && *st >= 200 && *st <= 599;
+          ab["believed"] = believed;
+          may_refuse = believed && c.abort->percent > 0;
+        }
+      }
+      out["abort"] = std::move(ab);
+    }
+    // An abort by chance is reported like a call that could still refuse.
+    if (may_refuse) out["pending"] = true;
+    return out;
+  }
 
  private:
   std::shared_ptr<const FaultShared> s_;
