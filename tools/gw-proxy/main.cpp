@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
       "A key is 32 random bytes in base64url after the prefix pwk_, printed once on standard output (as JSON "
       "with --json); only its SHA-256 is stored. Exit status 1 when the consumer or key id does not exist.");
   keys.require_subcommand();
+  keys.uses_config();  // the consumers file the configuration names
   keys.option("--consumers", k.consumers_file, "The consumers file to edit (default: the one --config names)")
       .metavar("FILE")
       .file();
