@@ -79,8 +79,10 @@ int check_serve(const Options& o, const cli::Common& common) {
   auto cfg = config::check_load<ServeConfig>(common.config, report);
   if (cfg) {
     const std::string& file = report.file;
-    auto fail = [&](const std::string& where, const std::string& message) {
-      report.add_error_as(Error(Errc::invalid_argument, file + ": " + where + ": " + message), cli::exit_config);
+    // Each with the status a start would end with: 4 for the file's values, else the error's.
+    auto fail = [&](const std::string& where, const std::string& message, int code = cli::exit_config) {
+      report.add_error_as(Error(Errc::invalid_argument, file + ": " + where + ": " + message),
+                          static_cast<pw::ExitCode>(code));
     };
     if (!o.ca_dir.empty()) cfg->ca_dir = o.ca_dir;
     if (auto a = io::parse_listen_address(o.listen.empty() ? cfg->listen : o.listen); !a)
@@ -89,12 +91,12 @@ int check_serve(const Options& o, const cli::Common& common) {
       Ca ca = open_ca(cfg->ca_dir);
       check_ca_valid(ca, now_seconds());
     } catch (const Failure& f) {
-      fail("/ca_dir", f.what());
+      fail("/ca_dir", f.what(), f.code());
     }
     if (!cfg->tls.cert.empty()) {
       tls::ServerConfig tc;
       tc.certificates.push_back(tls::CertKeyFiles{cfg->tls.cert, cfg->tls.key, {}});
-      if (auto h = tls::ServerContextHolder::create(tc); !h) fail("/tls", h.error().message);
+      if (auto h = tls::ServerContextHolder::create(tc); !h) fail("/tls", h.error().message, cli::exit_tls);
     }
   }
   return config::print_check(report, common.json, std::cout, std::cerr);

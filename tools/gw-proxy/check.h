@@ -11,7 +11,8 @@ namespace gw {
 // token file, and what compiling the snapshot reads (route regexes, filters such as jwt's
 // local_jwks, upstream TLS, the consumers file). Nothing is bound, no access log is opened.
 // Prints "FILE: ok" or the errors, each with its file and JSON path (one JSON object with json);
-// returns 0, 4 (invalid, or a file it names cannot be loaded) or 5 (the document is unreadable).
+// returns 0 or the status a start would end with: 4 (invalid, a JWKS file that does not parse),
+// 5 (a file that cannot be read: the document, the consumers file), 6 (a certificate or key).
 int check_config(const std::string& path, bool json, std::ostream& out, std::ostream& err);
 
 }  // namespace gw

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gw-proxy --check loads what a start would load, as `nginx -t` does (issue 19): a listener's
 # certificate and key (a missing key file, a key that is not the certificate's), a jwt filter's
-# local_jwks file, route regexes. Each fails --check with exit 4 and a message naming the file
-# and the JSON path; --json prints one object jq reads. certctl serve --check likewise loads its
+# local_jwks file, route regexes. Each fails --check with the status a start would end with (6 a
+# certificate or key, 4 a value of the configuration) and a message naming the file and the JSON
+# path; --json prints one object jq reads. certctl serve --check likewise loads its
 # TLS certificate and key and the CA.
 #
 #   check.sh GW_PROXY CERTCTL     (exit 77 when jq is missing)
@@ -44,14 +45,14 @@ else
   not_ok "--json: ok true, no errors" "exit $rc: $j"
 fi
 
-# bad NAME FILE PATH WORD: --check fails with 4, the message names FILE and PATH (and WORD);
+# bad NAME CODE FILE PATH WORD: --check fails with CODE, the message names FILE and PATH (and WORD);
 # --json has the same error with its path.
 bad() {
-  local name=$1 file=$2 path=$3 word=$4 err rc
+  local name=$1 code=$2 file=$3 path=$4 word=$5 err rc
   err=$("$gw" --check -c "$file" 2>&1 >/dev/null)
   rc=$?
-  if [ "$rc" -ne 4 ]; then
-    not_ok "$name: exit 4" "exit $rc: $err"
+  if [ "$rc" -ne "$code" ]; then
+    not_ok "$name: exit $code" "exit $rc: $err"
   elif [ "${err#*"$file: $path"}" = "$err" ] || [ "${err#*"$word"}" = "$err" ]; then
     not_ok "$name: names $file, $path and $word" "$err"
   else
@@ -60,7 +61,7 @@ bad() {
   local j
   j=$("$gw" --check --json -c "$file" 2>/dev/null)
   rc=$?
-  if [ "$rc" -eq 4 ] && jq -e --arg f "$file" --arg p "$path" \
+  if [ "$rc" -eq "$code" ] && jq -e --arg f "$file" --arg p "$path" \
       '.ok == false and (.errors | length) >= 1 and .errors[0].file == $f and (.errors[0].path | startswith($p)) and (.errors[0].message | length > 0)' \
       <<<"$j" >/dev/null; then
     ok "$name (--json)"
@@ -69,15 +70,15 @@ bad() {
   fi
 }
 gw_config a/cert.pem a/missing-key.pem good.jwks '/r/[0-9]+' >nokey.json
-bad "a missing key file" nokey.json /listeners/0/tls missing-key.pem
+bad "a missing key file" 6 nokey.json /listeners/0/tls missing-key.pem
 gw_config a/cert.pem b/key.pem good.jwks '/r/[0-9]+' >mismatch.json
-bad "a key that is not the certificate's" mismatch.json /listeners/0/tls "key"
+bad "a key that is not the certificate's" 6 mismatch.json /listeners/0/tls "key"
 gw_config a/cert.pem a/key.pem bad.jwks '/r/[0-9]+' >badjwks.json
-bad "a JWKS file that does not parse" badjwks.json /routes/0/filters/0/jwt/providers/hs/local_jwks bad
+bad "a JWKS file that does not parse" 4 badjwks.json /routes/0/filters/0/jwt/providers/hs/local_jwks bad
 gw_config a/cert.pem a/key.pem missing.jwks '/r/[0-9]+' >nojwks.json
-bad "a missing JWKS file" nojwks.json /routes/0/filters/0/jwt/providers/hs/local_jwks/file missing.jwks
+bad "a missing JWKS file" 4 nojwks.json /routes/0/filters/0/jwt/providers/hs/local_jwks/file missing.jwks
 gw_config a/cert.pem a/key.pem good.jwks '/r/([0-9]+' >badre.json
-bad "a regex that does not compile" badre.json /routes/1/match/regex "missing )"
+bad "a regex that does not compile" 4 badre.json /routes/1/match/regex "missing )"
 
 # A syntax error: line, column and byte offset in --json.
 printf '{"listeners": [}\n' >syntax.json
@@ -94,11 +95,11 @@ refuse "--json without --check is a usage error" "$gw" --json -c good.json
 printf '{"ca_dir": "ca", "listen": "127.0.0.1:0", "tls": {"cert": "a/cert.pem", "key": "b/key.pem"}}\n' >serve.json
 err=$("$certctl" serve --check -c serve.json 2>&1)
 rc=$?
-if [ "$rc" -eq 4 ] && [ "${err#*serve.json: /tls}" != "$err" ]; then ok "certctl serve --check: a key not matching its certificate"; else not_ok "certctl serve --check: a key not matching its certificate" "exit $rc: $err"; fi
+if [ "$rc" -eq 6 ] && [ "${err#*serve.json: /tls}" != "$err" ]; then ok "certctl serve --check: a key not matching its certificate"; else not_ok "certctl serve --check: a key not matching its certificate" "exit $rc: $err"; fi
 printf '{"ca_dir": "nope", "listen": "127.0.0.1:0"}\n' >serve-noca.json
 j=$("$certctl" serve --check --json -c serve-noca.json)
 rc=$?
-if [ "$rc" -eq 4 ] && jq -e '.ok == false and .errors[0].path == "/ca_dir"' <<<"$j" >/dev/null; then ok "certctl serve --check --json: a missing CA"; else not_ok "certctl serve --check --json: a missing CA" "exit $rc: $j"; fi
+if [ "$rc" -ne 0 ] && jq -e '.ok == false and .errors[0].path == "/ca_dir"' <<<"$j" >/dev/null; then ok "certctl serve --check --json: a missing CA"; else not_ok "certctl serve --check --json: a missing CA" "exit $rc: $j"; fi
 printf '{"ca_dir": "ca", "listen": "127.0.0.1:0"}\n' >serve-ok.json
 check "certctl serve --check: a good configuration" "$certctl" serve --check -c serve-ok.json
 
