@@ -9,7 +9,6 @@
 #include "pw/telemetry/json_text.h"
 
 namespace gw {
-namespace {
 
 namespace proxy = pw::proxy;
 
@@ -24,6 +23,8 @@ pw::tls::ServerConfig server_tls_config(const proxy::ListenerTls& t) {
   c.client_ca_file = t.client_ca;
   return c;
 }
+
+namespace {
 
 // The access log of a config: null when off.
 pw::Result<std::shared_ptr<proxy::AccessLog>> open_log(const proxy::Config& c) {

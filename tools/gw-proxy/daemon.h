@@ -22,6 +22,9 @@
 
 namespace gw {
 
+// A listener's TLS settings as the TLS module takes them.
+pw::tls::ServerConfig server_tls_config(const pw::proxy::ListenerTls& t);
+
 struct DaemonOptions {
   std::string config_path;
   unsigned workers = 0;  // 0: one per CPU

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   };
   info.examples = {
       {"gw-proxy -c /etc/gw-proxy/gw.json", "Serve with one worker per CPU."},
-      {"gw-proxy --check -c gw.json", "Validate a configuration (exit 4 when invalid, with file and JSON path).", true},
+      {"gw-proxy --check -c gw.json", "Validate a configuration and load the files it names, as a start would: certificates and keys, JWKS files, the consumers file (exit 4 when invalid, with file and JSON path).", true},
       {"gw-proxy --print-config -c gw.json | jq .clusters", "Show the effective configuration, defaults filled in.", true},
       {"curl -s -X POST 127.0.0.1:9901/reload", "Reload the configuration through the admin listener.", true},
       {"curl -s 127.0.0.1:9901/clusters | jq '.clusters[].endpoints[] | {address, healthy, ejected}'",
@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
 
   pw::cli::App app("gw-proxy", info, {.config = true, .log_level = true, .json = false});
   pw::cli::add_config_flags(app, o.check, o.print_config);
+  app.flag("--json", o.json, "With --check: print the result as one JSON object {\"ok\",\"errors\",\"warnings\"}")
+      .details("Each error and warning is {\"file\",\"path\",\"message\"} with \"line\", \"column\" and \"offset\" "
+               "where known; the exit status is the same as without --json.");
   app.option("-w,--workers", o.workers, "Worker threads, one event loop each (0: one per CPU)").metavar("N");
 
   // ---- keys (issue 13): the consumers file's API keys ----
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
       "A key is 32 random bytes in base64url after the prefix pwk_, printed once on standard output (as JSON "
       "with --json); only its SHA-256 is stored. Exit status 1 when the consumer or key id does not exist.");
   keys.require_subcommand();
+  keys.uses_config();  // the consumers file the configuration names
   keys.option("--consumers", k.consumers_file, "The consumers file to edit (default: the one --config names)")
       .metavar("FILE")
       .file();

@@ -9,13 +9,15 @@
 #include "pw/proxy/config.h"
 
 #include "daemon.h"
+#include "check.h"
 #include "keys.h"
 
 namespace gw {
 
 int run(const Options& o, const pw::cli::Common& common) {
   if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "needs --config FILE");
-  if (o.check) return check_config(common.config, std::cout, std::cerr);  // and its consumers file
+  if (o.json && !o.check) throw pw::cli::Failure(pw::cli::exit_usage, "--json goes with --check");
+  if (o.check) return check_config(common.config, o.json, std::cout, std::cerr);
   if (o.print_config) return pw::config::run_print_config<pw::proxy::Config>(common.config, std::cout, std::cerr);
 
   std::unique_ptr<Daemon> daemon;

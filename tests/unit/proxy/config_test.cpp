@@ -251,11 +251,12 @@ TEST_CASE("endpoint addresses are host:port with a numeric IP or localhost", "[p
   CHECK(endpoint_error("[::1]:9002").empty());
   CHECK(endpoint_error("localhost:9002").empty());
   CHECK(endpoint_error("127.0.0.1") ==
-        "gw.json: /clusters/0/endpoints/1/address: expected host:port, got \"127.0.0.1\"");
-  CHECK(endpoint_error("::1:80") ==
-        "gw.json: /clusters/0/endpoints/1/address: IPv6 addresses need brackets: [::1]:port");
-  CHECK(endpoint_error("127.0.0.1:70000") ==
-        "gw.json: /clusters/0/endpoints/1/address: invalid port \"70000\" (0..65535)");
+        "gw.json: /clusters/0/endpoints/1/address: invalid address \"127.0.0.1\": missing :PORT, as in "
+        "127.0.0.1:8080 or :8080");
+  CHECK(endpoint_error("::1:80") == "gw.json: /clusters/0/endpoints/1/address: invalid address \"::1:80\": an IPv6 "
+                                    "address needs brackets, as in [::1]:80 (ambiguous without)");
+  CHECK(endpoint_error("127.0.0.1:70000") == "gw.json: /clusters/0/endpoints/1/address: invalid address "
+                                             "\"127.0.0.1:70000\": port \"70000\" is not a number 0..65535");
   CHECK(endpoint_error("127.0.0.1:0") == "gw.json: /clusters/0/endpoints/1/address: expected a port 1..65535");
   CHECK(endpoint_error("127.0.0.1:9001") ==
         "gw.json: /clusters/0/endpoints/1/address: duplicate endpoint \"127.0.0.1:9001\" (also at "
