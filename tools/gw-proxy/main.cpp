@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
       .metavar("FILE")
       .file();
   ex.flag("--json", x.json, "Print one JSON object instead of text");
+  ex.uses_config();  // the configuration to explain
 
   return pw::cli::run(app, argc, argv, [&]() -> int {
     const auto& common = app.common();
