@@ -62,8 +62,10 @@ TEST_CASE("values written upstream: the finest unit that fits, rounded down") {
   CHECK(grpc(1500ms) == "1500000u");
   CHECK(grpc(99999999ns) == "99999999n");
   CHECK(grpc(100000000ns) == "100000u");
-  CHECK(grpc(30s) == "30000m");
-  CHECK(grpc(24h) == "86400S");
+  CHECK(grpc(30s) == "30000000u");   // 8 digits of microseconds
+  CHECK(grpc(100s) == "100000m");    // 9 digits of microseconds: milliseconds
+  CHECK(grpc(24h) == "86400000m");
+  CHECK(grpc(1200h) == "4320000S");
   CHECK(grpc(1234567ns) == "1234567n");
   CHECK(grpc(-5ms) == "0n");
   // Every written value parses back to at most what it was written from.
