@@ -11,7 +11,7 @@
 namespace pw::proxy {
 namespace {
 
-// Digits only (no sign, no space): at most `max_digits`, saturating at `cap` units.
+// Digits only (no sign, no space), at most `max_digits` of them (12 fit in 64 bits).
 std::optional<std::uint64_t> digits(std::string_view v, std::size_t max_digits) noexcept {
   if (v.empty() || v.size() > max_digits) return std::nullopt;
   std::uint64_t n = 0;
