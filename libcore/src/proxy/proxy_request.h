@@ -11,6 +11,7 @@
 
 #include "pw/http/client_connection.h"
 #include "pw/proxy/retry.h"
+#include "request_deadline.h"  // issue 15 deadlines
 #include "request_tracing.h"  // issue 15 spans
 #include "worker_state.h"
 
@@ -98,6 +99,15 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   std::string_view trace_id_for_log(std::span<char, 32> buf) const;  // the access log's trace_id
   std::string_view method_name() const;  // for spans: the method, "_OTHER" when unknown
 
+  // ---- issue 15 deadlines (deadline.cpp); each does nothing when the route has none ----
+  bool deadline_begin();               // the request's budget (start); false: answered 504
+  void deadline_upstream_fields();     // the client's deadline fields replaced (forward)
+  bool deadline_try();                 // caps up_.head_timeout, writes the fields; false: answered 504
+  bool deadline_watched() const { return deadline_ && deadline_->at; }  // arm_watchdog
+  bool deadline_check(MonoTime now);   // the watchdog: true when it answered 504
+  bool deadline_over() const;          // no time left for another try (can_retry)
+  bool deadline_cut() const { return deadline_ && deadline_->cut; }  // the try's timeout was the deadline's
+
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;
   Status on_body(std::string_view data) override;
@@ -158,6 +168,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   WallTime wall_start_{};
   Duration upstream_time_{};
   std::unique_ptr<RequestTrace> trace_;  // issue 15 spans: null when tracing is off
+  std::unique_ptr<RequestDeadline> deadline_;  // issue 15 deadlines: null when the route has none
 };
 
 }  // namespace pw::proxy

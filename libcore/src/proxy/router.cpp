@@ -79,6 +79,7 @@ void ProxyRequest::start() {
   info.trusted_peer = !snap_.trusted[listener_].empty() && snap_.trusted[listener_].contains(req.peer());
   fields_.reserve(req.headers().size() + 4);
   request_id_ = build_upstream_request_fields(req.headers(), info, snap_.config.proxy, st_->rng, fields_);
+  if (!deadline_begin()) return;  // issue 15 deadlines: already past its deadline: 504
   const Duration rt = l.limits.request_timeout;
   if (rt > Duration::zero()) {
     request_timer_ = std::make_unique<io::Timer>(ctx_.loop, [this] {
@@ -156,7 +157,7 @@ void ProxyRequest::send_local(int status, FieldList fields, std::string_view bod
 
 void ProxyRequest::arm_watchdog() {
   const Forward& f = fw();
-  if (f.timeout <= Duration::zero() && f.idle_timeout <= Duration::zero()) return;
+  if (f.timeout <= Duration::zero() && f.idle_timeout <= Duration::zero() && !deadline_watched()) return;  // issue 15 deadlines
   last_io_ = start_;
   ctx_.watchdog.add(this);
   watched_ = true;
@@ -164,6 +165,7 @@ void ProxyRequest::arm_watchdog() {
 
 void ProxyRequest::check(MonoTime now) {
   if (finished_) return;
+  if (deadline_check(now)) return;  // issue 15 deadlines
   const Forward& f = fw();
   const bool streaming_up =
       (body_ == BodyMode::streamed && stream_begun_ && !body_ended_) || body_ == BodyMode::buffering;

@@ -57,6 +57,7 @@ void ProxyRequest::forward() {
     }
   }
   trace_upstream_fields();  // issue 15 spans
+  deadline_upstream_fields();  // issue 15 deadlines
   up_.header_views = fields_.span();  // fields_ does not change from here on
   arm_watchdog();
   if (!req.has_body()) {
@@ -107,6 +108,7 @@ void ProxyRequest::attempt() {
   const std::optional<Duration> head_timeout = retry_->try_timeout(timeout_from());
   if (!head_timeout) return local_error(504, "upstream_timeout", "no response within the route's timeout", "UT");
   up_.head_timeout = *head_timeout;
+  if (!deadline_try()) return;  // issue 15 deadlines: no time left: 504
   LbContext ctx;
   if (cs().config().lb == LbPolicy::ring_hash && cs().config().hash)
     ctx.hash = request_hash(*cs().config().hash, ex_->request().headers(), ex_->request().peer());
@@ -158,6 +160,7 @@ void ProxyRequest::on_acquired(Result<std::unique_ptr<http::ClientConnection>> r
   endpoint_->request_started();
   on_endpoint_ = true;
   try_start_ = now();
+  if (!deadline_try()) return;  // issue 15 deadlines: the fields with what is left after the connect
   Status s = body_ == BodyMode::streamed ? conn_->begin_streaming(up_, *this) : conn_->send(up_, *this);
   if (!s) {
     Error e = s.error();
@@ -244,6 +247,7 @@ void ProxyRequest::on_client_body_end(const Error* err) {
 }
 
 bool ProxyRequest::can_retry(TryFailure f, int status) {
+  if (deadline_over()) return false;  // issue 15 deadlines: no budget for another try
   const bool resendable = !(body_ == BodyMode::streamed && stream_begun_);  // else the body bytes are gone
   if (retry_->decide(f, status, resendable, up_.idempotent(), timeout_from()) != RetryVerdict::retry) return false;
   if (counted_retry_) {
@@ -277,7 +281,8 @@ void ProxyRequest::end_try(Outcome o, int status) {
   trace_try_end(o, status);  // issue 15 spans
   const MonoTime now = this->now();
   if (try_start_ != MonoTime{}) upstream_time_ = now - try_start_;
-  if (cs().report(*endpoint_, o, now, status)) {
+  // issue 15 deadlines: a try the client's deadline cut short says nothing about the endpoint.
+  if (!(o == Outcome::timeout && deadline_cut()) && cs().report(*endpoint_, o, now, status)) {
     if (wc_->rt->ejections) wc_->rt->ejections->inc();
   }
   ClusterRuntime& rt = *wc_->rt;
@@ -323,6 +328,8 @@ void ProxyRequest::try_failed(TryFailure f, const Error* err, int status) {
                                                            : "no connection to an upstream endpoint",
                          "UF");
     case TryFailure::timeout:
+      if (deadline_cut())  // issue 15 deadlines
+        return local_error(504, "deadline_exceeded", "the upstream did not answer within the request's deadline", "DE");
       return local_error(504, "upstream_timeout", "the upstream did not answer in time", "UT");
     case TryFailure::reset:
     case TryFailure::status:

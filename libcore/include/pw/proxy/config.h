@@ -34,6 +34,7 @@
 // issue 15 fault filter:
 #include "pw/proxy/filters/fault.h"
 #include "pw/proxy/tracing.h"  // issue 15 spans
+#include "pw/proxy/deadline.h"  // issue 15 deadlines
 
 namespace pw::proxy {
 
@@ -322,6 +323,7 @@ struct Forward {
   std::optional<std::string> cluster;  // exactly one of cluster and weighted_clusters
   std::optional<WeightedClusters> weighted_clusters;  // issue 15 splits
   std::optional<MirrorPolicy> mirror;                 // issue 15 mirroring
+  std::optional<DeadlineConfig> deadline;             // issue 15 deadlines: replaces the top-level one
   // The matched prefix (route match "prefix") is replaced by this.
   std::optional<std::string> prefix_rewrite;
   std::optional<RegexRewrite> regex_rewrite;
@@ -345,6 +347,7 @@ void config_fields(F& f, Forward& w) {
   }));
   f.optional("weighted_clusters", w.weighted_clusters);  // issue 15 splits
   f.optional("mirror", w.mirror);                        // issue 15 mirroring
+  f.optional("deadline", w.deadline);                    // issue 15 deadlines
   f.optional("prefix_rewrite", w.prefix_rewrite);
   f.optional("regex_rewrite", w.regex_rewrite);
   f.optional("host_rewrite", w.host_rewrite);
@@ -729,6 +732,7 @@ struct Config {
   ProxyBehaviour proxy;
   std::optional<ConsumersConfig> consumers;  // the consumers file (api_key; consumers.h)
   TracingConfig tracing;  // issue 15 spans (tracing.h)
+  std::optional<DeadlineConfig> deadline;  // issue 15 deadlines (deadline.h): every forwarding route's default
 };
 // Defined in config.cpp: cross-references, RE2 patterns, addresses, names (unique), CIDRs.
 void validate_config(config::Validation& v, Config& c);
@@ -743,6 +747,7 @@ void config_fields(F& f, Config& c) {
   f.optional("proxy", c.proxy);
   f.optional("consumers", c.consumers);
   f.optional("tracing", c.tracing);  // issue 15 spans
+  f.optional("deadline", c.deadline);  // issue 15 deadlines
   f.validate([&](config::Validation& v) { validate_config(v, c); });
 }
 
