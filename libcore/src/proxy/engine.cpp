@@ -65,7 +65,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
                                          "matched) and decision (allow, deny).",
                                          {"rule", "decision"})),
       rate_limit(reg, p),
-      introspection(reg, p) {}
+      introspection(reg, p),
+      bulkhead(reg, p) {}  // issue 15 bulkhead
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
@@ -161,6 +162,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   const bool carry = previous && previous->tunnel_slots && previous->config.listeners.size() == c.listeners.size();
   snap->tunnel_slots = carry ? previous->tunnel_slots : std::make_shared<TunnelSlots>(c.listeners.size());
   for (const auto& l : c.listeners) snap->open_tunnels.push_back(&metrics.tunnels.with({l.name}));
+  build_bulkheads(*snap, previous, metrics.bulkhead);  // issue 15 bulkhead
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

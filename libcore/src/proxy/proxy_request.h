@@ -11,6 +11,7 @@
 
 #include "pw/http/client_connection.h"
 #include "pw/proxy/retry.h"
+#include "bulkhead_hold.h"  // issue 15 bulkheads
 #include "worker_state.h"
 
 namespace pw::proxy {
@@ -85,6 +86,13 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void cancel_acquire();
   void start_tunnel(const http::Head& head);
 
+  // ---- issue 15 bulkheads (bulkhead.cpp) ----
+  bool bulkheads_admit();  // false: refused (answered) or queued (forward() runs again when granted)
+  void bulkhead_granted();
+  void bulkhead_queue_timeout();
+  void bulkhead_refuse(const Bulkhead& b, std::string_view code, std::string_view flags);
+  void bulkheads_release();
+
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;
   Status on_body(std::string_view data) override;
@@ -143,6 +151,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   MonoTime start_{}, try_start_{};
   WallTime wall_start_{};
   Duration upstream_time_{};
+  BulkheadHold bh_;  // issue 15 bulkheads
 };
 
 }  // namespace pw::proxy

@@ -10,6 +10,7 @@
 
 namespace pw::proxy {
 void ProxyRequest::forward() {
+  if (!bulkheads_admit()) return;  // issue 15 bulkheads: refused, or queued (called again once admitted)
   wc_ = &st_->clusters[static_cast<std::size_t>(rrt_->cluster)];
   if (!cs().try_start_request()) {
     if (wc_->rt->overflows) wc_->rt->overflows->inc();

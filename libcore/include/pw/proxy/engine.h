@@ -59,6 +59,8 @@ struct Metrics {
   // rate_limit, oauth2_introspection filters
   RateLimitMetrics rate_limit;
   IntrospectionMetrics introspection;
+  // issue 15 bulkhead:
+  BulkheadMetrics bulkhead;
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
@@ -118,6 +120,8 @@ class Snapshot {
   std::string consumers_path;  // the consumers file as resolved (empty: none), for watching
   std::shared_ptr<const ConsumerStore> consumers;
   std::shared_ptr<JwksFetcher> jwks_fetcher;  // jwt filters' remote key sets; the next snapshot inherits their keys
+  // issue 15 bulkhead: by route / cluster index, null without one; carried over reloads by name
+  std::vector<std::shared_ptr<Bulkhead>> route_bulkheads, cluster_bulkheads;
 };
 
 // Compiles `cfg` (already read and validated by the config loader) into a snapshot: routes,
