@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Backends of bulkheads.sh, peak_ewma.sh and deadlines.sh (issue 15), standard library only.
+"""Backends of bulkheads.sh (issue 15), standard library only.
 
   traffic_peer.py serve NAME [DELAY_MS]
       An HTTP/1.1 backend on 127.0.0.1, port chosen by the kernel; prints {"port":N} once
@@ -8,8 +8,7 @@
         /gate/open   opens the gate (held requests answer, new ones pass)
         /gate/close  closes it again
         /stats       {"name", "hold": arrivals at /hold, "held": waiting now, "other": other
-                     requests, "grpc_timeout": the last grpc-timeout field, "budget": the last
-                     x-request-budget-ms field}
+                     requests}
         /status/NNN  answers NNN (after DELAY_MS)
         anything else: 200 {"name": NAME} after DELAY_MS (a fixed latency)
 """
@@ -20,7 +19,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-stats = {"hold": 0, "held": 0, "other": 0, "grpc_timeout": None, "budget": None}
+stats = {"hold": 0, "held": 0, "other": 0}
 gate = threading.Event()
 
 
@@ -59,8 +58,6 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, dict(stats, name=NAME))
         with lock:
             stats["other"] += 1
-            stats["grpc_timeout"] = self.headers.get("grpc-timeout")
-            stats["budget"] = self.headers.get("x-request-budget-ms")
         if DELAY_MS:
             time.sleep(DELAY_MS / 1000)
         if path.startswith("/status/"):
