@@ -33,6 +33,9 @@ peer_start() {
 }
 # stat NAME FIELD: a field of the peer's /stats.
 stat() { local p="${1}_port"; c "http://127.0.0.1:${!p}/stats" | jq -r ".$2"; }
+# held_is N: true when the slow backend holds N requests now (asked on every call, so that
+# poll re-reads it: `poll 10 test "$(stat slow held)" = N` would test one value for 10 s).
+held_is() { [ "$(stat slow held)" = "$1" ]; }
 # bg NAME PATH: a GET through the proxy in the background; its status in $work/NAME.code, its
 # body in $work/NAME.body.
 bg() {
@@ -76,7 +79,7 @@ m=gw_bulkhead
 for i in 1 2 3 4 5 6 7; do bg "s$i" "/slow/$i"; done
 poll 10 metric_is "$m"'_rejected_total{kind="cluster",name="slow",reason="full"}' 2
 poll 10 metric_is "$m"'_queued{kind="cluster",name="slow"}' 2
-poll 10 test "$(stat slow held)" = 3
+poll 10 held_is 3
 expect "cluster bulkhead: 3 requests reached the backend" "$(stat slow hold)" 3
 expect "cluster bulkhead: active 3" "$(metric "$m"'_active{kind="cluster",name="slow"}')" 3
 expect "cluster bulkhead: queued 2" "$(metric "$m"'_queued{kind="cluster",name="slow"}')" 2
@@ -106,7 +109,9 @@ expect "cluster bulkhead: active back to 0" "$(metric "$m"'_active{kind="cluster
 # --- timeout: the route's cap 1, queue 1, 300ms ---
 slow_close
 bg t1 /capped/1
-poll 10 test "$(stat slow held)" = 1
+poll 10 held_is 1
+# t1 holds the route's one slot before t2 is sent: t2 must be the one that waits in the queue.
+expect "route bulkhead: the first request reached the backend" "$(stat slow held)" 1
 bg t2 /capped/2
 poll 10 metric_is "$m"'_queued{kind="route",name="capped"}' 1
 expect "route bulkhead: a third is refused at once (queue full)" "$(c -o "$work/t3.body" -w '%{http_code}' "http://$gw_proxy/capped/3")" 503
@@ -131,7 +136,7 @@ bg t5 /capped/5
 poll 10 metric_is "$m"'_queued{kind="route",name="capped"}' 1
 write_config 2 60s
 kill -HUP "$gw_pid"
-poll 10 test "$(stat slow held)" = 2
+poll 10 held_is 2
 expect "reload: a raised cap admits the queued request" "$(stat slow held)" 2
 expect "reload: the count carried over (2 in flight)" "$(metric "$m"'_active{kind="route",name="capped"}')" 2
 slow_open
