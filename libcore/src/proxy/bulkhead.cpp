@@ -4,6 +4,7 @@
 #include "pw/proxy/bulkhead.h"
 
 #include "proxy_request.h"
+#include "pw/base/assert.h"
 #include "pw/io/loop.h"
 #include "pw/telemetry/json_text.h"
 
@@ -73,6 +74,7 @@ void Bulkhead::deliver(std::vector<std::shared_ptr<Waiter>>& granted) {
   // is ending.
   for (auto& w : granted)
     w->loop->post([w] {
+      PW_DCHECK(w->loop->in_loop_thread());  // on_grant and the request's timer are the loop's own
       if (!w->on_grant) return;  // the request ended meanwhile; cancel() found it granted and released
       auto f = std::move(w->on_grant);
       w->on_grant = nullptr;
@@ -163,6 +165,9 @@ void build_bulkheads(Snapshot& snap, const Snapshot* previous, BulkheadMetrics& 
 // ---- the request's side ----
 
 bool ProxyRequest::bulkheads_admit() {
+  // The waiter's on_grant and bh_.timer (a uv handle) are touched only on the request's loop;
+  // a grant from another worker arrives through post().
+  PW_DCHECK(ctx_.loop.in_loop_thread());
   while (bh_.next < 2) {
     const std::uint8_t stage = bh_.next;
     Bulkhead* b = stage == 0 ? snap_.route_bulkheads[route_->index()].get()
@@ -194,6 +199,7 @@ bool ProxyRequest::bulkheads_admit() {
 }
 
 void ProxyRequest::bulkhead_granted() {
+  PW_DCHECK(ctx_.loop.in_loop_thread());
   if (finished_ || bh_.waiting_on == nullptr) return;
   if (bh_.timer) bh_.timer->stop();
   bh_.held[bh_.next] = bh_.waiting_on;
@@ -204,6 +210,7 @@ void ProxyRequest::bulkhead_granted() {
 }
 
 void ProxyRequest::bulkhead_queue_timeout() {
+  PW_DCHECK(ctx_.loop.in_loop_thread());
   if (finished_ || bh_.waiting_on == nullptr) return;
   Bulkhead& b = *bh_.waiting_on;
   // Granted already (a slot freed on another worker, its post() on its way): it goes on.
@@ -232,6 +239,7 @@ void ProxyRequest::bulkhead_refuse(const Bulkhead& b, std::string_view code, std
 }
 
 void ProxyRequest::bulkheads_release() {
+  PW_DCHECK(ctx_.loop.in_loop_thread());
   if (bh_.timer) bh_.timer->stop();
   if (bh_.waiting_on) {
     bh_.waiter->on_grant = nullptr;
