@@ -78,7 +78,8 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
                                          "(sent, failed, dropped_overflow, dropped_body).",
                                          {"route", "result"})),
       fault(reg, p),
-      tracing(reg, p) {}  // issue 15 spans
+      tracing(reg, p),  // issue 15 spans
+      bulkhead(reg, p) {}  // issue 15 bulkhead
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
                                                        Metrics& metrics, std::shared_ptr<AccessLog> access_log,
@@ -209,6 +210,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
     if (auto t = build_tracing_for(c, source, previous); t) snap->tracing = std::move(*t);
     else return std::move(t).error();
   }
+  build_bulkheads(*snap, previous, metrics.bulkhead);  // issue 15 bulkhead
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -13,6 +13,7 @@
 #include "pw/proxy/retry.h"
 #include "request_deadline.h"  // issue 15 deadlines
 #include "request_tracing.h"  // issue 15 spans
+#include "bulkhead_hold.h"  // issue 15 bulkheads
 #include "worker_state.h"
 
 namespace pw::proxy {
@@ -108,6 +109,13 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   bool deadline_over() const;          // no time left for another try (can_retry)
   bool deadline_cut() const { return deadline_ && deadline_->cut; }  // the try's timeout was the deadline's
 
+  // ---- issue 15 bulkheads (bulkhead.cpp) ----
+  bool bulkheads_admit();  // false: refused (answered) or queued (forward() runs again when granted)
+  void bulkhead_granted();
+  void bulkhead_queue_timeout();
+  void bulkhead_refuse(const Bulkhead& b, std::string_view code, std::string_view flags);
+  void bulkheads_release();
+
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;
   Status on_body(std::string_view data) override;
@@ -169,6 +177,8 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   Duration upstream_time_{};
   std::unique_ptr<RequestTrace> trace_;  // issue 15 spans: null when tracing is off
   std::unique_ptr<RequestDeadline> deadline_;  // issue 15 deadlines: null when the route has none
+  BulkheadHold bh_;  // issue 15 bulkheads
+  int cluster_ = -1;  // issue 15 splits: the cluster this request goes to, picked once (before its bulkheads)
 };
 
 }  // namespace pw::proxy

@@ -213,6 +213,7 @@ void ProxyRequest::finish() {
   if (counted_retry_) cs().release_retry();
   if (counted_request_) cs().release_request();
   if (tunnel_slot_) snap_.tunnel_slots->give_back(listener_);
+  bulkheads_release();  // issue 15 bulkheads
   tunnel_slot_ = false;
   if (backoff_) backoff_->stop();
   if (request_timer_) request_timer_->stop();

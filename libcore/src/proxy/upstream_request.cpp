@@ -10,9 +10,11 @@
 
 namespace pw::proxy {
 void ProxyRequest::forward() {
-  // issue 15 splits: a weighted route picks its cluster per request.
-  const int ci = rrt_->split.empty() ? rrt_->cluster : rrt_->split.pick(ex_->request().headers(), st_->rng);
-  wc_ = &st_->clusters[static_cast<std::size_t>(ci)];
+  // issue 15 splits: a weighted route picks its cluster once per request, before the cluster's
+  // bulkhead admits it (a request queued there comes back here and keeps its pick).
+  if (cluster_ < 0) cluster_ = rrt_->split.empty() ? rrt_->cluster : rrt_->split.pick(ex_->request().headers(), st_->rng);
+  if (!bulkheads_admit()) return;  // issue 15 bulkheads: refused, or queued (called again once admitted)
+  wc_ = &st_->clusters[static_cast<std::size_t>(cluster_)];
   if (!cs().try_start_request()) {
     if (wc_->rt->overflows) wc_->rt->overflows->inc();
     return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_requests circuit breaker", "UO");

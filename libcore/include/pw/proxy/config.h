@@ -35,6 +35,8 @@
 #include "pw/proxy/filters/fault.h"
 #include "pw/proxy/tracing.h"  // issue 15 spans
 #include "pw/proxy/deadline.h"  // issue 15 deadlines
+// issue 15 bulkhead:
+#include "pw/proxy/bulkhead.h"
 
 namespace pw::proxy {
 
@@ -339,6 +341,8 @@ struct Forward {
   // is contacted: a request refused within it never reaches an upstream, and a body that ends
   // within it can be retried. Longer bodies stream on from there. 0: stream from the first byte.
   ByteSize request_buffering{64 * 1024};
+  // issue 15 bulkhead:
+  std::optional<BulkheadConfig> bulkhead;  // this route's cap on requests in flight (bulkhead.h)
 };
 template <class F>
 void config_fields(F& f, Forward& w) {
@@ -359,6 +363,8 @@ void config_fields(F& f, Forward& w) {
   f.optional("request_buffering", w.request_buffering, config::check([](const ByteSize& b) -> std::string {
     return b.bytes <= kMaxRequestBuffering ? "" : "at most 64m (bytes held in memory per request)";
   }));
+  // issue 15 bulkhead:
+  f.optional("bulkhead", w.bulkhead);
   f.validate([&](config::Validation& v) {
     if (w.prefix_rewrite && w.regex_rewrite) v.error("at most one of \"prefix_rewrite\", \"regex_rewrite\"");
     if (w.cluster.has_value() == w.weighted_clusters.has_value())  // issue 15 splits
@@ -630,6 +636,8 @@ struct Cluster {
   std::optional<HealthCheck> health_check;
   std::optional<OutlierDetection> outlier_detection;
   ByteSize max_response_head_bytes{64 * 1024};
+  // issue 15 bulkhead:
+  std::optional<BulkheadConfig> bulkhead;  // the cluster's cap on requests in flight (bulkhead.h)
 };
 template <class F>
 void config_fields(F& f, Cluster& c) {
@@ -644,6 +652,8 @@ void config_fields(F& f, Cluster& c) {
   f.optional("health_check", c.health_check);
   f.optional("outlier_detection", c.outlier_detection);
   f.optional("max_response_head_bytes", c.max_response_head_bytes);
+  // issue 15 bulkhead:
+  f.optional("bulkhead", c.bulkhead);
   f.validate([&](config::Validation& v) {
     if (c.lb == LbPolicy::ring_hash && !c.hash) v.error_at({"hash"}, "required with lb \"ring_hash\"");
   });

@@ -66,6 +66,8 @@ struct Metrics {
   FaultMetrics fault;                                        // fault filter: {kind}
   // issue 15 spans:
   TracingMetrics tracing;
+  // issue 15 bulkhead:
+  BulkheadMetrics bulkhead;
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
@@ -128,6 +130,8 @@ class Snapshot {
   std::shared_ptr<const ConsumerStore> consumers;
   std::shared_ptr<JwksFetcher> jwks_fetcher;  // jwt filters' remote key sets; the next snapshot inherits their keys
   std::shared_ptr<TracingRuntime> tracing;  // issue 15 spans: null when tracing is off
+  // issue 15 bulkhead: by route / cluster index, null without one; carried over reloads by name
+  std::vector<std::shared_ptr<Bulkhead>> route_bulkheads, cluster_bulkheads;
 };
 
 // Compiles `cfg` (already read and validated by the config loader) into a snapshot: routes,
