@@ -89,6 +89,9 @@ gw_start() {
   "proxy": {"drain_timeout": "1s"}
 }
 CONF
+  # Created here, not only by the background job's redirection: the polling below may read it
+  # before that job has run (sed failing on a missing file ended the script under set -e).
+  : >"$d/out"
   "$gw" -c "$d/gw.json" --workers 1 >"$d/out" 2>"$d/err" &
   gpid[$1]=$!
   pids+=("$!")

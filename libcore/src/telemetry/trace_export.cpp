@@ -1,6 +1,7 @@
 #include "pw/telemetry/trace_export.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,15 +57,26 @@ class FdSink final : public ExportSink {
     if (owned_) ::close(fd_);
   }
   Status send(std::string_view request_json, const std::atomic<bool>&) override {
-    line_.assign(request_json);
-    line_ += '\n';
-    return write_all(fd_, line_);  // one write per line where the kernel takes it: lines stay whole
+    // The request and its newline in one writev where the kernel takes it (lines stay whole),
+    // without copying the request to append the newline; a short write finishes with write().
+    static constexpr char kNewline = '\n';
+    iovec iov[2] = {{const_cast<char*>(request_json.data()), request_json.size()},
+                    {const_cast<char*>(&kNewline), 1}};
+    ssize_t n;
+    do n = ::writev(fd_, iov, 2);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return Error(Errc::io_error, std::string("write: ") + std::strerror(errno), errno);
+    const auto done = static_cast<std::size_t>(n);
+    if (done >= request_json.size() + 1) return {};
+    if (done < request_json.size()) {
+      if (auto st = write_all(fd_, request_json.substr(done)); !st.ok()) return st;
+    }
+    return write_all(fd_, std::string_view(&kNewline, 1));
   }
 
  private:
   int fd_;
   bool owned_;
-  std::string line_;
 };
 
 class HttpSink final : public ExportSink {
