@@ -97,10 +97,12 @@ void ProxyRequest::trace_begin() {
       if (auto ts = telemetry::TraceState::parse(joined); ts && !ts->empty()) tracestate = ts->to_string();
   }
   const std::string_view method = method_name();
-  // The span's name: "GET shop". A worker's scratch string, so an unsampled request (whose span
+  // The span's name: "GET shop"; "HTTP shop" for a method the proxy does not know (semantic
+  // conventions: the name uses HTTP where http.request.method is _OTHER).
+  const std::string_view name_method = req.method_id() == http::Method::other ? std::string_view("HTTP") : method; A worker's scratch string, so an unsampled request (whose span
   // keeps no name) allocates nothing for it.
   thread_local std::string name;
-  name.assign(method);
+  name.assign(name_method);
   if (route_) name.append(" ").append(route_->name());
   t.server = t.tracer->start_span(name, telemetry::SpanKind::server, parent ? &*parent : nullptr, true, tracestate);
   telemetry::Span& s = t.server;
@@ -143,7 +145,8 @@ void ProxyRequest::trace_try_begin() {
   t.client.end();
   ++t.tries;
   const std::string_view method = method_name();
-  t.client = t.tracer->start_child(method, telemetry::SpanKind::client, t.server);
+  t.client = t.tracer->start_child(ex_->request().method_id() == http::Method::other ? std::string_view("HTTP") : method,
+                                   telemetry::SpanKind::client, t.server);
   telemetry::write_traceparent(std::span<char, telemetry::kTraceparentSize>(t.traceparent), t.client.trace_id(),
                                t.client.span_id(), t.client.flags());
   telemetry::Span& c = t.client;
@@ -159,7 +162,10 @@ void ProxyRequest::trace_try_begin() {
     // Built in the value's own string (one allocation, no temporaries), then capped.
     AnyValue url = AnyValue::string(ep_ && ep_->tls ? "https://" : "http://");
     url.s.reserve(std::min(url.s.size() + ep.size() + up_.target.size(), kMaxValueBytes));
-    url.s.append(ep).append(up_.target);
+    // Without the query: it may carry a credential (an API key under hide_credentials false, a
+    // token the jwt filter forwards), and semantic conventions say url.full must not.
+    const std::string_view target = std::string_view(up_.target).substr(0, up_.target.find('?'));
+    url.s.append(ep).append(target);
     if (url.s.size() > kMaxValueBytes) url.s.resize(kMaxValueBytes);
     c.set_attribute("url.full", std::move(url));
   }

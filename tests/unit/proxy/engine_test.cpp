@@ -825,6 +825,7 @@ TEST_CASE("tracing: a SERVER span and a CLIENT span per try - the upstream gets 
     }
     CHECK(parents[0] != parents[1]);
     env.snapshot->tracing->exporter()->flush();
+    // (the query, which may carry a credential, is never in a span: see the next section)
     auto spans = exported_spans(file);
     REQUIRE(spans.size() == 3);
     // Ended in order: try 1, try 2, then the server span.
@@ -852,6 +853,20 @@ TEST_CASE("tracing: a SERVER span and a CLIENT span per try - the upstream gets 
     CHECK(spans[0]["status"]["code"] == 2);  // error
     CHECK(attr(spans[1], "http.request.resend_count") == nlohmann::json{{"intValue", "1"}});
     CHECK((!spans[1].contains("status") || !spans[1]["status"].contains("code")));
+  }
+  SECTION("url.full has no query - it may carry a credential (an API key, a token)") {
+    const std::string tp = "00-" + incoming_trace + "-" + incoming_parent + "-01";
+    auto r = fetch_with(env, "/q?apikey=secret-key-1234&x=1", {{"traceparent", tp}});
+    CHECK(r.status() == 200);
+    env.snapshot->tracing->exporter()->flush();
+    auto spans = exported_spans(file);
+    REQUIRE(spans.size() == 2);
+    const auto url = attr(spans[0], "url.full");
+    REQUIRE(url.has_value());
+    const std::string u = (*url)["stringValue"];
+    CHECK(u.find("/q") != std::string::npos);
+    CHECK(u.find('?') == std::string::npos);
+    for (const auto& sp : spans) CHECK(sp.dump().find("secret-key-1234") == std::string::npos);
   }
   SECTION("an unsampled parent is not sampled (sampling 0 for new traces), but its trace goes on upstream") {
     const std::string tp = "00-" + incoming_trace + "-" + incoming_parent + "-00";
