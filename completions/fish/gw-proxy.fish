@@ -127,4 +127,5 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s c -l config -r -F
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'

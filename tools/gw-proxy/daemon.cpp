@@ -257,6 +257,7 @@ pw::Status Daemon::reload() {
 }
 
 pw::Status Daemon::reopen_logs() {
+  for (const auto& e : exporters_) e->reopen_sink();  // tracing.exporter.file, rotated with the logs
   if (!access_log_) return {};
   if (pw::Status s = access_log_->reopen(); !s)
     return with_prefix(pw::config::display_name(opt_.config_path) + ": /access_log/path: ", s.error());

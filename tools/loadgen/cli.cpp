@@ -350,7 +350,7 @@ std::unique_ptr<Cli> make_cli() {
       .choices({"text", "json", "html"});
   report.option("-o,--output", o.output, "Write the report to FILE instead of standard output").metavar("FILE").file();
   report.option("--title", o.title, "The title of the HTML report").metavar("TEXT");
-  report.uses({"--assert"});  // checked on the merged numbers; the other load options are a run's
+  report.uses({"--assert", "--no-progress"});  // --assert: checked on the merged numbers; --no-progress: harmless (a report shows none); the other load options are a run's
   cli->report = &report;
   return cli;
 }

@@ -99,8 +99,9 @@ void ProxyRequest::trace_begin() {
   const std::string_view method = method_name();
   // The span's name: "GET shop"; "HTTP shop" for a method the proxy does not know (semantic
   // conventions: the name uses HTTP where http.request.method is _OTHER).
-  const std::string_view name_method = req.method_id() == http::Method::other ? std::string_view("HTTP") : method; A worker's scratch string, so an unsampled request (whose span
-  // keeps no name) allocates nothing for it.
+  const std::string_view name_method = req.method_id() == http::Method::other ? std::string_view("HTTP") : method;
+  // A worker's scratch string, so an unsampled request (whose span keeps no name) allocates
+  // nothing for it.
   thread_local std::string name;
   name.assign(name_method);
   if (route_) name.append(" ").append(route_->name());

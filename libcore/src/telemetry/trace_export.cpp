@@ -52,11 +52,21 @@ Status write_all(int fd, std::string_view data) {
 
 class FdSink final : public ExportSink {
  public:
-  FdSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  FdSink(int fd, bool owned, std::string path = {}) : fd_(fd), owned_(owned), path_(std::move(path)) {}
   ~FdSink() override {
     if (owned_) ::close(fd_);
   }
+  void reopen() override { reopen_.store(true, std::memory_order_relaxed); }
   Status send(std::string_view request_json, const std::atomic<bool>&) override {
+    if (reopen_.exchange(false, std::memory_order_relaxed) && owned_ && !path_.empty()) {
+      // The file at the path now (a rotation moved the old one). If it cannot be opened, the
+      // spans keep going to the moved file rather than being lost.
+      int nfd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (nfd >= 0) {
+        ::close(fd_);
+        fd_ = nfd;
+      }
+    }
     // The request and its newline in one writev where the kernel takes it (lines stay whole),
     // without copying the request to append the newline; a short write finishes with write().
     static constexpr char kNewline = '\n';
@@ -77,6 +87,8 @@ class FdSink final : public ExportSink {
  private:
   int fd_;
   bool owned_;
+  std::string path_;  // the file sink's path: reopened after a rotation
+  std::atomic<bool> reopen_{false};
 };
 
 class HttpSink final : public ExportSink {
@@ -257,7 +269,7 @@ std::unique_ptr<ExportSink> make_fd_sink(int fd) { return std::make_unique<FdSin
 Result<std::unique_ptr<ExportSink>> make_file_sink(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Error(Errc::io_error, path + ": " + std::strerror(errno), errno);
-  return std::unique_ptr<ExportSink>(std::make_unique<FdSink>(fd, true));
+  return std::unique_ptr<ExportSink>(std::make_unique<FdSink>(fd, true, path));
 }
 
 bool retryable_status(int status) noexcept { return status == 429 || status == 502 || status == 503 || status == 504; }

@@ -53,8 +53,8 @@ write_config() {
      "forward": {"weighted_clusters": {"clusters": [{"name": "v1", "weight": $1}, {"name": "v2", "weight": $2}]}}}
   ],
   "clusters": [
-    {"name": "v1", "endpoints": [{"address": "127.0.0.1:$p1"}]},
-    {"name": "v2", "endpoints": [{"address": "127.0.0.1:$p2"}]},
+    {"name": "v1", "endpoints": [{"address": "127.0.0.1:$p1"}], "bulkhead": {"max_concurrent": 1000}},
+    {"name": "v2", "endpoints": [{"address": "127.0.0.1:$p2"}], "bulkhead": {"max_concurrent": 1000}},
     {"name": "b", "endpoints": [{"address": "127.0.0.1:$pb"}]}
   ]
 }
