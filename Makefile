@@ -6,7 +6,7 @@ JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 180
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo install fuzz test-asan docs check-docs bench clean
+.PHONY: all deps build test demo install deb fuzz test-asan docs check-docs bench clean
 
 all: build
 
@@ -27,6 +27,12 @@ demo: build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package (packaging/CMakeLists.txt): $(BUILD)/pipeworks_VERSION_ARCH.deb, installed
+# with `apt install ./$(BUILD)/pipeworks_*.deb`.
+deb: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target pw-tools
+	cd $(BUILD) && cpack -G DEB
 
 # Regenerates the checked-in man pages and completions from the option definitions.
 docs: build

@@ -18,3 +18,7 @@ echo "== jose-verify: µs per cache-miss JWT verification (jwt filter) per algor
 "$here/jose-verify/run.sh" "$build/bench/jose-verify/bench_jose_verify"
 echo "== gw-proxy-vs-nginx-haproxy: gw-proxy vs NGINX and HAProxy as 1-worker reverse proxies (wrk 1t/50c req/s and p99; callgrind instructions per request)"
 "$here/gw-proxy-vs-nginx-haproxy/run.sh" "$build/tools/gw-proxy/gw-proxy"
+echo "== gw-proxy-edge: gw-proxy with api_key + jwt (ES256, cached) + authz + local rate limit + access log vs plain gw-proxy and NGINX (req/s, p99, CPU/request; callgrind instructions per request)"
+"$here/gw-proxy-edge/run.sh" "$build/tools/gw-proxy/gw-proxy"
+echo "== gw-proxy-tracing: gw-proxy with tracing off, 1% and 100% sampled (wrk 1t/50c req/s, p99, CPU per request)"
+"$here/gw-proxy-tracing/run.sh" "$build/tools/gw-proxy/gw-proxy"

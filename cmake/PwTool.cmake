@@ -60,6 +60,9 @@ function(pw_tool name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE pw::cli ${T_LIBS})
+  # Full RELRO: the GOT is read-only once the loader resolved everything at start (Debian's
+  # hardening=+bindnow; lintian's hardening-no-bindnow).
+  target_link_options(${name} PRIVATE LINKER:-z,relro,-z,now)
   install(TARGETS ${name} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 
   set(tools ${PW_TOOLS})

@@ -15,6 +15,8 @@ function __gw_proxy_using
         switch "$cmd $word"
             case 'gw_proxy keys'
                 set cmd gw_proxy_keys
+            case 'gw_proxy explain'
+                set cmd gw_proxy_explain
             case 'gw_proxy -c' 'gw_proxy --config' 'gw_proxy --log-level' 'gw_proxy -w' 'gw_proxy --workers'
                 set skip 1
             case 'gw_proxy_keys add'
@@ -35,6 +37,8 @@ function __gw_proxy_using
                 set skip 1
             case 'gw_proxy_keys_list -c' 'gw_proxy_keys_list --config' 'gw_proxy_keys_list --log-level' 'gw_proxy_keys_list -w' 'gw_proxy_keys_list --workers' 'gw_proxy_keys_list --consumers'
                 set skip 1
+            case 'gw_proxy_explain -H' 'gw_proxy_explain --header' 'gw_proxy_explain --from' 'gw_proxy_explain --listener' 'gw_proxy_explain --consumers' 'gw_proxy_explain -c' 'gw_proxy_explain --config' 'gw_proxy_explain --log-level' 'gw_proxy_explain -w' 'gw_proxy_explain --workers'
+                set skip 1
         end
     end
     test "$cmd" = "$argv[1]"
@@ -43,12 +47,14 @@ end
 complete -c gw-proxy -f
 
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -a 'keys' -d 'Manage the API keys of the consumers file'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -a 'explain' -d 'Show, offline, which route and filters a request meets and what they decide'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -s h -l help -d 'Print this help message and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -l version -d 'Print name and version and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -s c -l config -r -F -d 'Read the configuration from FILE'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -a 'add' -d 'Add an API key to a consumer, creating the consumer if it does not exist'
@@ -62,6 +68,7 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -s c -l config -r -F -d
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -s h -l help -d 'Print this help message and exit'
@@ -72,6 +79,7 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -s c -l config -r -
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -l consumers -r -F -d 'The consumers file to edit (default: the one --config names)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_add' -l json -d 'Print JSON (one object per line) instead of text'
@@ -83,6 +91,7 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -s c -l config -
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -l consumers -r -F -d 'The consumers file to edit (default: the one --config names)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_rotate' -l json -d 'Print JSON (one object per line) instead of text'
@@ -92,6 +101,7 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -s c -l config -
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -l consumers -r -F -d 'The consumers file to edit (default: the one --config names)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_revoke' -l json -d 'Print JSON (one object per line) instead of text'
@@ -102,6 +112,20 @@ complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -s c -l config -r 
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l check -d 'Validate the configuration given with --config and exit'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l consumers -r -F -d 'The consumers file to edit (default: the one --config names)'
 complete -c gw-proxy -n '__gw_proxy_using gw_proxy_keys_list' -l json -d 'Print JSON (one object per line) instead of text'
+
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s h -l help -d 'Print this help message and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s H -l header -x -d 'A request header field; repeat for several'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l from -x -d 'The client\'s IP address (for source CIDRs, remote_address, trusted proxies)'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l listener -x -d 'The listener the request arrives on (default: the one on the URL\'s port, else the first)'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l consumers -r -F -d 'Use this consumers file instead of the one the configuration names'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l json -d 'Print one JSON object instead of text'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s c -l config -r -F -d 'Read the configuration from FILE'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l log-level -x -a 'trace debug info warn error off' -d 'Log only messages at LEVEL or more severe'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l check -d 'Validate the configuration given with --config and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l print-config -d 'Print the effective configuration (defaults filled in) and exit'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -l json -d 'With --check: print the result as one JSON object {"ok","errors","warnings"}'
+complete -c gw-proxy -n '__gw_proxy_using gw_proxy_explain' -s w -l workers -x -d 'Worker threads, one event loop each (0: one per CPU)'

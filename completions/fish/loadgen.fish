@@ -51,6 +51,7 @@ complete -c loadgen -n '__loadgen_using loadgen' -l assert -x -d 'Exit with stat
 complete -c loadgen -n '__loadgen_using loadgen' -l trace-sample -x -d 'Send a W3C traceparent on this fraction of requests (0 to 1)'
 complete -c loadgen -n '__loadgen_using loadgen' -l label -x -d 'A label for this run in summaries and reports (repeatable)'
 complete -c loadgen -n '__loadgen_using loadgen' -l no-progress -d 'No live progress line on a terminal'
+complete -c loadgen -n '__loadgen_using loadgen' -l latency -d 'Accepted for wrk users; the latency distribution is always printed'
 
 complete -c loadgen -n '__loadgen_using loadgen_report' -s h -l help -d 'Print this help message and exit'
 complete -c loadgen -n '__loadgen_using loadgen_report' -l format -x -a 'text json html' -d 'Output: text, json, or a self-contained html page'
@@ -78,4 +79,5 @@ complete -c loadgen -n '__loadgen_using loadgen_report' -l assert -x -d 'Exit wi
 complete -c loadgen -n '__loadgen_using loadgen_report' -l trace-sample -x -d 'Send a W3C traceparent on this fraction of requests (0 to 1)'
 complete -c loadgen -n '__loadgen_using loadgen_report' -l label -x -d 'A label for this run in summaries and reports (repeatable)'
 complete -c loadgen -n '__loadgen_using loadgen_report' -l no-progress -d 'No live progress line on a terminal'
+complete -c loadgen -n '__loadgen_using loadgen_report' -l latency -d 'Accepted for wrk users; the latency distribution is always printed'
 complete -c loadgen -n '__loadgen_using loadgen_report' -F -d 'Summaries, result streams or .hlog files; - is standard input'

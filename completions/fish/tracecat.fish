@@ -24,7 +24,7 @@ complete -c tracecat -f
 
 complete -c tracecat -n '__tracecat_using tracecat' -s h -l help -d 'Print this help message and exit'
 complete -c tracecat -n '__tracecat_using tracecat' -l version -d 'Print name and version and exit'
-complete -c tracecat -n '__tracecat_using tracecat' -s l -l listen -x -d 'Receive OTLP/HTTP, JSON or protobuf (POST /v1/traces), at HOST:PORT, :PORT or PORT (loopback), or HOST (port 4318)'
+complete -c tracecat -n '__tracecat_using tracecat' -s l -l listen -x -d 'Receive OTLP/HTTP, JSON or protobuf (POST /v1/traces), at HOST:PORT, [IPV6]:PORT or :PORT (loopback)'
 complete -c tracecat -n '__tracecat_using tracecat' -s f -l follow -d 'Keep reading files as they grow (rotation handled) and print each trace once quiet for --settle'
 complete -c tracecat -n '__tracecat_using tracecat' -s v -l view -x -a 'list tree ops spans' -d 'What to show: list (default), tree (default with --trace), ops or spans'
 complete -c tracecat -n '__tracecat_using tracecat' -l graph -x -a 'dot' -d 'Print the service dependency graph instead (dot: Graphviz)'

@@ -1,5 +1,5 @@
 // Feeds arbitrary requests to a fixed route table (hosts with wildcards and ports, prefix and
-// regex paths with captures, header and percent-decoded query matches) and rewrites them.
+// regex paths with captures, header, cookie and percent-decoded query matches) and rewrites them.
 // Input: "host\npath\nquery\nheader value" (missing parts are empty).
 // Properties: never crash; match() is the first route whose matches() accepts; every upstream
 // target starts with '/' and ends with the query; a redirect Location is never empty. All of
@@ -87,6 +87,16 @@ std::vector<Route> routes() {
   exact.match.methods = {"GET"};
   v.push_back(exact);
 
+  // issue 15: A/B by cookie (the Cookie field carries the input's value too).
+  Route ab = forward_route("ab");
+  HeaderMatch version = header_match("version");
+  version.regex = "b[0-9]*";
+  ab.match.cookies.push_back(version);
+  HeaderMatch gone = header_match("v1");
+  gone.present = false;
+  ab.match.cookies.push_back(gone);
+  v.push_back(ab);
+
   v.push_back(forward_route("all"));
   return v;
 }
@@ -111,6 +121,7 @@ void check(std::string_view host, std::string_view path, std::string_view query,
 
   pw::http::HeaderList headers;
   headers.push_back({"X-Ver", value});
+  headers.push_back({"Cookie", value});
   const RequestView req{"main", "GET", host, path, query, &headers};
   const RouteTable& t = table();
   const CompiledRoute* m = t.match(req);

@@ -393,6 +393,7 @@ Commands make_app(Options& o) {
                 "SIGTERM drains (requests in flight may finish for 10 seconds) and stops; SIGINT stops at once; "
                 "SIGHUP re-reads the token file.");
   ca_flag(serve);
+  serve.uses_config();
   serve.option("--listen", o.listen, "Address to listen on (default 127.0.0.1:8443)").metavar("ADDR");
   pass_flags(serve, o, "the CA's signing key");
   pw::cli::add_config_flags(serve, o.check_config, o.print_config);

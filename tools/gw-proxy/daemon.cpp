@@ -9,7 +9,6 @@
 #include "pw/telemetry/json_text.h"
 
 namespace gw {
-namespace {
 
 namespace proxy = pw::proxy;
 
@@ -24,6 +23,8 @@ pw::tls::ServerConfig server_tls_config(const proxy::ListenerTls& t) {
   c.client_ca_file = t.client_ca;
   return c;
 }
+
+namespace {
 
 // The access log of a config: null when off.
 pw::Result<std::shared_ptr<proxy::AccessLog>> open_log(const proxy::Config& c) {
@@ -65,6 +66,7 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
   if (!snap) return std::move(snap).error();
   current_ = *snap;
   access_log_ = *log;
+  keep_exporter(*current_);  // issue 15 spans
   const proxy::Config& c = current_->config;
 
   const unsigned n = opt_.workers ? opt_.workers : pw::io::WorkerPool::default_count();
@@ -138,6 +140,14 @@ pw::Status Daemon::start(pw::io::Loop& main_loop) {
       if (d > dropped_seen_) metrics_.access_log_dropped.inc(d - dropped_seen_);
       dropped_seen_ = d;
     }
+    // issue 15 spans: every live exporter's counters; those no snapshot uses any more end here.
+    const pw::telemetry::BatchExporter* cur = s->tracing ? s->tracing->exporter().get() : nullptr;
+    std::erase_if(exporters_, [&](const auto& e) {
+      trace_stats_.pump(*e, metrics_.tracing);
+      if (e.get() == cur || e.use_count() > 1) return false;
+      trace_stats_.forget(e.get());
+      return true;
+    });
   });
   gauges_->start(std::chrono::milliseconds(0), std::chrono::seconds(1));
 
@@ -233,6 +243,7 @@ pw::Status Daemon::reload() {
     current_ = *snap;
   }
   access_log_ = log;
+  keep_exporter(**snap);  // issue 15 spans
   auto s = *snap;
   pool_->post_all([this, s](pw::io::Loop&, unsigned i) {
     if (workers_[i]) workers_[i]->update(s);
@@ -243,6 +254,20 @@ pw::Status Daemon::reload() {
   watch_consumers();
   log_.info("config reloaded", {{"file", file}, {"generation", s->generation}});
   return {};
+}
+
+pw::Status Daemon::reopen_logs() {
+  for (const auto& e : exporters_) e->reopen_sink();  // tracing.exporter.file, rotated with the logs
+  if (!access_log_) return {};
+  if (pw::Status s = access_log_->reopen(); !s)
+    return with_prefix(pw::config::display_name(opt_.config_path) + ": /access_log/path: ", s.error());
+  return {};
+}
+
+void Daemon::keep_exporter(const proxy::Snapshot& s) {
+  if (!s.tracing) return;
+  const auto& e = s.tracing->exporter();
+  if (std::find(exporters_.begin(), exporters_.end(), e) == exporters_.end()) exporters_.push_back(e);
 }
 
 std::string Daemon::clusters_json() const {

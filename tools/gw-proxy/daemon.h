@@ -22,6 +22,9 @@
 
 namespace gw {
 
+// A listener's TLS settings as the TLS module takes them.
+pw::tls::ServerConfig server_tls_config(const pw::proxy::ListenerTls& t);
+
 struct DaemonOptions {
   std::string config_path;
   unsigned workers = 0;  // 0: one per CPU
@@ -39,6 +42,9 @@ class Daemon {
   std::string ready_line() const;
   // Re-reads the config file; on any error the running config stays. Main loop thread.
   pw::Status reload();
+  // Reopens the access log file (SIGUSR1, after logrotate moved it); nothing without one or for
+  // "-". Main loop thread.
+  pw::Status reopen_logs();
   // proxy.drain_timeout of the running configuration.
   pw::Duration drain_deadline();
   // Graceful stop: no new connections, requests in flight finish until the drain deadline;
@@ -76,6 +82,11 @@ class Daemon {
   const pw::proxy::AccessLog* dropped_seen_of_ = nullptr;  // access_log_dropped baseline
   std::uint64_t dropped_seen_ = 0;
   std::unique_ptr<pw::config::FileWatcher> consumers_watch_;
+  // issue 15 spans: every trace exporter a snapshot uses, let go of here (main thread) once no
+  // snapshot does, since destroying one flushes and joins its thread; and its counters.
+  std::vector<std::shared_ptr<pw::telemetry::BatchExporter>> exporters_;
+  pw::proxy::TracingStatsPump trace_stats_;
+  void keep_exporter(const pw::proxy::Snapshot& s);
 };
 
 }  // namespace gw

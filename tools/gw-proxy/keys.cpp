@@ -349,21 +349,4 @@ int keys_list(const KeysOptions& o, std::ostream& out) {
   return pw::cli::exit_ok;
 }
 
-int check_config(const std::string& path, std::ostream& out, std::ostream& err) {
-  auto cfg = pw::config::load_file<proxy::Config>(path);
-  if (!cfg) {
-    err << cfg.error().message << '\n';
-    return pw::exit_code_for(cfg.error());
-  }
-  if (cfg->consumers) {
-    auto store = proxy::ConsumerStore::load(proxy::resolve_beside(path, cfg->consumers->file));
-    if (!store) {
-      err << pw::config::display_name(path) << ": /consumers/file: " << store.error().message << '\n';
-      return pw::exit_code_for(store.error());
-    }
-  }
-  out << pw::config::display_name(path) << ": ok\n";
-  return pw::cli::exit_ok;
-}
-
 }  // namespace gw

@@ -40,8 +40,4 @@ int keys_rotate(const KeysOptions& o, std::ostream& out);
 int keys_revoke(const KeysOptions& o, std::ostream& out);
 int keys_list(const KeysOptions& o, std::ostream& out);
 
-// gw-proxy --check: the configuration, then the consumers file it names (errors with that
-// file's JSON path). Prints "FILE: ok" or the errors; returns 0, 4 (invalid) or 5 (unreadable).
-int check_config(const std::string& path, std::ostream& out, std::ostream& err);
-
 }  // namespace gw

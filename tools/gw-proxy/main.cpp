@@ -2,6 +2,7 @@
 #include "pw/cli/daemon.h"
 #include "pw/cli/run.h"
 
+#include "explain.h"
 #include "keys.h"
 #include "serve.h"
 
@@ -29,7 +30,10 @@ int main(int argc, char** argv) {
       "in; requests in flight finish on the configuration they started with, and keep-alive "
       "connections to unchanged clusters are kept. A bad configuration changes nothing and the "
       "error names the file and the JSON path. SIGTERM drains: no new connections, requests in "
-      "flight may finish until proxy.drain_timeout, then gw-proxy exits 0. SIGINT stops at once.",
+      "flight may finish until proxy.drain_timeout, then gw-proxy exits 0. SIGINT stops at once. "
+      "SIGUSR1 reopens the access log file (log rotation: move the file, then SIGUSR1). Under "
+      "systemd (Type=notify) gw-proxy sends READY=1 once its listeners accept, RELOADING=1 and "
+      "READY=1 around a reload, and STOPPING=1 when it begins to stop.",
       "Errors the proxy answers itself carry a small JSON body {\"error\":CODE,\"status\":N,"
       "\"detail\":...}: 404 no_route, 502 upstream_connect_failed, upstream_reset or "
       "upstream_protocol_error, 503 no_healthy_upstream or upstream_overflow, 504 upstream_timeout; "
@@ -38,7 +42,7 @@ int main(int argc, char** argv) {
   };
   info.examples = {
       {"gw-proxy -c /etc/gw-proxy/gw.json", "Serve with one worker per CPU."},
-      {"gw-proxy --check -c gw.json", "Validate a configuration (exit 4 when invalid, with file and JSON path).", true},
+      {"gw-proxy --check -c gw.json", "Validate a configuration and load the files it names, as a start would: certificates and keys, JWKS files, the consumers file (exit 4 when invalid, with file and JSON path).", true},
       {"gw-proxy --print-config -c gw.json | jq .clusters", "Show the effective configuration, defaults filled in.", true},
       {"curl -s -X POST 127.0.0.1:9901/reload", "Reload the configuration through the admin listener.", true},
       {"curl -s 127.0.0.1:9901/clusters | jq '.clusters[].endpoints[] | {address, healthy, ejected}'",
@@ -48,12 +52,19 @@ int main(int argc, char** argv) {
                            "Create consumer alice (if new) with a new API key; the key is printed once."});
   info.examples.push_back({"gw-proxy keys rotate -c gw.json alice --grace 24h",
                            "Give alice a new key; her old keys keep working for 24 hours."});
+  info.examples.push_back({"gw-proxy explain -c gw.json GET 'http://127.0.0.1:8080/api/orders' -H 'apikey: pwk_example'",
+                           "Show which route, filters and cluster the request meets, and what each decides.", true});
+  info.examples.push_back({"gw-proxy explain -c gw.json --json POST http://127.0.0.1:8080/healthz | jq -c '.routes[] | {name, failed}'",
+                           "Why a request gets 404: the matcher each route failed on.", true});
   info.files = {{"gw.json", "The configuration, see gw-proxy.json(5)."},
                 {"consumers.json", "The consumers file the configuration names (consumers.file), see gw-proxy.json(5)."}};
   info.see_also = {"gw-proxy.json(5)", "loadgen(1)", "certctl(1)", "ratelimitd(1)", "nginx(8)", "haproxy(1)"};
 
   pw::cli::App app("gw-proxy", info, {.config = true, .log_level = true, .json = false});
   pw::cli::add_config_flags(app, o.check, o.print_config);
+  app.flag("--json", o.json, "With --check: print the result as one JSON object {\"ok\",\"errors\",\"warnings\"}")
+      .details("Each error and warning is {\"file\",\"path\",\"message\"} with \"line\", \"column\" and \"offset\" "
+               "where known; the exit status is the same as without --json.");
   app.option("-w,--workers", o.workers, "Worker threads, one event loop each (0: one per CPU)").metavar("N");
 
   // ---- keys (issue 13): the consumers file's API keys ----
@@ -68,6 +79,7 @@ int main(int argc, char** argv) {
       "A key is 32 random bytes in base64url after the prefix pwk_, printed once on standard output (as JSON "
       "with --json); only its SHA-256 is stored. Exit status 1 when the consumer or key id does not exist.");
   keys.require_subcommand();
+  keys.uses_config();  // the consumers file the configuration names
   keys.option("--consumers", k.consumers_file, "The consumers file to edit (default: the one --config names)")
       .metavar("FILE")
       .file();
@@ -89,8 +101,40 @@ int main(int argc, char** argv) {
   list.option("consumer", k.consumer, "Only this consumer's keys").metavar("CONSUMER");
   list.flag("--show-hashes", k.show_hashes, "Also show each key's stored SHA-256");
 
+  // ---- explain (issue 13): what the configuration does with one request ----
+  gw::ExplainOptions x;
+  auto& ex = app.subcommand("explain", "Show, offline, which route and filters a request meets and what they decide");
+  ex.details(
+      "Loads the configuration (-c) and its consumers file as a start would, without listening or calling anything, "
+      "and prints for the request METHOD URL: each route tried in order and the matcher that failed, the route "
+      "chosen, each filter of its effective chain in order with its decision (proceed, respond with a status, or "
+      "pending when a call the proxy would make decides) and what it found: api_key the credential's name and "
+      "location and its consumer (never the key); jwt where the token is, its alg and kid, the provider and the "
+      "local JWKS key that verifies it, the claims check (exp, nbf, iss, aud) and the signature; a remote JWKS is "
+      "reported as not fetched; oauth2_introspection the endpoint it would call; authz the deciding rule; rate_limit "
+      "the plan, the local limits and the descriptors it would send (nothing is counted); every filter's header "
+      "changes. Then the action: the cluster with its endpoints, a redirect or a direct response.\n\n"
+      "The filters' own request code runs, on a context that records their answers, so the account is the "
+      "proxy's. Exit status 0 when the request was explained, whatever the decision; 2 for a bad URL, header or "
+      "address; 4 for an invalid configuration or consumers file; 5 for an unreadable one.");
+  ex.option("method", x.method, "The request method (case-sensitive: GET)").metavar("METHOD").required();
+  ex.option("url", x.url, "http://HOST[:PORT]/PATH?QUERY, or /PATH?QUERY (then give Host with -H)").metavar("URL").required();
+  ex.option("-H,--header", x.headers, "A request header field; repeat for several").metavar("'NAME: VALUE'");
+  ex.option("--from", x.from, "The client's IP address (for source CIDRs, remote_address, trusted proxies)").metavar("IP");
+  ex.option("--listener", x.listener, "The listener the request arrives on (default: the one on the URL's port, else the first)")
+      .metavar("NAME");
+  ex.option("--consumers", x.consumers_file, "Use this consumers file instead of the one the configuration names")
+      .metavar("FILE")
+      .file();
+  ex.flag("--json", x.json, "Print one JSON object instead of text");
+  ex.uses_config();  // the configuration to explain
+
   return pw::cli::run(app, argc, argv, [&]() -> int {
     const auto& common = app.common();
+    if (ex.selected()) {
+      x.config = common.config;
+      return gw::explain(x, std::cout);
+    }
     if (keys.selected()) {
       k.config = common.config;
       if (add.selected()) return gw::keys_add(k, std::cout);

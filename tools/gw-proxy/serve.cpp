@@ -9,13 +9,15 @@
 #include "pw/proxy/config.h"
 
 #include "daemon.h"
+#include "check.h"
 #include "keys.h"
 
 namespace gw {
 
 int run(const Options& o, const pw::cli::Common& common) {
   if (common.config.empty()) throw pw::cli::Failure(pw::cli::exit_usage, "needs --config FILE");
-  if (o.check) return check_config(common.config, std::cout, std::cerr);  // and its consumers file
+  if (o.json && !o.check) throw pw::cli::Failure(pw::cli::exit_usage, "--json goes with --check");
+  if (o.check) return check_config(common.config, o.json, std::cout, std::cerr);
   if (o.print_config) return pw::config::run_print_config<pw::proxy::Config>(common.config, std::cout, std::cerr);
 
   std::unique_ptr<Daemon> daemon;
@@ -26,6 +28,7 @@ int run(const Options& o, const pw::cli::Common& common) {
     return daemon->ready_line();
   };
   hooks.reload = [&] { return daemon->reload(); };  // logged; a bad config keeps the running one
+  hooks.reopen_logs = [&] { return daemon->reopen_logs(); };  // SIGUSR1: logrotate moved the access log
   hooks.drain_deadline = [&] { return daemon->drain_deadline(); };
   hooks.drain = [&](pw::Duration, std::function<void()> done) { daemon->drain(std::move(done)); };
   hooks.stop = [&] { daemon.reset(); };  // stops the workers, closes the admin server

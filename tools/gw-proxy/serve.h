@@ -9,6 +9,7 @@ namespace gw {
 struct Options {
   bool check = false;
   bool print_config = false;
+  bool json = false;  // --check --json
   unsigned workers = 0;
 };
 

@@ -40,6 +40,9 @@ pw::cli::ManInfo man_info() {
       "waits, and its latency counts the wait. Latency is measured from the intended send time (corrected) and "
       "from the actual send (uncorrected); both are reported. A server that stalls for a second shows in the "
       "corrected percentiles, however few requests were in flight during the stall (coordinated omission). "
+      "Requests are sent from a high-resolution clock (a timerfd, not millisecond timers), and the client's own "
+      "send lag (actual minus intended send time) is reported beside the latencies; when its p50 is more than "
+      "10% of the corrected p50, a warning says that the corrected figures include the client's own delay. "
       "loadgen checks itself: requests sent late although a connection was free, requests that waited for a "
       "connection, a rate below the schedule's, and client threads busy 95% of the time are reported as "
       "warnings and under \"client\" in the JSON summary.",
@@ -66,6 +69,11 @@ pw::cli::ManInfo man_info() {
       {"loadgen --rate-schedule ramp.jsonl -c 200 http://127.0.0.1:8080/",
        "Follow a schedule of JSON lines such as {\"at\":\"0s\",\"rate\":100} {\"at\":\"30s\",\"rate\":5000,\"ramp\":true} "
        "{\"at\":\"60s\",\"rate\":0}."},
+      {"printf 'GET http://127.0.0.1:8080/\\nX-Account: 7\\n\\nPOST http://127.0.0.1:8080/\\n' > targets.txt; "
+       "loadgen --latency -R 200 -d 2s --targets targets.txt",
+       "vegeta's targets file (request lines, headers, a blank line between targets) and wrk's --latency (the "
+       "distribution is always printed); the summary shows the client's own send lag beside the latencies.",
+       true},
       {"loadgen --assert 'p99<50ms,error_rate<0.1%,rps>1000' -d 10s http://127.0.0.1:8080/",
        "Exit with status 3 when an assertion does not hold (CI gates)."},
       {"loadgen -R 500 -d 2s --results a.jsonl --json http://127.0.0.1:8080/ > a.json; "
@@ -240,6 +248,10 @@ int run_load_cli(Cli& cli) {
   } else {
     out << format_text(*sum) << std::flush;
   }
+  // The summary says it among its warnings; standard error says it too, unless the summary is
+  // already there, so that it is seen beside --json and --results output.
+  if (sum->send_lag_noticeable() && (o.results != "-" || cli.app->common().json))
+    std::cerr << "loadgen: warning: " << sum->send_lag_warning() << '\n';
   print_assert_results(results);
   for (const auto& r : results)
     if (!r.ok) return pw::cli::exit_check_failed;
@@ -290,7 +302,9 @@ std::unique_ptr<Cli> make_cli() {
       .file()
       .group(req)
       .details("A JSON target's \"headers\" is an object or an array of \"Name: value\" strings; a \"body\" starting "
-               "with @ names a file. -m, -H and --body are the defaults of every target.");
+               "with @ names a file. vegeta's targets are read too: a line \"GET URL\" (an upper-case method and a "
+               "URL), then \"Name: value\" header lines and an optional \"@FILE\" body line, a blank line between "
+               "targets. -m, -H and --body are the defaults of every target.");
   app.option("--timeout", o.timeout, "Time allowed for a connection and for each response").metavar("DURATION").group(req);
   app.flag("--no-keepalive", o.no_keepalive, "A new connection for every request (Connection: close)").group(req);
   app.option("--cacert", o.cacert, "Trust anchors (PEM) for https targets; default: the system store")
@@ -319,6 +333,10 @@ std::unique_ptr<Cli> make_cli() {
       .details("The trace id is recorded in the result lines, so the slowest requests' traces can be found.");
   app.option("--label", o.labels, "A label for this run in summaries and reports (repeatable)").metavar("TEXT").group(out);
   app.flag("--no-progress", o.no_progress, "No live progress line on a terminal").group(out);
+  app.flag("--latency", o.latency, "Accepted for wrk users; the latency distribution is always printed")
+      .group(out)
+      .details("wrk prints its latency distribution only with --latency; loadgen prints p50 to p99.999 and the "
+               "maximum in every summary, so the flag changes nothing.");
 
   pw::cli::Command& report = app.subcommand("report", "Merge summaries and result streams into one report");
   report.details(
@@ -332,6 +350,7 @@ std::unique_ptr<Cli> make_cli() {
       .choices({"text", "json", "html"});
   report.option("-o,--output", o.output, "Write the report to FILE instead of standard output").metavar("FILE").file();
   report.option("--title", o.title, "The title of the HTML report").metavar("TEXT");
+  report.uses({"--assert", "--no-progress"});  // --assert: checked on the merged numbers; --no-progress: harmless (a report shows none); the other load options are a run's
   cli->report = &report;
   return cli;
 }

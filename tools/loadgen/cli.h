@@ -33,6 +33,7 @@ struct CliOptions {
   double trace_sample = 0;
   std::vector<std::string> labels;
   bool no_progress = false;
+  bool latency = false;  // wrk's --latency: accepted, the distribution is always printed
   // loadgen report [FILE...]
   std::vector<std::string> inputs;
   std::string format = "text";

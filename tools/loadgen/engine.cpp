@@ -125,6 +125,7 @@ pw::Result<Summary> run_load(const RunConfig& cfg) {
       sum.send_window_s = window;
       sum.target_rate = window > 0 ? cfg.schedule.count_until(window) / window : 0;
     }
+    sum.set_run_spans();
     sum.diagnose();
     // A forced stop (second SIGINT) abandons the requests in flight: sent, but never ended.
     if (sum.c.sent > sum.c.requests)

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -118,6 +120,7 @@ pw::Result<Summary> parse_hlog(std::string_view text, const std::string& name) {
     s.timeline[second_of(t0)].add(b);
     if (s.started_us == 0 || t0 < s.started_us) s.started_us = t0;
     s.ended_us = std::max(s.ended_us, t1);
+    add_span(s.spans, {t0, t1});
   }
   s.mode = "hlog";
   return s;
@@ -133,6 +136,7 @@ pw::Result<Summary> parse_report_input(const std::string& text, const std::strin
   Summary merged;
   Summary results;  // result lines of this input
   std::set<std::string> runs;
+  std::map<std::string, Span> run_spans;  // each run's first intended time and last end
   bool any_results = false;
   std::istringstream in(text);
   std::size_t line = 1;
@@ -165,7 +169,12 @@ pw::Result<Summary> parse_report_input(const std::string& text, const std::strin
       auto st = results.add_result(j, where);
       if (!st) return std::move(st).error();
       any_results = true;
-      if (auto r = j.find("run"); r != j.end() && r->is_string()) runs.insert(r->get<std::string>());
+      std::string run;
+      if (auto r = j.find("run"); r != j.end() && r->is_string()) runs.insert(run = r->get<std::string>());
+      // add_result checked both times.
+      const std::int64_t from = j["intended"].get<std::int64_t>(), to = j["end"].get<std::int64_t>();
+      auto [it, fresh] = run_spans.try_emplace(run, Span{from, to});
+      if (!fresh) it->second = {std::min(it->second.first, from), std::max(it->second.second, to)};
     } else {
       return make_error(Errc::parse_error, where + ": neither a loadgen summary ({\"kind\":\"summary\",...}) nor a result line");
     }
@@ -173,8 +182,12 @@ pw::Result<Summary> parse_report_input(const std::string& text, const std::strin
   if (any_results) {
     results.runs = std::max<std::uint64_t>(1, runs.size());
     if (results.mode.empty()) results.mode = "closed";
+    if (results.mode != "open") results.send_lag.reset();
+    for (const auto& [run, sp] : run_spans) results.spans.push_back(sp);
+    normalize_spans(results.spans);
     merged.merge(results);
   }
+  merged.refresh_send_lag_warning();
   return merged;
 }
 
@@ -199,6 +212,7 @@ pw::Result<std::vector<ReportInput>> read_report_inputs(const std::vector<std::s
 Summary merge_inputs(const std::vector<ReportInput>& inputs) {
   Summary m;
   for (const auto& in : inputs) m.merge(in.summary);
+  m.refresh_send_lag_warning();
   return m;
 }
 
@@ -219,6 +233,10 @@ std::string format_text(const Summary& s) {
   if (s.threads) head += ", " + std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads");
   if (s.connections) head += ", " + std::to_string(s.connections) + " connections";
   head += fmt(", %.2f s", s.duration_s());
+  // Runs one after the other: the rates are per second of the time they ran, not of the gaps.
+  if (s.spans.size() > 1 && s.ended_us > s.started_us)
+    head += " in " + std::to_string(s.spans.size()) + " spans" +
+            fmt(" over %.2f s", static_cast<double>(s.ended_us - s.started_us) / 1e6);
   o += head + "\n";
   if (!s.labels.empty()) {
     std::string l;
@@ -238,8 +256,8 @@ std::string format_text(const Summary& s) {
   const bool open = s.mode == "open" || s.mode == "mixed";
   auto ms = [](std::int64_t us) { return fmt("%.3f", static_cast<double>(us) / 1000.0); };
   std::size_t width = 9;
-  for (const Histogram* h : {&s.latency, &s.uncorrected}) {
-    if (h == &s.uncorrected && !open) break;
+  for (const Histogram* h : {&s.latency, &s.uncorrected, &s.send_lag}) {
+    if (h != &s.latency && !open) break;
     for (double p : kPercentiles) width = std::max(width, ms(h->value_at_percentile(p)).size() + 1);
     width = std::max(width, ms(h->max()).size() + 1);
   }
@@ -258,6 +276,8 @@ std::string format_text(const Summary& s) {
   };
   row(open ? "corrected" : "all", s.latency);
   if (open) row("uncorrected", s.uncorrected);
+  // The client's own delay (actual - intended send time), beside the latencies it is part of.
+  if (open) row("send lag", s.send_lag);
   std::string st;
   for (std::size_t i = 0; i < s.c.status.size(); ++i)
     if (s.c.status[i]) st += (st.empty() ? "" : ", ") + std::to_string(i) + " x" + std::to_string(s.c.status[i]);
@@ -275,9 +295,7 @@ std::string format_text(const Summary& s) {
   line("connections", std::to_string(s.c.conns_opened) + " opened, " + std::to_string(s.c.conns_failed) + " failed; " +
                           std::to_string(s.c.reused) + " requests on reused connections");
   if (open && s.target_rate > 0) {
-    line("schedule", fmt("target %.1f/s, ", s.target_rate) + fmt("achieved %.1f/s; ", s.achieved_rate()) + "send lag p99 " +
-                         ms_text(s.send_lag.value_at_percentile(99)) + " ms, max " + ms_text(s.send_lag.max()) + " ms; " +
-                         std::to_string(s.c.late_sends) + " late, " + std::to_string(s.c.waited_sends) +
+    line("schedule", fmt("target %.1f/s, ", s.target_rate) + fmt("achieved %.1f/s; ", s.achieved_rate()) + std::to_string(s.c.late_sends) + " late, " + std::to_string(s.c.waited_sends) +
                          " waited for a connection, " + std::to_string(s.c.unsent) + " unsent");
   }
   if (!s.thread_cpu.empty()) {
@@ -319,9 +337,15 @@ std::string nice_label(double v) {
 std::string svg_chart(const std::string& id, const std::string& title, const std::string& xlabel, const std::string& ylabel,
                       const std::vector<Series>& series, Axis x, const std::vector<std::pair<double, std::string>>& xticks) {
   const double W = 900, H = 340, L = 70, R = 20, T = 36, B = 52;
+  // The legend goes under the chart, outside the plot area, four entries a row: it never
+  // covers a line.
+  const std::size_t per_row = 4;
+  const double legend_h = series.empty() ? 0 : 22.0 * static_cast<double>((series.size() + per_row - 1) / per_row) + 8;
+  const double total_h = H + legend_h;
   double ymax = 0;
   for (const auto& s : series)
-    for (const auto& p : s.points) ymax = std::max(ymax, p.second);
+    for (const auto& p : s.points)
+      if (!std::isnan(p.second)) ymax = std::max(ymax, p.second);
   if (ymax <= 0) ymax = 1;
   // A round top for the y axis.
   double step = std::pow(10.0, std::floor(std::log10(ymax / 5)));
@@ -337,9 +361,11 @@ std::string svg_chart(const std::string& id, const std::string& title, const std
   };
   auto py = [&](double v) { return H - B - v / ytop * (H - T - B); };
   std::string o;
-  o += "<figure><svg id=\"" + id + "\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 900 340\" width=\"900\" height=\"340\" role=\"img\">\n";
+  const std::string th = fmt("%.0f", total_h);
+  o += "<figure><svg id=\"" + id + "\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 900 " + th +
+       "\" width=\"900\" height=\"" + th + "\" role=\"img\">\n";
   o += "<title>" + html_escape(title) + "</title>\n";
-  o += "<rect x=\"0\" y=\"0\" width=\"900\" height=\"340\" fill=\"#ffffff\"/>\n";
+  o += "<rect x=\"0\" y=\"0\" width=\"900\" height=\"" + th + "\" fill=\"#ffffff\"/>\n";
   o += "<text x=\"" + fmt("%.0f", L) + "\" y=\"22\" class=\"title\">" + html_escape(title) + "</text>\n";
   for (double v = 0; v <= ytop + step / 2; v += step) {
     double y = py(v);
@@ -363,22 +389,32 @@ std::string svg_chart(const std::string& id, const std::string& title, const std
        "\" text-anchor=\"middle\">" + html_escape(xlabel) + "</text>\n";
   o += "<text class=\"label\" transform=\"translate(16," + fmt("%.1f", (T + H - B) / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
        html_escape(ylabel) + "</text>\n";
-  double lx = W - R - 10;
-  int li = 0;
+  std::size_t li = 0;
   for (const auto& s : series) {
-    std::string pts;
+    // One polyline per stretch of points: a NaN y is a gap (no run then), never bridged.
+    std::vector<std::string> segments(1);
     for (const auto& [vx, vy] : s.points) {
+      if (std::isnan(vy)) {
+        if (!segments.back().empty()) segments.emplace_back();
+        continue;
+      }
       if (x.log && vx <= 0) continue;
-      pts += fmt("%.1f", px(std::clamp(vx, x.lo, x.hi))) + "," + fmt("%.1f", py(vy)) + " ";
+      segments.back() += fmt("%.1f", px(std::clamp(vx, x.lo, x.hi))) + "," + fmt("%.1f", py(vy)) + " ";
     }
-    if (!pts.empty()) pts.pop_back();
-    o += "<polyline class=\"series\" data-name=\"" + html_escape(s.name) + "\" fill=\"none\" stroke=\"" + s.color +
-         "\" stroke-width=\"2\"" + (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" + pts + "\"/>\n";
-    double ly = T + 14 + 16 * li++;
-    o += "<line x1=\"" + fmt("%.1f", lx - 150) + "\" x2=\"" + fmt("%.1f", lx - 126) + "\" y1=\"" + fmt("%.1f", ly - 4) +
+    for (auto& pts : segments) {
+      if (pts.empty()) continue;
+      pts.pop_back();
+      o += "<polyline class=\"series\" data-name=\"" + html_escape(s.name) + "\" fill=\"none\" stroke=\"" + s.color +
+           "\" stroke-width=\"2\"" + (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" + pts + "\"/>\n";
+    }
+    const double lx = L + 205.0 * static_cast<double>(li % per_row);
+    const double ly = H + 14 + 22.0 * static_cast<double>(li / per_row);
+    ++li;
+    o += "<g class=\"legend\"><line x1=\"" + fmt("%.1f", lx) + "\" x2=\"" + fmt("%.1f", lx + 24) + "\" y1=\"" + fmt("%.1f", ly - 4) +
          "\" y2=\"" + fmt("%.1f", ly - 4) + "\" stroke=\"" + s.color + "\" stroke-width=\"2\"" +
          (s.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/>";
-    o += "<text class=\"legend\" x=\"" + fmt("%.1f", lx - 120) + "\" y=\"" + fmt("%.1f", ly) + "\">" + html_escape(s.name) + "</text>\n";
+    o += "<text class=\"legend\" x=\"" + fmt("%.1f", lx + 30) + "\" y=\"" + fmt("%.1f", ly) + "\">" +
+         html_escape(s.name.size() > 30 ? s.name.substr(0, 29) + "~" : s.name) + "</text></g>\n";
   }
   o += "</svg></figure>\n";
   return o;
@@ -396,7 +432,30 @@ Series percentile_series(const Histogram& h, std::string name, std::string color
 
 }  // namespace
 
+std::string series_name(const ReportInput& in) {
+  if (in.summary.labels.empty()) return in.name;
+  std::string n;
+  for (const auto& l : in.summary.labels) n += (n.empty() ? "" : ", ") + l;
+  return n;
+}
+
+// Each input's name in tables and legends: its --label(s), else its file; the file is added
+// where two inputs would otherwise share a name.
+std::vector<std::string> series_names(const std::vector<ReportInput>& inputs) {
+  std::vector<std::string> names;
+  for (const auto& in : inputs) names.push_back(series_name(in));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (std::count(names.begin(), names.end(), names[i]) > 1 || names[i].empty()) {
+      for (std::size_t k = 0; k < names.size(); ++k)
+        if (k != i && names[k] == names[i] && names[k] != inputs[k].name) names[k] += " (" + inputs[k].name + ")";
+      if (names[i] != inputs[i].name) names[i] += " (" + inputs[i].name + ")";
+    }
+  }
+  return names;
+}
+
 std::string format_html(const std::vector<ReportInput>& inputs, const Summary& m, const std::string& title) {
+  const std::vector<std::string> names = series_names(inputs);
   std::string o;
   o += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + html_escape(title) + "</title>\n";
   o += "<style>\nbody{font-family:sans-serif;margin:24px;color:#222;background:#fff}"
@@ -424,7 +483,7 @@ std::string format_html(const std::vector<ReportInput>& inputs, const Summary& m
   row(open ? "corrected" : "all requests", m.latency);
   if (open) row("uncorrected", m.uncorrected);
   if (inputs.size() > 1)
-    for (const auto& in : inputs) row(in.name, in.summary.latency);
+    for (std::size_t i = 0; i < inputs.size(); ++i) row(names[i], inputs[i].summary.latency);
   o += "</table>\n";
   for (const auto& d : m.diagnosis) o += "<p class=\"warn\">warning: " + html_escape(d) + "</p>\n";
 
@@ -434,7 +493,8 @@ std::string format_html(const std::vector<ReportInput>& inputs, const Summary& m
   ps.push_back(percentile_series(m.latency, open ? "corrected" : "latency", kColors[ci++], false));
   if (open) ps.push_back(percentile_series(m.uncorrected, "uncorrected", kColors[ci++], true));
   if (inputs.size() > 1)
-    for (const auto& in : inputs) ps.push_back(percentile_series(in.summary.latency, in.name, kColors[ci++ % 8], false));
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      ps.push_back(percentile_series(inputs[i].summary.latency, names[i], kColors[ci++ % 8], false));
   double xmax = 10;
   for (const auto& s : ps)
     for (const auto& p : s.points) xmax = std::max(xmax, p.first);
@@ -448,38 +508,60 @@ std::string format_html(const std::vector<ReportInput>& inputs, const Summary& m
   // Throughput and p99 per second.
   std::vector<Series> rs, qs;
   const std::int64_t t0 = m.started_us ? second_of(m.started_us) : (m.timeline.empty() ? 0 : m.timeline.begin()->first);
+  const double gap = std::numeric_limits<double>::quiet_NaN();
   auto timeline_series = [&](const Summary& s, const std::string& name, const std::string& color, std::vector<Series>& rate,
                              std::vector<Series>& p99) {
     Series r{name, color, false, {}}, q{name, color, false, {}};
+    // A second a run only partly covered is scaled to a per-second rate over the part covered,
+    // the same way for every series, so that the merged rate of a second is its inputs'
+    // requests over the time they ran in it. Between two seconds with requests: seconds the
+    // runs covered are 0 requests/s; seconds no run covered are a gap, where the line breaks.
+    auto in_range = [](std::int64_t t) { return t >= 0 && t < kMaxEpochUs / 1'000'000; };
+    auto x_of = [&](std::int64_t t) { return static_cast<double>(t) - static_cast<double>(t0) + 0.5; };  // no overflow
+    bool have_prev = false;
+    std::int64_t prev = 0;
     for (const auto& [t, b] : s.timeline) {
-      // In doubles: t and t0 come from input files (from_json checks their range, this cannot
-      // overflow whatever they are).
-      double x = static_cast<double>(t) - static_cast<double>(t0) + 0.5;
-      // A second the run only partly covered is scaled to a per-second rate.
-      double lo = std::max<double>(static_cast<double>(t) * 1e6, static_cast<double>(s.started_us));
-      double hi = std::min<double>(static_cast<double>(t + 1) * 1e6, static_cast<double>(s.ended_us));
-      double covered = s.started_us && s.ended_us && hi > lo ? (hi - lo) / 1e6 : 1.0;
-      r.points.emplace_back(x, static_cast<double>(b.requests) / std::max(covered, 0.05));
-      q.points.emplace_back(x, static_cast<double>(b.histogram().value_at_percentile(99)) / 1000.0);
+      if (have_prev && t > prev + 1) {
+        const std::int64_t a = prev + 1;
+        const bool covered = !s.spans.empty() && in_range(a) && in_range(t) &&
+                             covered_us(s.spans, a * 1'000'000, t * 1'000'000) == (t - a) * 1'000'000;
+        if (covered) {
+          r.points.emplace_back(x_of(a), 0.0);
+          if (t - 1 != a) r.points.emplace_back(x_of(t - 1), 0.0);
+        } else {
+          r.points.emplace_back(x_of(a), gap);
+        }
+        q.points.emplace_back(x_of(a), gap);
+      }
+      have_prev = true;
+      prev = t;
+      std::int64_t cov = 1'000'000;
+      if (!s.spans.empty() && in_range(t)) cov = covered_us(s.spans, t * 1'000'000, (t + 1) * 1'000'000);
+      if (cov <= 0) cov = 1'000'000;
+      r.points.emplace_back(x_of(t), static_cast<double>(b.requests) / std::max(static_cast<double>(cov) / 1e6, 0.05));
+      Histogram h = b.histogram();
+      q.points.emplace_back(x_of(t), h.empty() ? gap : static_cast<double>(h.value_at_percentile(99)) / 1000.0);
     }
     rate.push_back(std::move(r));
     p99.push_back(std::move(q));
   };
   timeline_series(m, inputs.size() > 1 ? "all" : "requests/s", kColors[0], rs, qs);
   if (inputs.size() > 1)
-    for (std::size_t i = 0; i < inputs.size(); ++i) timeline_series(inputs[i].summary, inputs[i].name, kColors[(i + 2) % 8], rs, qs);
+    for (std::size_t i = 0; i < inputs.size(); ++i) timeline_series(inputs[i].summary, names[i], kColors[(i + 2) % 8], rs, qs);
   double tmax = 1;
   for (const auto& [t, b] : m.timeline) tmax = std::max(tmax, static_cast<double>(t) - static_cast<double>(t0) + 1);
   std::vector<std::pair<double, std::string>> tt;
   double tstep = std::max(1.0, std::pow(10.0, std::floor(std::log10(tmax))) / (tmax / std::pow(10.0, std::floor(std::log10(tmax))) < 3 ? 2 : 1));
   for (double t = 0; t <= tmax + 1e-9; t += tstep) tt.emplace_back(t, nice_label(t) + " s");
   o += "<h2>Throughput over time</h2>\n";
-  o += svg_chart("throughput-over-time", "Responses per second", "time since start (s)", "requests/s", rs, Axis{0, tmax, false}, tt);
+  o += svg_chart("throughput-over-time", "Requests ended per second", "time since start (s)", "requests/s", rs, Axis{0, tmax, false}, tt);
   o += "<h2>p99 latency over time</h2>\n";
   o += svg_chart("p99-over-time", "p99 latency per second (corrected)", "time since start (s)", "p99 (ms)", qs, Axis{0, tmax, false}, tt);
   o += "<h2>Summary</h2>\n<pre>" + html_escape(format_text(m)) + "</pre>\n";
   o += "<h2>Inputs</h2>\n<ul>";
-  for (const auto& in : inputs) o += "<li>" + html_escape(in.name) + ": " + std::to_string(in.summary.c.requests) + " requests</li>";
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    o += "<li>" + html_escape(inputs[i].name) + (names[i] != inputs[i].name ? " (" + html_escape(names[i]) + ")" : "") + ": " +
+         std::to_string(inputs[i].summary.c.requests) + " requests</li>";
   o += "</ul>\n</body></html>\n";
   return o;
 }

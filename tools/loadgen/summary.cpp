@@ -107,8 +107,93 @@ void Summary::record(const Outcome& o) {
     ++b.counts[static_cast<std::uint32_t>(Histogram::index_of(clamped))];
     b.max_us = std::max(b.max_us, clamped);
   }
+  // The client's own lag (a closed loop's is 0: parse_report_input drops it there).
+  send_lag.record(std::max<std::int64_t>(o.sent_us - o.intended_us, 0));
   if (started_us == 0 || o.intended_us < started_us) started_us = o.intended_us;
   ended_us = std::max(ended_us, o.end_us);
+}
+
+void add_span(std::vector<Span>& spans, Span s) {
+  if (s.second < s.first) std::swap(s.first, s.second);
+  auto it = std::lower_bound(spans.begin(), spans.end(), s);
+  it = spans.insert(it, s);
+  // Join with the neighbours it touches or overlaps.
+  if (it != spans.begin() && std::prev(it)->second >= it->first) {
+    auto p = std::prev(it);
+    p->second = std::max(p->second, it->second);
+    it = spans.erase(it) - 1;
+  }
+  while (std::next(it) != spans.end() && std::next(it)->first <= it->second) {
+    it->second = std::max(it->second, std::next(it)->second);
+    spans.erase(std::next(it));
+  }
+  if (spans.size() > kMaxSpans) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i + 1 < spans.size(); ++i)
+      if (spans[i + 1].first - spans[i].second < spans[best + 1].first - spans[best].second) best = i;
+    spans[best].second = spans[best + 1].second;
+    spans.erase(spans.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  }
+}
+
+void normalize_spans(std::vector<Span>& spans) {
+  for (auto& sp : spans)
+    if (sp.second < sp.first) std::swap(sp.first, sp.second);
+  std::sort(spans.begin(), spans.end());
+  std::vector<Span> out;
+  out.reserve(spans.size());
+  for (const auto& sp : spans) {
+    if (!out.empty() && sp.first <= out.back().second) out.back().second = std::max(out.back().second, sp.second);
+    else out.push_back(sp);
+  }
+  while (out.size() > kMaxSpans) {
+    // Join the gaps up to the (size - kMaxSpans)-th smallest (ties may join a few more).
+    std::vector<std::int64_t> gaps;
+    gaps.reserve(out.size() - 1);
+    for (std::size_t i = 0; i + 1 < out.size(); ++i) gaps.push_back(out[i + 1].first - out[i].second);
+    auto nth = gaps.begin() + static_cast<std::ptrdiff_t>(out.size() - kMaxSpans - 1);
+    std::nth_element(gaps.begin(), nth, gaps.end());
+    const std::int64_t limit = *nth;
+    std::vector<Span> joined;
+    joined.reserve(kMaxSpans);
+    for (const auto& sp : out) {
+      if (!joined.empty() && sp.first - joined.back().second <= limit) joined.back().second = sp.second;
+      else joined.push_back(sp);
+    }
+    out = std::move(joined);
+  }
+  spans = std::move(out);
+}
+
+double spans_seconds(const std::vector<Span>& spans) noexcept {
+  std::int64_t us = 0;
+  for (const auto& [a, b] : spans) us += b - a;
+  return static_cast<double>(us) / 1e6;
+}
+
+std::int64_t covered_us(const std::vector<Span>& spans, std::int64_t from, std::int64_t to) noexcept {
+  std::int64_t us = 0;
+  for (const auto& [a, b] : spans) {
+    if (a >= to) break;
+    std::int64_t lo = std::max(a, from), hi = std::min(b, to);
+    if (hi > lo) us += hi - lo;
+  }
+  return us;
+}
+
+void Summary::set_run_spans() {
+  spans.clear();
+  send_spans.clear();
+  if (ended_us > started_us && started_us > 0) add_span(spans, {started_us, ended_us});
+  if (send_window_s > 0 && started_us > 0)
+    add_span(send_spans, {started_us, started_us + std::llround(send_window_s * 1e6)});
+}
+
+void Summary::refresh_send_lag_warning() {
+  const std::string prefix = "the client's send lag ";
+  diagnosis.erase(std::remove_if(diagnosis.begin(), diagnosis.end(), [&](const std::string& d) { return d.rfind(prefix, 0) == 0; }),
+                  diagnosis.end());
+  if (send_lag_noticeable()) diagnosis.push_back(send_lag_warning());
 }
 
 void Summary::merge(const Summary& o) {
@@ -128,8 +213,15 @@ void Summary::merge(const Summary& o) {
   latency.add(o.latency);
   uncorrected.add(o.uncorrected);
   send_lag.add(o.send_lag);
-  target_rate += o.target_rate;
-  send_window_s = std::max(send_window_s, o.send_window_s);
+  // The offered rate: every run's due requests over the union of their send windows (runs one
+  // after the other do not add up their rates; runs side by side do).
+  const double due = target_rate * send_window_s + o.target_rate * o.send_window_s;
+  spans.insert(spans.end(), o.spans.begin(), o.spans.end());
+  normalize_spans(spans);
+  send_spans.insert(send_spans.end(), o.send_spans.begin(), o.send_spans.end());
+  normalize_spans(send_spans);
+  send_window_s = send_spans.empty() ? std::max(send_window_s, o.send_window_s) : spans_seconds(send_spans);
+  target_rate = send_window_s > 0 ? due / send_window_s : 0;
   thread_cpu.insert(thread_cpu.end(), o.thread_cpu.begin(), o.thread_cpu.end());
   behind = behind || o.behind;
   for (const auto& d : o.diagnosis)
@@ -138,6 +230,7 @@ void Summary::merge(const Summary& o) {
 }
 
 double Summary::duration_s() const noexcept {
+  if (!spans.empty()) return spans_seconds(spans);
   return ended_us > started_us ? static_cast<double>(ended_us - started_us) / 1e6 : 0.0;
 }
 double Summary::rps() const noexcept {
@@ -149,6 +242,27 @@ double Summary::error_rate() const noexcept {
 }
 double Summary::achieved_rate() const noexcept {
   return send_window_s > 0 ? static_cast<double>(c.sent) / send_window_s : 0.0;
+}
+
+double Summary::send_lag_share() const noexcept {
+  if (send_lag.empty() || latency.empty()) return 0;
+  const auto lat = latency.value_at_percentile(50);
+  return lat > 0 ? static_cast<double>(send_lag.value_at_percentile(50)) / static_cast<double>(lat) : 0;
+}
+
+bool Summary::send_lag_noticeable() const noexcept {
+  return (mode == "open" || mode == "mixed") && send_lag_share() > kSendLagShareWarn;
+}
+
+std::string Summary::send_lag_warning() const {
+  if (!send_lag_noticeable()) return {};
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "the client's send lag (p50 %.3f ms) is %.0f%% of the corrected latency p50 (%.3f ms): the corrected "
+                "latencies include the client's own delay in sending (a busy client thread, or every connection busy)",
+                static_cast<double>(send_lag.value_at_percentile(50)) / 1000.0, send_lag_share() * 100,
+                static_cast<double>(latency.value_at_percentile(50)) / 1000.0);
+  return buf;
 }
 
 void Summary::diagnose() {
@@ -183,6 +297,7 @@ void Summary::diagnose() {
     behind = true;
     diagnosis.push_back(std::to_string(c.unsent) + " requests due before the end were never sent");
   }
+  if (send_lag_noticeable()) diagnosis.push_back(send_lag_warning());
   if (target_rate > 0 && achieved_rate() < 0.99 * target_rate) {
     behind = true;
     char buf[128];
@@ -219,6 +334,9 @@ ojson Summary::to_json() const {
   j["started_us"] = started_us;
   j["ended_us"] = ended_us;
   j["duration_s"] = round3(duration_s());
+  ojson sp = ojson::array();
+  for (const auto& [a, b] : spans) sp.push_back({a, b});
+  j["spans"] = std::move(sp);
   j["requests"] = c.requests;
   j["responses"] = c.responses;
   j["rps"] = round3(rps());
@@ -250,11 +368,19 @@ ojson Summary::to_json() const {
     s["waited_for_connection"] = c.waited_sends;
     s["unsent"] = c.unsent;
     s["send_lag"] = latency_json(send_lag);
+    ojson ss = ojson::array();
+    for (const auto& [a, b] : send_spans) ss.push_back({a, b});
+    s["send_spans"] = std::move(ss);
     j["schedule"] = s;
   }
   ojson cpu = ojson::array();
   for (double v : thread_cpu) cpu.push_back(round3(v));
-  j["client"] = {{"behind", behind}, {"diagnosis", diagnosis}, {"thread_cpu", cpu}};
+  ojson client = {{"behind", behind}, {"diagnosis", diagnosis}, {"thread_cpu", cpu}};
+  if (mode == "open" || mode == "mixed") {
+    client["send_lag_share"] = round3(send_lag_share());
+    client["send_lag_noticeable"] = send_lag_noticeable();
+  }
+  j["client"] = std::move(client);
   ojson tl = ojson::array();
   for (const auto& [t, b] : timeline) {
     Histogram h = b.histogram();
@@ -448,7 +574,32 @@ pw::Result<Summary> Summary::from_json(const json& j, std::string_view where) {
       }
     }
   }
+  // Spans: [[from, to], ...] epoch microseconds; a summary without them (an older loadgen) ran
+  // from started_us to ended_us and sent during send_window_s from its start.
+  auto read_spans = [&](const json& obj, const char* key, const std::string& path, std::vector<Span>& out) {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return false;
+    if (!it->is_array()) return r.fail(path + "/" + key + ": expected an array of [from, to] pairs");
+    for (const auto& p : *it) {
+      if (!p.is_array() || p.size() != 2 || !p[0].is_number_unsigned() || !p[1].is_number_unsigned() ||
+          p[0].get<std::uint64_t>() >= static_cast<std::uint64_t>(kMaxEpochUs) ||
+          p[1].get<std::uint64_t>() >= static_cast<std::uint64_t>(kMaxEpochUs))
+        return r.fail(path + "/" + key + ": expected [from, to] pairs of epoch microseconds");
+      out.emplace_back(p[0].get<std::int64_t>(), p[1].get<std::int64_t>());
+    }
+    normalize_spans(out);
+    return true;
+  };
+  const bool has_spans = read_spans(j, "spans", "", s.spans);
+  bool has_send_spans = false;
+  if (auto it = j.find("schedule"); it != j.end() && it->is_object()) has_send_spans = read_spans(*it, "send_spans", "/schedule", s.send_spans);
   if (!r.error.empty()) return make_error(Errc::parse_error, r.error);
+  if (!has_spans || !has_send_spans) {
+    Summary run = s;
+    run.set_run_spans();
+    if (!has_spans) s.spans = run.spans;
+    if (!has_send_spans) s.send_spans = run.send_spans;
+  }
   return s;
 }
 

@@ -34,6 +34,9 @@ ErrorClass error_class_from_name(std::string_view name) noexcept;  // other when
 
 // Requests sent later than this after their intended time count as late in the diagnosis.
 inline constexpr std::int64_t kLateSendUs = 5000;
+// The open loop's send lag is called a noticeable share of the latencies when its p50 is more
+// than this fraction of the corrected latency's p50.
+inline constexpr double kSendLagShareWarn = 0.10;
 // An error message kept is cut to this many bytes.
 inline constexpr std::size_t kMaxErrorMessage = 256;
 
@@ -71,6 +74,19 @@ struct Bucket {
   void add_histogram(const Histogram& h);
 };
 
+// Time spans [from, to) in epoch microseconds, sorted and disjoint: when runs were running.
+// Merging the summaries of runs that followed each other keeps the gap between them out of
+// the durations (and so out of the rates); runs side by side (several machines) overlap and
+// count once. At most kMaxSpans: beyond, the two spans closest to each other are joined.
+using Span = std::pair<std::int64_t, std::int64_t>;
+inline constexpr std::size_t kMaxSpans = 4096;
+void add_span(std::vector<Span>& spans, Span s);
+// Sorts, joins overlaps and bounds any list of spans: O(n log n).
+void normalize_spans(std::vector<Span>& spans);
+double spans_seconds(const std::vector<Span>& spans) noexcept;
+// Microseconds of [from, to) covered by the spans.
+std::int64_t covered_us(const std::vector<Span>& spans, std::int64_t from, std::int64_t to) noexcept;
+
 // One request's outcome in the units both paths share: epoch microseconds.
 struct Outcome {
   std::int64_t intended_us = 0, sent_us = 0, end_us = 0;
@@ -97,13 +113,15 @@ struct Summary {
   unsigned threads = 0, connections = 0;
   std::uint64_t runs = 0;
   std::int64_t started_us = 0, ended_us = 0;  // epoch µs; 0 when unknown
+  std::vector<Span> spans;       // when the runs ran (one span per run, overlaps joined)
+  std::vector<Span> send_spans;  // open loop: the runs' send windows
 
   Counters c;
   Histogram latency;      // corrected: from the intended send time (= actual send, closed loop)
   Histogram uncorrected;  // from the actual send
   Histogram send_lag;     // actual - intended send, open loop
   double target_rate = 0;    // requests/s offered by the schedule on average (open loop)
-  double send_window_s = 0;  // the time during which the schedule was sending
+  double send_window_s = 0;  // the time during which the schedule was sending (of send_spans)
   std::vector<double> thread_cpu;  // busy fraction of each client thread
   bool behind = false;
   std::vector<std::string> diagnosis;
@@ -114,10 +132,21 @@ struct Summary {
   void record(const Outcome& o);
   void merge(const Summary& o);
 
+  // The time the runs ran: the length of `spans` (started to ended when there are none).
   double duration_s() const noexcept;
-  double rps() const noexcept;         // responses per second of the run's wall time
+  double rps() const noexcept;         // responses per second of duration_s()
+  // A run's spans from its started/ended times and send window (run_load, old summaries).
+  void set_run_spans();
   double error_rate() const noexcept;  // failed / requests
   double achieved_rate() const noexcept;  // open loop: sent per second of the send window
+  // Open loop: send lag p50 / corrected latency p50 (0 without both); the client's own delay
+  // as a share of what it reports as the server's latency.
+  double send_lag_share() const noexcept;
+  bool send_lag_noticeable() const noexcept;
+  // The warning sentence when send_lag_noticeable(), else "".
+  std::string send_lag_warning() const;
+  // After merging: the send-lag sentence of the diagnosis is the merged numbers', not one per run.
+  void refresh_send_lag_warning();
   // Fills behind/diagnosis from the counters (run time only).
   void diagnose();
 

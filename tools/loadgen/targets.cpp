@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "pw/base/lines.h"
@@ -39,18 +40,88 @@ pw::Result<std::string> load_body(std::string_view spec) {
   return ss.str();
 }
 
+namespace {
+
+std::string_view trim_line(std::string_view line) {
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  return line;
+}
+
+// vegeta's request line: an upper-case method, white space, the URL ("GET http://h/x").
+bool vegeta_request_line(std::string_view line, std::string_view& method, std::string_view& url) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] >= 'A' && line[i] <= 'Z') ++i;
+  if (i == 0 || i >= line.size() || (line[i] != ' ' && line[i] != '\t')) return false;
+  method = line.substr(0, i);
+  url = trim_line(line.substr(i));
+  return !url.empty();
+}
+
+// A line that starts a target of loadgen's own kinds (a URL, a JSON object) rather than
+// continuing a vegeta target's header lines.
+bool starts_own_target(std::string_view line) {
+  return line.front() == '{' || line.starts_with("http://") || line.starts_with("https://");
+}
+
+}  // namespace
+
 pw::Result<std::vector<TargetSpec>> parse_targets(std::string_view text, std::string_view source) {
   std::vector<TargetSpec> out;
   pw::LineReader lines(text);
-  while (auto next = lines.next()) {
-    const std::size_t line_no = lines.line_no();
-    std::string_view line = *next;
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  std::optional<std::string_view> pending;  // a line read ahead by a vegeta target
+  std::size_t pending_no = 0;
+  while (true) {
+    std::string_view line;
+    std::size_t line_no = 0;
+    if (pending) {
+      line = *pending;
+      line_no = pending_no;
+      pending.reset();
+    } else {
+      auto next = lines.next();
+      if (!next) break;
+      line = trim_line(*next);
+      line_no = lines.line_no();
+    }
     if (line.empty() || line.front() == '#') continue;
     TargetSpec t;
     t.where = std::string(source) + ":" + std::to_string(line_no);
     auto fail = [&](const std::string& msg) { return make_error(Errc::parse_error, t.where + ": " + msg); };
+    std::string_view vmethod, vurl;
+    if (line.front() != '{' && vegeta_request_line(line, vmethod, vurl)) {
+      // vegeta's http format: "METHOD URL", then "Name: value" header lines, then an optional
+      // "@file" body line; a blank line (or the next request line) ends the target.
+      t.method = std::string(vmethod);
+      t.url = std::string(vurl);
+      while (auto more = lines.next()) {
+        std::string_view l = trim_line(*more);
+        const std::size_t no = lines.line_no();
+        std::string_view m, u;
+        if (l.empty()) break;
+        if (l.front() == '#') continue;
+        if (starts_own_target(l) || vegeta_request_line(l, m, u)) {
+          pending = l;
+          pending_no = no;
+          break;
+        }
+        const std::string at = std::string(source) + ":" + std::to_string(no);
+        if (l.front() == '@') {
+          auto b = load_body(l);
+          if (!b) return make_error(Errc::parse_error, at + ": " + b.error().message);
+          t.body = std::move(*b);
+          t.has_body = true;
+          break;  // as vegeta: the body line ends the target
+        }
+        auto h = parse_header_line(l);
+        if (!h) return make_error(Errc::parse_error, at + ": " + h.error().message + " (or a blank line between targets)");
+        if (t.headers.size() >= kMaxTargetHeaders)
+          return make_error(Errc::parse_error, at + ": more than " + std::to_string(kMaxTargetHeaders) + " headers");
+        t.headers.push_back(std::move(*h));
+      }
+      out.push_back(std::move(t));
+      continue;
+    }
     if (line.front() != '{') {
       if (line.find_first_of(" \t") != std::string_view::npos)
         return fail("expected a URL or a JSON object, got \"" + pw::escape_for_log(line) + "\"");

@@ -5,7 +5,12 @@
 //   {"method":"POST","url":"https://api.local/v1/x","headers":{"Content-Type":"application/json"},
 //    "body":"{\"a\":1}"}
 // where "headers" is an object or an array of "Name: value" strings, and a "body" starting
-// with '@' names a file to read. Blank lines and lines starting with '#' are skipped.
+// with '@' names a file to read; or a target in vegeta's http format:
+//   POST https://api.local/v1/x
+//   Content-Type: application/json
+//   @body.json
+// (a request line, header lines, an optional "@file" body line; a blank line or the next
+// request line ends it). Blank lines and lines starting with '#' are skipped.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +25,9 @@
 #include "pw/io/address.h"
 
 namespace loadgen {
+
+// Header lines of one vegeta-format target, at most.
+inline constexpr std::size_t kMaxTargetHeaders = 100;
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 

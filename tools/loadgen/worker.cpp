@@ -4,6 +4,7 @@
 #include "worker.h"
 
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +60,70 @@ std::uint64_t open_quota(const RunConfig& c, unsigned thread, std::size_t origin
     }
   if (thread == 0 && origin == 0 && c.requests > all) mine += c.requests - all;
   return mine;
+}
+
+SendClock::SendClock(io::Loop& loop, std::function<void()> cb) : fallback_(loop, cb), cb_(std::move(cb)) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (fd < 0) return;
+  h_ = new Handle;
+  h_->fd = fd;
+  h_->owner = this;
+  h_->poll.data = h_;
+  if (uv_poll_init(loop.uv(), &h_->poll, fd) != 0) {
+    ::close(fd);
+    delete h_;
+    h_ = nullptr;
+  }
+}
+
+SendClock::~SendClock() {
+  if (!h_) return;
+  h_->owner = nullptr;
+  uv_poll_stop(&h_->poll);
+  // The descriptor is closed with the handle, in its close callback.
+  uv_close(reinterpret_cast<uv_handle_t*>(&h_->poll), [](uv_handle_t* x) {
+    auto* h = static_cast<Handle*>(x->data);
+    ::close(h->fd);
+    delete h;
+  });
+}
+
+void SendClock::on_poll(uv_poll_t* p, int /*status*/, int /*events*/) {
+  auto* h = static_cast<Handle*>(p->data);
+  std::uint64_t expirations = 0;
+  while (::read(h->fd, &expirations, sizeof expirations) > 0) {
+  }
+  if (h->owner) h->owner->cb_();
+}
+
+void SendClock::arm(std::int64_t at_ns, std::int64_t now_ns) {
+  if (!h_) {
+    // libuv timers have millisecond resolution: wake at the first millisecond boundary at or
+    // after the due time; every request due by then goes out in that wake-up.
+    std::int64_t wait = (std::max<std::int64_t>(at_ns - now_ns, 0) + 999'999) / 1'000'000 * 1'000'000;
+    fallback_.start(std::chrono::nanoseconds(wait));
+    return;
+  }
+  itimerspec its{};
+  at_ns = std::max<std::int64_t>(at_ns, 1);  // an all-zero it_value would disarm
+  its.it_value.tv_sec = static_cast<time_t>(at_ns / 1'000'000'000);
+  its.it_value.tv_nsec = static_cast<long>(at_ns % 1'000'000'000);
+  timerfd_settime(h_->fd, TFD_TIMER_ABSTIME, &its, nullptr);  // a time already past fires at once
+  if (!polling_) {
+    uv_poll_start(&h_->poll, UV_READABLE, &SendClock::on_poll);
+    polling_ = true;
+  }
+}
+
+void SendClock::stop() {
+  fallback_.stop();
+  if (!h_) return;
+  itimerspec its{};
+  timerfd_settime(h_->fd, 0, &its, nullptr);
+  if (polling_) {
+    uv_poll_stop(&h_->poll);
+    polling_ = false;
+  }
 }
 
 void Slot::on_data(std::string_view data) { w.on_data(*this, data); }
@@ -517,6 +582,8 @@ void Worker::write_result(const Slot& s, const Outcome& o) {
   b.num(o.intended_us);
   b.lit(",\"sent\":");
   b.num(o.sent_us);
+  b.lit(",\"send_lag\":");
+  b.num(o.sent_us - o.intended_us);
   b.lit(",\"first_byte\":");
   if (s.first_byte) b.num(us(s.first_byte));
   else b.lit("null");
@@ -639,11 +706,10 @@ void Worker::arm(std::int64_t now) {
     armed_ns_ = -1;
     return;
   }
-  // libuv timers have millisecond resolution: wake at the first millisecond boundary at or
-  // after the due time; every request due by then goes out in that wake-up.
-  std::int64_t wait = (next - now + 999'999) / 1'000'000 * 1'000'000;
-  armed_ns_ = now + wait;
-  tick_timer_.start(std::chrono::nanoseconds(wait));
+  // At the due time itself (SendClock): every request due by the wake-up goes out in it, each
+  // with its own intended time, so a late wake-up costs send lag but never a request.
+  armed_ns_ = next;
+  tick_timer_.arm(next, now);
 }
 
 void Worker::check_sending_done() {

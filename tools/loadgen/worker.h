@@ -140,6 +140,36 @@ struct Dead final : io::Deletable {
   std::unique_ptr<io::Stream> stream;
 };
 
+// The open loop's send clock: a timerfd (CLOCK_MONOTONIC, absolute expiry) watched by a uv_poll
+// handle, so a request due in 300 µs goes out in about 300 µs rather than at the next
+// millisecond boundary of libuv's timers. The kernel wakes the thread once per send time (no
+// spinning: the thread sleeps in epoll between sends), which costs one wake-up and one read(2)
+// per due request or group of due requests. Where timerfd is not available, the worker falls
+// back to a libuv timer rounded up to the millisecond (and the send lag shows it).
+class SendClock {
+ public:
+  SendClock(io::Loop& loop, std::function<void()> cb);
+  ~SendClock();
+  SendClock(const SendClock&) = delete;
+  SendClock& operator=(const SendClock&) = delete;
+  bool precise() const noexcept { return h_ != nullptr; }
+  // Fires once at the CLOCK_MONOTONIC time `at_ns` (now + delay when not precise).
+  void arm(std::int64_t at_ns, std::int64_t now_ns);
+  void stop();
+
+ private:
+  struct Handle {
+    uv_poll_t poll{};
+    int fd = -1;
+    SendClock* owner = nullptr;
+  };
+  static void on_poll(uv_poll_t* h, int status, int events);
+  Handle* h_ = nullptr;
+  io::Timer fallback_;
+  std::function<void()> cb_;
+  bool polling_ = false;
+};
+
 class Worker {
  public:
   Worker(io::Loop& loop, Shared& sh, unsigned index);
@@ -204,7 +234,7 @@ class Worker {
   std::vector<std::uint32_t> origin_rotation_;
   std::vector<Flow> flows_;                    // open loop: one per origin
   std::vector<std::vector<Slot*>> avail_;      // open loop: free slots per origin
-  io::Timer tick_timer_;
+  SendClock tick_timer_;  // open loop: when the next request is due
   io::Timer house_timer_;
   io::Timer deadline_timer_;
   std::int64_t armed_ns_ = -1;

@@ -48,7 +48,7 @@ Daemon::~Daemon() { stop(std::chrono::seconds(1)); }
 
 pw::Status Daemon::start() {
   unsigned n = opt_.workers ? opt_.workers : pw::io::WorkerPool::default_count();
-  auto addr = pw::io::SockAddr::parse(opt_.listen);
+  auto addr = pw::io::parse_listen_address(opt_.listen);
   if (!addr.ok()) return std::move(addr).error();
   pw::io::ListenOptions lopt;
   auto group = pw::io::bind_listen_group(*addr, lopt, n);

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   app.require_subcommand();
 
   auto& serve_cmd = app.subcommand("serve", "Serve rate-limit decisions over HTTP");
+  serve_cmd.uses_config();
   serve_cmd.details("Needs --config DIR. Prints one JSON line {\"listening\":\"ADDR\",...} on standard output once "
                     "it accepts connections.");
   serve_cmd.option("-l,--listen", o.d.listen, "Address to listen on (port 0 picks a free port)").metavar("ADDR");
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
   check_cmd.option("path", o.check_path, "Config directory or file").metavar("DIR").dir().required();
 
   auto& explain_cmd = app.subcommand("explain", "Show which rule matches descriptors, and why, without a service");
+  explain_cmd.uses_config();
   explain_cmd.details("Reads the rules of --config, matches each --descriptor as the service would (including replaces "
                       "between the descriptors given together) and prints each matching step.");
   explain_cmd.option("--domain", o.domain, "The request's domain").metavar("DOMAIN").required();

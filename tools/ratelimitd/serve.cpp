@@ -30,11 +30,14 @@ int serve(Options& o, const pw::cli::Common& common) {
   const pw::Duration drain = duration_or_throw(o.drain_timeout, "--drain-timeout");
   if (!(o.d.near_limit_ratio > 0 && o.d.near_limit_ratio <= 1))
     throw pw::cli::Failure(pw::cli::exit_usage, "--near-limit-ratio: expected a number in (0, 1]");
+  // Flags before anything is read: a bad address is a usage error whatever the rules say.
+  if (auto la = pw::io::parse_listen_address(o.d.listen); !la.ok())
+    throw pw::cli::Failure(pw::cli::exit_usage, "--listen: " + la.error().message);
   if (o.d.backend == BackendKind::redis) {
-    auto hp = pw::io::split_host_port(o.redis);
+    auto hp = pw::io::parse_address(o.redis, pw::io::PortUse::connect);
     if (!hp.ok()) throw pw::cli::Failure(pw::cli::exit_usage, "--redis: " + hp.error().message);
-    o.d.redis_host = hp->first;
-    o.d.redis_port = hp->second;
+    o.d.redis_host = hp->host.empty() ? "127.0.0.1" : hp->host;  // ":6379": loopback, as everywhere
+    o.d.redis_port = hp->port;
   }
 
   std::unique_ptr<Daemon> daemon;

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   pw::cli::App app("tracecat", info, {.config = false, .log_level = false, .json = false});
   app.option("inputs", o.inputs, "OTLP/JSON files to read; - for standard input (the default without --listen)")
       .metavar("FILE").file();
-  app.option("-l,--listen", o.listen, "Receive OTLP/HTTP, JSON or protobuf (POST /v1/traces), at HOST:PORT, :PORT or PORT (loopback), or HOST (port 4318)")
+  app.option("-l,--listen", o.listen, "Receive OTLP/HTTP, JSON or protobuf (POST /v1/traces), at HOST:PORT, [IPV6]:PORT or :PORT (loopback)")
       .metavar("ADDR");
   app.flag("-f,--follow", o.follow,
            "Keep reading files as they grow (rotation handled) and print each trace once quiet for --settle")

@@ -56,18 +56,9 @@ Receiver::Receiver(io::Loop& loop, IngestContext& ctx, ReceiverOptions opt) : ct
 }
 
 Status Receiver::start() {
-  auto addr = io::SockAddr::parse(opt_.listen);
-  if (!addr) {
-    // "4318" or ":4318": loopback (a receiver is not exposed unless asked); "HOST" or
-    // "[v6]": OTLP/HTTP's default port 4318.
-    std::string s = opt_.listen;
-    bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-    if (digits) s = "127.0.0.1:" + s;
-    else if (!s.empty() && s[0] == ':') s = "127.0.0.1" + s;
-    else if (s.find(':') == std::string::npos || s.back() == ']') s += ":4318";
-    addr = io::SockAddr::parse(s);
-    if (!addr) return Error(Errc::invalid_argument, "--listen \"" + escape_for_log(opt_.listen) + "\": " + addr.error().message);
-  }
+  // The one address grammar (pw/io/address.h): ":4318" is loopback, as everywhere.
+  auto addr = io::parse_listen_address(opt_.listen);
+  if (!addr) return Error(Errc::invalid_argument, "--listen: " + addr.error().message);
   return server_->listen(*addr);
 }
 

@@ -87,6 +87,11 @@ Command& Command::require_subcommand() {
   return *this;
 }
 
+Command& Command::uses(std::vector<std::string> root_options) {
+  uses_.insert(uses_.end(), root_options.begin(), root_options.end());
+  return *this;
+}
+
 const OptionDoc* Command::doc(const CLI::Option* opt) const {
   const auto it = docs_.find(opt);
   return it == docs_.end() ? nullptr : &it->second;

@@ -6,6 +6,7 @@
 
 #include "pw/cli/exit_codes.h"
 #include "pw/cli/run.h"
+#include "pw/cli/service_notify.h"
 #include "pw/io/loop.h"
 #include "pw/telemetry/log.h"
 
@@ -39,6 +40,18 @@ int run_daemon(const DaemonOptions& options, const DaemonHooks& hooks) {
     ~Uninstall() { telemetry::set_default_logger(nullptr); }
   } uninstall;
 
+  // ---- the service manager (service_notify.h): READY=1, RELOADING=1, STOPPING=1 ----
+  const ServiceNotifier manager = ServiceNotifier::from_environment();
+  auto notify = [&](const std::string& state) {
+    if (Status s = manager.notify(state); !s) log.warn("cannot notify the service manager", {{"error", s.error().message}});
+  };
+  bool stopping_told = false;
+  auto notify_stopping = [&] {
+    if (stopping_told) return;
+    stopping_told = true;
+    notify("STOPPING=1");
+  };
+
   // Declared before anything the daemon puts on it; destroyed last (its destructor waits for
   // every handle to close, so stop() must have released the daemon's).
   io::Loop main_loop;
@@ -48,14 +61,25 @@ int run_daemon(const DaemonOptions& options, const DaemonHooks& hooks) {
   // and the loop outlives every caller (stop() joins the workers before the loop goes).
   auto done = [&main_loop] { main_loop.stop(); };
 
-  std::vector<int> signals = {SIGTERM, SIGINT};
+  // SIGUSR1 is always watched: logrotate's signal must never kill a daemon with no log file.
+  std::vector<int> signals = {SIGTERM, SIGINT, SIGUSR1};
   if (hooks.reload) signals.push_back(SIGHUP);
   io::SignalWatcher watcher(main_loop, signals, [&](int sig) {
     if (sig == SIGHUP) {
       log.info("reloading", {{"signal", "SIGHUP"}});
+      // A reload while stopping tells the manager nothing: READY=1 after STOPPING=1 would lie.
+      if (!stopping_told) notify("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
       (void)hooks.reload();  // a failure is the daemon's to log; it keeps its running configuration
+      if (!stopping_told) notify("READY=1");  // serving again, on the new configuration or the old one
       return;
     }
+    if (sig == SIGUSR1) {
+      if (!hooks.reopen_logs) return;
+      if (Status s = hooks.reopen_logs(); !s) log.error("cannot reopen the log files", {{"error", s.error().message}});
+      else log.info("log files reopened", {{"signal", "SIGUSR1"}});
+      return;
+    }
+    notify_stopping();
     if (sig == SIGTERM && hooks.drain) {
       if (draining) return;
       draining = true;
@@ -90,8 +114,10 @@ int run_daemon(const DaemonOptions& options, const DaemonHooks& hooks) {
     out << *started << '\n' << std::flush;
   }
   log.info(options.name + " serving");
+  notify("READY=1");  // once: start() returned with every listener accepting
 
   main_loop.run();
+  notify_stopping();  // the daemon stopped its loop itself
   deadline.reset();
   if (hooks.stop) hooks.stop();
   log.info(options.name + " stopped");

@@ -10,6 +10,8 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 namespace pw::cli {
 
@@ -30,6 +32,126 @@ void on_sigpipe(int) {
     if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0) ::_exit(exit_broken_pipe);
   }
   // Otherwise a socket: the write returns EPIPE to its caller, which handles it.
+}
+
+// The commands selected on the command line, the root first.
+std::vector<const Command*> selected_chain(const App& app) {
+  std::vector<const Command*> chain{&app};
+  for (;;) {
+    const auto subs = chain.back()->cli().get_subcommands();
+    const Command* next = subs.empty() ? nullptr : chain.back()->child(subs.front());
+    if (next == nullptr) return chain;
+    chain.push_back(next);
+  }
+}
+
+// "certctl ca init"
+std::string command_path(const std::vector<const Command*>& chain) {
+  std::string path;
+  for (const Command* c : chain) path += (path.empty() ? "" : " ") + c->cli().get_name();
+  return path;
+}
+
+std::vector<std::string> subcommand_names(const Command& cmd) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : cmd.cli().get_subcommands([](const CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  return names;
+}
+
+// Levenshtein distance, for "did you mean"; words on a command line are short.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The candidate closest to `word`, when it is close enough to be a typo of it.
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_d = std::min<std::size_t>(2, word.size() / 2);
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d <= best_d && (!best || d < best_d)) {
+      best = c;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
+                         const std::string& prefix = "") {
+  const auto c = closest(word, candidates);
+  return c ? "; did you mean '" + prefix + *c + "'?" : std::string();
+}
+
+// CLI11's messages for a missing or unknown command and for extra arguments name neither what
+// was typed nor what would do; say both (git: "'bogus' is not a git command").
+std::string describe_parse_error(const App& app, const CLI::ParseError& e) {
+  const std::string what = e.what();
+  // By type: CLI11 names some errors after the command rather than the error class.
+  const bool missing_command =
+      dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+      (what == "A subcommand is required" ||
+       (what.rfind("Requires at least", 0) == 0 && what.find("subcommand") != std::string::npos));
+  const bool extras = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
+  if (!missing_command && !extras) return what;
+
+  const auto chain = selected_chain(app);
+  const Command& leaf = *chain.back();
+  const std::vector<std::string> commands = subcommand_names(leaf);
+  const std::string leaf_path = command_path(chain);
+  const std::string sub_prefix = chain.size() > 1 ? leaf_path.substr(leaf_path.find(' ') + 1) + " " : "";
+  const std::vector<std::string> rest = app.cli().remaining(true);
+  if (!rest.empty()) {
+    const std::string& word = rest.front();
+    if (word.size() > 1 && word[0] == '-') {
+      const std::string name = word.substr(0, word.find('='));
+      std::vector<std::string> options;
+      for (const Command* c : chain)
+        for (const CLI::Option* o : c->cli().get_options()) {
+          if (o->get_group().empty()) continue;  // hidden
+          for (const auto& l : o->get_lnames()) options.push_back("--" + l);
+        }
+      return "unknown option '" + name + "'" + did_you_mean(name, options);
+    }
+    if (!commands.empty()) return "unknown command '" + sub_prefix + word + "'" + did_you_mean(word, commands, sub_prefix);
+    return "unexpected argument '" + word + "'";
+  }
+  if (missing_command) {
+    std::string list;
+    for (const auto& c : commands) list += (list.empty() ? "" : ", ") + c;
+    return "missing command after '" + leaf_path + "': one of " + list;
+  }
+  return what;
+}
+
+// A root option given with a subcommand that does not read it (Command::uses): its message, or
+// nothing. The shared --json and --log-level are read wherever they apply; hidden options ended
+// the parse already.
+std::optional<std::string> unused_root_option(const App& app) {
+  const auto chain = selected_chain(app);
+  if (chain.size() < 2) return std::nullopt;
+  const CLI::Option* config = app.cli().get_option_no_throw("--config");
+  for (const CLI::Option* o : app.cli().get_options()) {
+    if (o->count() == 0) continue;
+    if (o != config && (o->get_group() == kCommonGroup || o->get_group().empty())) continue;
+    bool used = false;
+    for (std::size_t i = 1; i < chain.size() && !used; ++i)
+      for (const auto& name : chain[i]->used_root_options()) used = used || o->check_name(name);
+    if (!used) return o->get_name(false, true) + " is not used by '" + command_path(chain) + "'";
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -55,12 +177,15 @@ int run(App& app, const std::vector<std::string>& args, const std::function<int(
         app.cli().exit(e, out, err);
         return exit_ok;
       }
-      fail(app, err, exit_usage, e.what());
-      err << "Run '" << app.name() << " --help' for more information.\n" << std::flush;
-      return exit_usage;
+      fail(app, err, exit_usage, describe_parse_error(app, e));
+      return fail(app, err, exit_usage, "run '" + command_path(selected_chain(app)) + " --help' for more information");
     } catch (const detail::DocRequest& request) {
       out << (request.shell ? completion(app, *request.shell) : man_page(app)) << std::flush;
       return exit_ok;
+    }
+    if (auto unused = unused_root_option(app)) {
+      fail(app, err, exit_usage, *unused);
+      return fail(app, err, exit_usage, "run '" + command_path(selected_chain(app)) + " --help' for more information");
     }
     return body();
   } catch (const CLI::ParseError& e) {  // a tool validating its arguments after parsing

@@ -52,6 +52,18 @@ void ServerRequest::assign(const Head& parsed, std::string_view raw) {
   head_.upgrade = parsed.upgrade;
 }
 
+Result<ServerRequest> ServerRequest::from_head(std::string_view head, const io::SockAddr& peer, bool tls) {
+  Parser parser(Parser::Mode::request);
+  const Event ev = parser.parse(head);
+  if (ev.kind == EventKind::error) return parser.error();
+  if (ev.kind != EventKind::head) return make_error(Errc::invalid_argument, "not a whole request head");
+  ServerRequest r;
+  r.assign(parser.head(), head.substr(0, ev.consumed));
+  r.peer_ = peer;
+  r.tls_ = tls;
+  return r;
+}
+
 std::string_view ServerRequest::path() const noexcept {
   auto t = head_.target;
   auto q = t.find('?');

@@ -10,27 +10,56 @@
 
 namespace pw::io {
 
-Result<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view hp) {
+namespace {
+
+Error bad_address(std::string_view text, const std::string& why) {
+  return Error(Errc::invalid_argument, "invalid address \"" + escape_for_log(text) + "\": " + why);
+}
+
+}  // namespace
+
+Result<HostPort> parse_address(std::string_view text, PortUse use) {
   std::string_view host, port;
-  if (!hp.empty() && hp.front() == '[') {
-    auto close = hp.find(']');
-    if (close == std::string_view::npos || close + 1 >= hp.size() || hp[close + 1] != ':')
-      return make_error(Errc::invalid_argument, "expected [ipv6]:port, got \"" + escape_for_log(hp) + "\"");
-    host = hp.substr(1, close - 1);
-    port = hp.substr(close + 2);
+  if (text.empty()) return bad_address(text, "expected HOST:PORT, [IPV6]:PORT or :PORT");
+  if (text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return bad_address(text, "missing ']' after the IPv6 address");
+    host = text.substr(1, close - 1);
+    if (host.empty()) return bad_address(text, "empty IPv6 address in brackets");
+    if (close + 1 >= text.size() || text[close + 1] != ':')
+      return bad_address(text, "expected :PORT after ']', as in [::1]:8080");
+    port = text.substr(close + 2);
   } else {
-    auto colon = hp.rfind(':');
-    if (colon == std::string_view::npos)
-      return make_error(Errc::invalid_argument, "expected host:port, got \"" + escape_for_log(hp) + "\"");
-    host = hp.substr(0, colon);
-    port = hp.substr(colon + 1);
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad_address(text, "missing :PORT, as in 127.0.0.1:8080 or :8080");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos)
-      return make_error(Errc::invalid_argument, "IPv6 addresses need brackets: [" + escape_for_log(host) + "]:port");
+      return bad_address(text, "an IPv6 address needs brackets, as in [" + escape_for_log(host) + "]:" +
+                                   escape_for_log(port) + " (ambiguous without)");
+    if (host.find_first_of("[]") != std::string_view::npos) return bad_address(text, "misplaced bracket");
   }
+  if (port.empty()) return bad_address(text, "missing port after ':'");
   auto p = parse_u64(port, 65535);
-  if (!p) return make_error(Errc::invalid_argument, "invalid port \"" + escape_for_log(port) + "\" (0..65535)");
-  if (host.empty()) return make_error(Errc::invalid_argument, "empty host in \"" + escape_for_log(hp) + "\"");
-  return std::pair<std::string, std::uint16_t>(std::string(host), static_cast<std::uint16_t>(*p));
+  if (!p) return bad_address(text, "port \"" + escape_for_log(port) + "\" is not a number 0..65535");
+  if (*p == 0 && use == PortUse::connect) return bad_address(text, "port 0 is not a port to connect to (1..65535)");
+  return HostPort{std::string(host), static_cast<std::uint16_t>(*p)};
+}
+
+Result<SockAddr> parse_listen_address(std::string_view text) {
+  auto hp = parse_address(text, PortUse::listen);
+  if (!hp) return std::move(hp).error();
+  if (hp->host.empty() || iequals(hp->host, "localhost")) return SockAddr::from_ip_port("127.0.0.1", hp->port);
+  auto a = SockAddr::from_ip_port(hp->host, hp->port);
+  if (!a) return bad_address(text, "a listen address needs a numeric IP or localhost (names are not resolved)");
+  return a;
+}
+
+Result<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view hp) {
+  auto parts = parse_address(hp, PortUse::listen);
+  if (!parts) return std::move(parts).error();
+  if (parts->host.empty()) return bad_address(hp, "empty host");
+  return std::pair<std::string, std::uint16_t>(std::move(parts->host), parts->port);
 }
 
 Result<SockAddr> SockAddr::parse(std::string_view hp) {

@@ -41,7 +41,7 @@ Loop::Loop(Clock& clock) : clock_(clock), scratch_(new char[kScratchSize]), thre
 }
 
 Loop::~Loop() {
-  thread_id_ = std::this_thread::get_id();
+  bind_to_current_thread();
   drain_deferred();
   close_and_delete(async_);
   close_and_delete(drain_prepare_);
@@ -62,7 +62,7 @@ Loop::~Loop() {
 }
 
 void Loop::run() {
-  thread_id_ = std::this_thread::get_id();
+  bind_to_current_thread();
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (stop_requested_) {

@@ -5,7 +5,10 @@
 namespace pw::io {
 
 WorkerPool::WorkerPool(unsigned count) : count_(count ? count : 1) {
-  for (unsigned i = 0; i < count_; ++i) loops_.push_back(std::make_unique<Loop>());
+  for (unsigned i = 0; i < count_; ++i) {
+    loops_.push_back(std::make_unique<Loop>());
+    loops_.back()->unbind();  // its worker thread binds it (start())
+  }
 }
 
 WorkerPool::~WorkerPool() {

@@ -13,11 +13,22 @@ namespace pw::jose {
 
 namespace {
 
+// The digests, fetched once per process: EVP_sha256() & co. are legacy handles that OpenSSL 3
+// fetches again by name on every use (a lock and a lookup per verification). Never freed (see
+// digest.cpp); the legacy handle if a fetch fails, as before.
+const EVP_MD* fetched(const char* name, const EVP_MD* legacy) noexcept {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md ? md : legacy;
+}
+
 const EVP_MD* digest_of(Alg a) {
+  static const EVP_MD* const sha256 = fetched("SHA2-256", EVP_sha256());
+  static const EVP_MD* const sha384 = fetched("SHA2-384", EVP_sha384());
+  static const EVP_MD* const sha512 = fetched("SHA2-512", EVP_sha512());
   switch (a) {
-    case Alg::HS256: case Alg::RS256: case Alg::PS256: case Alg::ES256: return EVP_sha256();
-    case Alg::HS384: case Alg::RS384: case Alg::PS384: case Alg::ES384: return EVP_sha384();
-    case Alg::HS512: case Alg::RS512: case Alg::PS512: case Alg::ES512: return EVP_sha512();
+    case Alg::HS256: case Alg::RS256: case Alg::PS256: case Alg::ES256: return sha256;
+    case Alg::HS384: case Alg::RS384: case Alg::PS384: case Alg::ES384: return sha384;
+    case Alg::HS512: case Alg::RS512: case Alg::PS512: case Alg::ES512: return sha512;
     case Alg::EdDSA: return nullptr;  // Ed25519 hashes internally (RFC 8032)
   }
   return nullptr;

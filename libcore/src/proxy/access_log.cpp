@@ -45,6 +45,7 @@ enum class Field : std::uint8_t {
   consumer,
   auth,
   ratelimit,
+  trace_id,  // issue 15 spans
 };
 
 // Same order as Field.
@@ -53,7 +54,8 @@ const std::vector<std::string_view>& names() {
       "start_time", "duration_ms", "upstream_duration_ms", "listener", "route", "cluster",
       "upstream", "client", "method", "target", "host", "protocol", "status", "request_bytes",
       "response_bytes", "attempts", "request_id", "traceparent", "user_agent", "referer",
-      "tls_version", "error", "flags", "consumer", "auth", "ratelimit"};
+      "tls_version", "error", "flags", "consumer", "auth", "ratelimit",
+      "trace_id"};
   return n;
 }
 
@@ -157,6 +159,7 @@ std::string_view AccessEntry::* string_member(Field f) {
     case Field::consumer: return &AccessEntry::consumer;
     case Field::auth: return &AccessEntry::auth;
     case Field::ratelimit: return &AccessEntry::ratelimit;
+    case Field::trace_id: return &AccessEntry::trace_id;
     default: return nullptr;
   }
 }

@@ -199,13 +199,26 @@ void validate_routes(Validation& v, Config& c) {
       if (auto err = regex_problem(*m.regex)) v.error_at({"routes", i, "match", "regex"}, *err);
     check_matches(v, i, "headers", m.headers);
     check_matches(v, i, "query", m.query);
+    check_matches(v, i, "cookies", m.cookies);  // issue 15 splits
 
     // ---- forward
     if (r.forward) {
       const Forward& w = *r.forward;
-      if (std::find(cluster_names.begin(), cluster_names.end(), w.cluster) == cluster_names.end())
+      if (w.cluster && std::find(cluster_names.begin(), cluster_names.end(), *w.cluster) == cluster_names.end())
         v.error_at({"routes", i, "forward", "cluster"},
-                   "unknown cluster " + quote(w.cluster) + did_you_mean(w.cluster, cluster_names));
+                   "unknown cluster " + quote(*w.cluster) + did_you_mean(*w.cluster, cluster_names));
+      if (w.weighted_clusters) {  // issue 15 splits
+        const auto& wcs = w.weighted_clusters->clusters;
+        for (std::size_t k = 0; k < wcs.size(); ++k)
+          if (std::find(cluster_names.begin(), cluster_names.end(), wcs[k].name) == cluster_names.end())
+            v.error_at({"routes", i, "forward", "weighted_clusters", "clusters", k, "name"},
+                       "unknown cluster " + quote(wcs[k].name) + did_you_mean(wcs[k].name, cluster_names));
+        if (const auto& h = w.weighted_clusters->hash; h && h->header && !is_token(*h->header))
+          v.error_at({"routes", i, "forward", "weighted_clusters", "hash", "header"}, kNotToken);
+      }
+      if (w.mirror && std::find(cluster_names.begin(), cluster_names.end(), w.mirror->cluster) == cluster_names.end())
+        v.error_at({"routes", i, "forward", "mirror", "cluster"},  // issue 15 mirroring
+                   "unknown cluster " + quote(w.mirror->cluster) + did_you_mean(w.mirror->cluster, cluster_names));
       if (w.prefix_rewrite) {
         if (!m.prefix) v.error_at({"routes", i, "forward", "prefix_rewrite"}, "needs \"prefix\" in the route's match");
         check_value(w.prefix_rewrite, [&](std::string msg) {

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "pw/config/load.h"
+#include "pw/jose/digest.h"
 
 namespace pw::proxy {
 namespace {
@@ -143,7 +144,9 @@ Result<std::shared_ptr<const ConsumerStore>> ConsumerStore::load(const std::stri
 
 const ConsumerStore::KeyEntry* ConsumerStore::find_key(std::string_view presented, WallTime now, bool* expired) const {
   if (expired) *expired = false;
-  const auto digest = sha256_digest(presented);
+  // jose::sha256: no per-call algorithm fetch on the request path (see pw/jose/digest.h).
+  jose::Sha256 digest;
+  if (!jose::sha256({presented}, digest)) return nullptr;
   auto it = by_hash_.find(std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
   if (it == by_hash_.end()) return nullptr;
   // The table found the entry by its digest; compare the whole digest again in constant time,

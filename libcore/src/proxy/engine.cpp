@@ -27,6 +27,13 @@ std::string pool_key_of(const Cluster& c) {
   return k;
 }
 
+// issue 15 spans: the routes' own sampling ratios, by route index.
+Result<std::shared_ptr<TracingRuntime>> build_tracing_for(const Config& c, const std::string& source, const Snapshot* previous) {
+  std::vector<std::optional<double>> ratios;
+  for (const Route& r : c.routes) ratios.push_back(r.tracing ? r.tracing->sampling : std::nullopt);
+  return build_tracing(c.tracing, ratios, previous ? previous->tracing.get() : nullptr, source + ": /tracing");
+}
+
 }  // namespace
 
 Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
@@ -65,10 +72,18 @@ Metrics::Metrics(telemetry::Registry& reg, const std::string& p)
                                          "matched) and decision (allow, deny).",
                                          {"rule", "decision"})),
       rate_limit(reg, p),
-      introspection(reg, p) {}
+      introspection(reg, p),
+      mirror_requests(reg.counter_family(p + "_mirror_requests_total",
+                                         "Copies of requests for routes' shadow clusters, by route and result "
+                                         "(sent, failed, dropped_overflow, dropped_body).",
+                                         {"route", "result"})),
+      fault(reg, p),
+      tracing(reg, p),  // issue 15 spans
+      bulkhead(reg, p) {}  // issue 15 bulkhead
 
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
-                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log) {
+                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log,
+                                                       bool offline) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = std::move(cfg);
   snap->source = source;
@@ -107,7 +122,7 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
 
   FilterEnv fenv;
   fenv.source = source;
-  fenv.jwks_fetcher = std::make_shared<JwksFetcher>();  // jwt filter: its thread starts on first use
+  fenv.jwks_fetcher = std::make_shared<JwksFetcher>(offline);  // jwt filter: its thread starts on first use
   if (previous && previous->jwks_fetcher) fenv.jwks_fetcher->inherit(*previous->jwks_fetcher);  // keys survive a reload
   snap->jwks_fetcher = fenv.jwks_fetcher;
   fenv.jwt_metrics = &metrics.jwt;
@@ -123,16 +138,44 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   fenv.authz_decisions = &metrics.authz_decisions;
   fenv.rate_limit_metrics = &metrics.rate_limit;
   fenv.introspection_metrics = &metrics.introspection;
+  fenv.fault_metrics = &metrics.fault;  // issue 15 fault filter
   snap->route_rt.resize(c.routes.size());
   for (std::size_t i = 0; i < c.routes.size(); ++i) {
     const Route& r = c.routes[i];
     RouteRuntime& rt = snap->route_rt[i];
     if (r.forward) {
-      for (std::size_t k = 0; k < c.clusters.size(); ++k)
-        if (c.clusters[k].name == r.forward->cluster) rt.cluster = static_cast<int>(k);
+      auto index_of = [&](const std::string& name) {
+        for (std::size_t k = 0; k < c.clusters.size(); ++k)
+          if (c.clusters[k].name == name) return static_cast<int>(k);
+        return -1;
+      };
+      if (r.forward->weighted_clusters) {  // issue 15 splits
+        if (auto plan = build_split_plan(*r.forward->weighted_clusters, index_of, source + ": /routes/" + std::to_string(i)); plan)
+          rt.split = std::move(*plan);
+        else
+          return std::move(plan).error();
+        rt.cluster = rt.split.cluster_at(0);
+      } else {
+        rt.cluster = index_of(r.forward->cluster.value_or(""));
+      }
       if (rt.cluster < 0)
         return make_error(Errc::invalid_argument, source + ": /routes/" + std::to_string(i) + "/forward/cluster: unknown cluster \"" +
-                                                      r.forward->cluster + "\"");
+                                                      r.forward->cluster.value_or("") + "\"");
+      if (const auto& mp = r.forward->mirror) {  // issue 15 mirroring
+        rt.mirror.cluster = index_of(mp->cluster);
+        if (rt.mirror.cluster < 0)
+          return make_error(Errc::invalid_argument, source + ": /routes/" + std::to_string(i) +
+                                                        "/forward/mirror/cluster: unknown cluster \"" + mp->cluster + "\"");
+        rt.mirror.ppm = static_cast<std::uint32_t>(mp->percent * 10000.0 + 0.5);
+        rt.mirror.max_concurrent = mp->max_concurrent;
+        rt.mirror.timeout = mp->timeout;
+        if (previous)
+          for (std::size_t k = 0; k < previous->route_rt.size() && k < previous->config.routes.size(); ++k)
+            if (previous->config.routes[k].name == r.name && previous->route_rt[k].mirror.active)
+              rt.mirror.active = previous->route_rt[k].mirror.active;
+        if (!rt.mirror.active) rt.mirror.active = std::make_shared<std::atomic<std::uint32_t>>(0);
+        for (int k = 0; k < 4; ++k) rt.mirror.results[k] = &metrics.mirror_requests.with({r.name, std::string(kMirrorResults[k])});
+      }
       rt.retriable_statuses = r.forward->retry.statuses;
       std::sort(rt.retriable_statuses.begin(), rt.retriable_statuses.end());
       rt.retry_on = retry_on_bits(r.forward->retry.retry_on);
@@ -161,6 +204,13 @@ Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::st
   const bool carry = previous && previous->tunnel_slots && previous->config.listeners.size() == c.listeners.size();
   snap->tunnel_slots = carry ? previous->tunnel_slots : std::make_shared<TunnelSlots>(c.listeners.size());
   for (const auto& l : c.listeners) snap->open_tunnels.push_back(&metrics.tunnels.with({l.name}));
+  // issue 15 spans: the exporter and a tracer per sampling ratio (none offline: explain opens
+  // no exporter file and starts no exporter thread)
+  if (!offline) {
+    if (auto t = build_tracing_for(c, source, previous); t) snap->tracing = std::move(*t);
+    else return std::move(t).error();
+  }
+  build_bulkheads(*snap, previous, metrics.bulkhead);  // issue 15 bulkhead
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
@@ -333,6 +383,7 @@ void Worker::shutdown() {
   if (stats_timer_) stats_timer_->stop();
   for (auto& s : servers_) s->close_all();
   ctx_->tunnels.close_all();
+  ctx_->shadows.cancel_all();  // issue 15 mirroring
   close_filter_clients();
   if (state_)
     for (auto& c : state_->clusters) c.pool->close_idle();

@@ -31,6 +31,15 @@ class HeadersFactory final : public FilterFactory {
 
 }  // namespace
 
+config::Json FilterFactory::explain(FilterContext& ctx) const {
+  auto f = create();
+  const FilterStatus st = f->on_request_head(ctx);
+  f->on_end(ctx);
+  config::Json out = config::Json::object();
+  if (st == FilterStatus::stop) out["stopped"] = true;
+  return out;
+}
+
 Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& cfg, const FilterEnv& env,
                                                            const std::string& path) {
   if (cfg.type == "headers") return std::unique_ptr<FilterFactory>(std::make_unique<HeadersFactory>(cfg));
@@ -40,6 +49,7 @@ Result<std::unique_ptr<FilterFactory>> make_filter_factory(const FilterConfig& c
   if (cfg.type == "rate_limit" && cfg.rate_limit) return make_rate_limit_factory(*cfg.rate_limit, env, path);
   if (cfg.type == "oauth2_introspection" && cfg.oauth2_introspection)
     return make_oauth2_introspection_factory(*cfg.oauth2_introspection, env, path);
+  if (cfg.type == "fault" && cfg.fault) return make_fault_factory(*cfg.fault, env, path);  // issue 15
   return make_error(Errc::invalid_argument, path + "/type: unknown filter type \"" + cfg.type + "\"");
 }
 

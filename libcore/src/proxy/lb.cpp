@@ -13,6 +13,7 @@
 
 #include "pw/base/strings.h"
 #include "pw/proxy/cluster.h"
+#include "pw/proxy/route.h"  // cookie_value
 
 namespace pw::proxy {
 
@@ -230,24 +231,6 @@ class RingHash final : public LoadBalancer {
   std::mt19937_64 rng_;
   std::vector<Point> ring_;
 };
-
-// The value of cookie `name` in Cookie fields ("a=1; b=2", RFC 6265 §4.2.1; names compare
-// case-sensitively, §5.4 leaves the value as is).
-std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name) {
-  for (const http::Header& h : headers) {
-    if (!iequals(h.name, "cookie")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      const std::size_t semi = rest.find(';');
-      std::string_view pair = trim_ows(rest.substr(0, semi));
-      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-      const std::size_t eq = pair.find('=');
-      if (eq == std::string_view::npos) continue;
-      if (trim_ows(pair.substr(0, eq)) == name) return trim_ows(pair.substr(eq + 1));
-    }
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 

@@ -11,6 +11,9 @@
 
 #include "pw/http/client_connection.h"
 #include "pw/proxy/retry.h"
+#include "request_deadline.h"  // issue 15 deadlines
+#include "request_tracing.h"  // issue 15 spans
+#include "bulkhead_hold.h"  // issue 15 bulkheads
 #include "worker_state.h"
 
 namespace pw::proxy {
@@ -47,6 +50,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
     query_ = query_buf_;
     query_replaced_ = true;
   }
+  void reset_connection() override;  // issue 15 fault filter (router.cpp)
 
  private:
   // buffering: the body is read up to the window before any upstream is contacted; it becomes
@@ -84,6 +88,33 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   void drop_connection();
   void cancel_acquire();
   void start_tunnel(const http::Head& head);
+  void start_mirror();  // issue 15 mirroring (mirror.cpp)
+
+  // ---- issue 15 spans (request_tracing.cpp); each does nothing when tracing is off ----
+  void trace_begin();             // the SERVER span: after the route match (or at finish)
+  void trace_upstream_fields();   // traceparent/tracestate for the upstream request (forward)
+  void trace_try_begin();         // a CLIENT span per try, its traceparent for the upstream
+  void trace_try_end(Outcome o, int status);  // the try's outcome (end_try)
+  void trace_try_close();         // the try is over (a retry follows)
+  void trace_end();               // both spans end (finish)
+  std::string_view trace_id_for_log(std::span<char, 32> buf) const;  // the access log's trace_id
+  std::string_view method_name() const;  // for spans: the method, "_OTHER" when unknown
+
+  // ---- issue 15 deadlines (deadline.cpp); each does nothing when the route has none ----
+  bool deadline_begin();               // the request's budget (start); false: answered 504
+  void deadline_upstream_fields();     // the client's deadline fields replaced (forward)
+  bool deadline_try();                 // caps up_.head_timeout, writes the fields; false: answered 504
+  bool deadline_watched() const { return deadline_ && deadline_->at; }  // arm_watchdog
+  bool deadline_check(MonoTime now);   // the watchdog: true when it answered 504
+  bool deadline_over() const;          // no time left for another try (can_retry)
+  bool deadline_cut() const { return deadline_ && deadline_->cut; }  // the try's timeout was the deadline's
+
+  // ---- issue 15 bulkheads (bulkhead.cpp) ----
+  bool bulkheads_admit();  // false: refused (answered) or queued (forward() runs again when granted)
+  void bulkhead_granted();
+  void bulkhead_queue_timeout();
+  void bulkhead_refuse(const Bulkhead& b, std::string_view code, std::string_view flags);
+  void bulkheads_release();
 
   // ---- http::ResponseHandler (the upstream's response; upstream_request.cpp) ----
   Status on_response_head(const http::Head& head) override;
@@ -136,6 +167,7 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   bool counted_request_ = false, counted_retry_ = false, counted_pending_ = false, on_endpoint_ = false;
   bool conn_reused_ = false;
   bool tunnel_slot_ = false;  // a slot of snap_.tunnel_slots taken (an upgrade request)
+  bool mirror_checked_ = false;  // issue 15 mirroring: decided at the first try
   bool downstream_started_ = false, responded_ = false, finished_ = false;
   std::uint64_t body_in_ = 0, body_out_ = 0;
   int status_ = 0;
@@ -143,6 +175,10 @@ class ProxyRequest final : public io::Deletable, public FilterContext, private h
   MonoTime start_{}, try_start_{};
   WallTime wall_start_{};
   Duration upstream_time_{};
+  std::unique_ptr<RequestTrace> trace_;  // issue 15 spans: null when tracing is off
+  std::unique_ptr<RequestDeadline> deadline_;  // issue 15 deadlines: null when the route has none
+  BulkheadHold bh_;  // issue 15 bulkheads
+  int cluster_ = -1;  // issue 15 splits: the cluster this request goes to, picked once (before its bulkheads)
 };
 
 }  // namespace pw::proxy

@@ -176,6 +176,7 @@ struct CompiledRoute::Impl {
   std::unique_ptr<RE2> path_re;
   std::vector<Field> headers;
   std::vector<Field> query;
+  std::vector<Field> cookies;  // issue 15 splits
   std::unique_ptr<RE2> rewrite_re;
 
   bool host_matches(std::string_view host) const noexcept {
@@ -214,32 +215,47 @@ struct CompiledRoute::Impl {
     return cfg.invert ? !r : r;
   }
 
-  // `host` is the Host without its port (host_for_matching).
-  bool matches(const RouteMatch& m, const RequestView& r, std::string_view host) const {
+  // `host` is the Host without its port (host_for_matching). With `why`, a failing check
+  // names its matcher there ("methods", "headers/x-tenant"...): gw-proxy explain's account,
+  // from the very checks the proxy runs (nothing is written on the common path).
+  bool matches(const RouteMatch& m, const RequestView& r, std::string_view host, std::string* why = nullptr) const {
+    const auto fail = [why](std::string_view what, std::string_view name = {}) {
+      if (why) {
+        why->assign(what);
+        if (!name.empty()) why->append("/").append(name);
+      }
+      return false;
+    };
     if (!m.listeners.empty()) {
       bool found = false;
       for (const std::string& l : m.listeners) found = found || l == r.listener;
-      if (!found) return false;
+      if (!found) return fail("listeners");
     }
     if (!m.methods.empty()) {
       // RFC 9110 §9.1: method names are case-sensitive.
       bool found = false;
       for (const std::string& meth : m.methods) found = found || meth == r.method;
-      if (!found) return false;
+      if (!found) return fail("methods");
     }
-    if (m.path && r.path != *m.path) return false;
-    if (m.prefix && !starts_with(r.path, *m.prefix)) return false;
-    if (!host_matches(host)) return false;
-    if (path_re && !RE2::FullMatch(r.path, *path_re)) return false;
+    if (m.path && r.path != *m.path) return fail("path");
+    if (m.prefix && !starts_with(r.path, *m.prefix)) return fail("prefix");
+    if (!host_matches(host)) return fail("hosts");
+    if (path_re && !RE2::FullMatch(r.path, *path_re)) return fail("regex");
     for (const Field& f : headers) {
       const HeaderMatch& cfg = m.headers[f.j];
       std::optional<std::string_view> v;
       if (r.headers) v = r.headers->get(cfg.name);  // the first field of that name
-      if (!field_matches(f, cfg, v, false)) return false;
+      if (!field_matches(f, cfg, v, false)) return fail("headers", cfg.name);
     }
     for (const Field& f : query) {
       const HeaderMatch& cfg = m.query[f.j];
-      if (!field_matches(f, cfg, find_query_param(r.query, cfg.name), true)) return false;
+      if (!field_matches(f, cfg, find_query_param(r.query, cfg.name), true)) return fail("query", cfg.name);
+    }
+    for (const Field& f : cookies) {  // issue 15 splits: A/B by cookie
+      const HeaderMatch& cfg = m.cookies[f.j];
+      std::optional<std::string_view> v;
+      if (r.headers) v = cookie_value(*r.headers, cfg.name);
+      if (!field_matches(f, cfg, v, false)) return fail("cookies", cfg.name);
     }
     return true;
   }
@@ -251,6 +267,12 @@ CompiledRoute& CompiledRoute::operator=(CompiledRoute&&) noexcept = default;
 
 bool CompiledRoute::matches(const RequestView& r) const {
   return impl_->matches(cfg_.match, r, host_for_matching(r.host));
+}
+
+std::string CompiledRoute::mismatch(const RequestView& r) const {
+  std::string why;
+  if (impl_->matches(cfg_.match, r, host_for_matching(r.host), &why)) return {};
+  return why;
 }
 
 std::string CompiledRoute::upstream_target(std::string_view path, std::string_view query) const {
@@ -388,6 +410,7 @@ Result<RouteTable> RouteTable::build(const std::vector<Route>& routes) {
     };
     if (auto s = compile_fields(m.headers, impl.headers, "headers"); !s) return std::move(s).error();
     if (auto s = compile_fields(m.query, impl.query, "query"); !s) return std::move(s).error();
+    if (auto s = compile_fields(m.cookies, impl.cookies, "cookies"); !s) return std::move(s).error();
 
     if (cr.cfg_.forward && cr.cfg_.forward->regex_rewrite) {
       const RegexRewrite& rw = *cr.cfg_.forward->regex_rewrite;
@@ -450,6 +473,24 @@ std::string_view host_without_port(std::string_view host) noexcept {
     return close == std::string_view::npos ? host : host.substr(0, close + 1);
   }
   return host.substr(0, host.find(':'));
+}
+
+// The value of cookie `name` in Cookie fields ("a=1; b=2", RFC 6265 §4.2.1; names compare
+// case-sensitively, §5.4 leaves the value as is).
+std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name) {
+  for (const http::Header& h : headers) {
+    if (!iequals(h.name, "cookie")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const std::size_t semi = rest.find(';');
+      std::string_view pair = trim_ows(rest.substr(0, semi));
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      if (trim_ows(pair.substr(0, eq)) == name) return trim_ows(pair.substr(eq + 1));
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> regex_error(const std::string& pattern) {

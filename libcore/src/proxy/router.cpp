@@ -30,6 +30,16 @@ void ProxyRequest::respond(int status, FieldList fields, std::string body) {
   send_local(status, std::move(fields), body, "filter_response", "FR");
 }
 
+void ProxyRequest::reset_connection() {  // issue 15 fault filter
+  if (finished_ || responded_) return;
+  responded_ = true;
+  error_code_ = "fault_reset";
+  flags_ = "FI";
+  status_ = 0;
+  ex_->abort();
+  finish();
+}
+
 void ProxyRequest::resume() {
   if (!finished_ && !responded_) run_request_filters();
 }
@@ -56,6 +66,7 @@ void ProxyRequest::start() {
   else return local_error(400, "invalid_path", p.error().message, "BP");
   RequestView v{l.name, req.method(), host_, path_, query_, &req.headers()};
   route_ = snap_.routes.match(v);
+  trace_begin();  // issue 15 spans
   if (route_ == nullptr) return local_error(404, "no_route", "no route matches this request", "NR");
   rrt_ = &snap_.route_rt[route_->index()];
   if (req.method_id() == http::Method::connect)
@@ -68,6 +79,7 @@ void ProxyRequest::start() {
   info.trusted_peer = !snap_.trusted[listener_].empty() && snap_.trusted[listener_].contains(req.peer());
   fields_.reserve(req.headers().size() + 4);
   request_id_ = build_upstream_request_fields(req.headers(), info, snap_.config.proxy, st_->rng, fields_);
+  if (!deadline_begin()) return;  // issue 15 deadlines: already past its deadline: 504
   const Duration rt = l.limits.request_timeout;
   if (rt > Duration::zero()) {
     request_timer_ = std::make_unique<io::Timer>(ctx_.loop, [this] {
@@ -145,7 +157,7 @@ void ProxyRequest::send_local(int status, FieldList fields, std::string_view bod
 
 void ProxyRequest::arm_watchdog() {
   const Forward& f = fw();
-  if (f.timeout <= Duration::zero() && f.idle_timeout <= Duration::zero()) return;
+  if (f.timeout <= Duration::zero() && f.idle_timeout <= Duration::zero() && !deadline_watched()) return;  // issue 15 deadlines
   last_io_ = start_;
   ctx_.watchdog.add(this);
   watched_ = true;
@@ -153,6 +165,7 @@ void ProxyRequest::arm_watchdog() {
 
 void ProxyRequest::check(MonoTime now) {
   if (finished_) return;
+  if (deadline_check(now)) return;  // issue 15 deadlines
   const Forward& f = fw();
   const bool streaming_up =
       (body_ == BodyMode::streamed && stream_begun_ && !body_ended_) || body_ == BodyMode::buffering;
@@ -200,6 +213,7 @@ void ProxyRequest::finish() {
   if (counted_retry_) cs().release_retry();
   if (counted_request_) cs().release_request();
   if (tunnel_slot_) snap_.tunnel_slots->give_back(listener_);
+  bulkheads_release();  // issue 15 bulkheads
   tunnel_slot_ = false;
   if (backoff_) backoff_->stop();
   if (request_timer_) request_timer_->stop();
@@ -215,6 +229,7 @@ void ProxyRequest::finish() {
     if (auto* c = rrt_->by_class[status_class(status_)]) c->inc();
     if (rrt_->duration) rrt_->duration->observe(now() - start_);
   }
+  trace_end();  // issue 15 spans
   if (snap_.access_log) log_access();
   --ctx_.in_flight;
   ctx_.loop.defer_delete(std::unique_ptr<io::Deletable>(this));
@@ -256,6 +271,8 @@ void ProxyRequest::log_access() {
   e.protocol = http::version_name(req.version());
   e.request_id = request_id_;
   e.traceparent = req.header("traceparent").value_or(std::string_view());
+  char trace_id[32];
+  e.trace_id = trace_id_for_log(trace_id);  // issue 15 spans
   e.user_agent = req.header("user-agent").value_or(std::string_view());
   e.referer = req.header("referer").value_or(std::string_view());
   e.tls_version = req.tls_version();  // "TLSv1.3", "TLSv1.2"; null on a plain connection

@@ -10,7 +10,11 @@
 
 namespace pw::proxy {
 void ProxyRequest::forward() {
-  wc_ = &st_->clusters[static_cast<std::size_t>(rrt_->cluster)];
+  // issue 15 splits: a weighted route picks its cluster once per request, before the cluster's
+  // bulkhead admits it (a request queued there comes back here and keeps its pick).
+  if (cluster_ < 0) cluster_ = rrt_->split.empty() ? rrt_->cluster : rrt_->split.pick(ex_->request().headers(), st_->rng);
+  if (!bulkheads_admit()) return;  // issue 15 bulkheads: refused, or queued (called again once admitted)
+  wc_ = &st_->clusters[static_cast<std::size_t>(cluster_)];
   if (!cs().try_start_request()) {
     if (wc_->rt->overflows) wc_->rt->overflows->inc();
     return local_error(503, "upstream_overflow", "cluster \"" + cs().name() + "\" is at its max_requests circuit breaker", "UO");
@@ -54,6 +58,8 @@ void ProxyRequest::forward() {
       fields_.add_view("Upgrade", *u);
     }
   }
+  trace_upstream_fields();  // issue 15 spans
+  deadline_upstream_fields();  // issue 15 deadlines
   up_.header_views = fields_.span();  // fields_ does not change from here on
   arm_watchdog();
   if (!req.has_body()) {
@@ -95,11 +101,16 @@ void ProxyRequest::forward() {
 
 void ProxyRequest::attempt() {
   if (finished_) return;
+  if (!mirror_checked_) {  // issue 15 mirroring: the first try sends the shadow copy, if any
+    mirror_checked_ = true;
+    if (!rrt_->mirror.empty()) start_mirror();
+  }
   retry_->begin_try();
   const MonoTime now = this->now();
   const std::optional<Duration> head_timeout = retry_->try_timeout(timeout_from());
   if (!head_timeout) return local_error(504, "upstream_timeout", "no response within the route's timeout", "UT");
   up_.head_timeout = *head_timeout;
+  if (!deadline_try()) return;  // issue 15 deadlines: no time left: 504
   LbContext ctx;
   if (cs().config().lb == LbPolicy::ring_hash && cs().config().hash)
     ctx.hash = request_hash(*cs().config().hash, ex_->request().headers(), ex_->request().peer());
@@ -111,6 +122,7 @@ void ProxyRequest::attempt() {
   last_endpoint_ = endpoint_;
   ep_ = &wc_->endpoint_for(endpoint_);
   if (up_.host.empty()) up_.host = endpoint_->address();  // an HTTP/1.0 client sent no Host
+  trace_try_begin();  // issue 15 spans
   acquiring_ = true;
   const std::uint32_t this_attempt = retry_->tries();
   // acquire() may call back before it returns (an idle connection, or an immediate failure).
@@ -150,6 +162,7 @@ void ProxyRequest::on_acquired(Result<std::unique_ptr<http::ClientConnection>> r
   endpoint_->request_started();
   on_endpoint_ = true;
   try_start_ = now();
+  if (!deadline_try()) return;  // issue 15 deadlines: the fields with what is left after the connect
   Status s = body_ == BodyMode::streamed ? conn_->begin_streaming(up_, *this) : conn_->send(up_, *this);
   if (!s) {
     Error e = s.error();
@@ -236,6 +249,7 @@ void ProxyRequest::on_client_body_end(const Error* err) {
 }
 
 bool ProxyRequest::can_retry(TryFailure f, int status) {
+  if (deadline_over()) return false;  // issue 15 deadlines: no budget for another try
   const bool resendable = !(body_ == BodyMode::streamed && stream_begun_);  // else the body bytes are gone
   if (retry_->decide(f, status, resendable, up_.idempotent(), timeout_from()) != RetryVerdict::retry) return false;
   if (counted_retry_) {
@@ -251,6 +265,7 @@ bool ProxyRequest::can_retry(TryFailure f, int status) {
 }
 
 void ProxyRequest::schedule_retry() {
+  trace_try_close();  // issue 15 spans
   if (wc_->rt->retries) wc_->rt->retries->inc();
   cs().counters().retries.fetch_add(1, std::memory_order_relaxed);
   const Duration delay = retry_->backoff(st_->rng);
@@ -265,9 +280,11 @@ void ProxyRequest::end_try(Outcome o, int status) {
     endpoint_->request_finished();
     on_endpoint_ = false;
   }
+  trace_try_end(o, status);  // issue 15 spans
   const MonoTime now = this->now();
   if (try_start_ != MonoTime{}) upstream_time_ = now - try_start_;
-  if (cs().report(*endpoint_, o, now, status)) {
+  // issue 15 deadlines: a try the client's deadline cut short says nothing about the endpoint.
+  if (!(o == Outcome::timeout && deadline_cut()) && cs().report(*endpoint_, o, now, status)) {
     if (wc_->rt->ejections) wc_->rt->ejections->inc();
   }
   ClusterRuntime& rt = *wc_->rt;
@@ -313,6 +330,8 @@ void ProxyRequest::try_failed(TryFailure f, const Error* err, int status) {
                                                            : "no connection to an upstream endpoint",
                          "UF");
     case TryFailure::timeout:
+      if (deadline_cut())  // issue 15 deadlines
+        return local_error(504, "deadline_exceeded", "the upstream did not answer within the request's deadline", "DE");
       return local_error(504, "upstream_timeout", "the upstream did not answer in time", "UT");
     case TryFailure::reset:
     case TryFailure::status:

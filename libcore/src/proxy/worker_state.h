@@ -11,6 +11,7 @@
 #include "pw/http/pool.h"
 #include "pw/http/server.h"
 #include "pw/proxy/engine.h"
+#include "shadow.h"  // issue 15 mirroring
 #include "watchdog.h"
 
 namespace pw::proxy {
@@ -85,6 +86,7 @@ struct WorkerContext {
   Watchdog watchdog;         // request timeouts
   TunnelRegistry tunnels;    // open upgrade tunnels
   RequestSpares spares;      // recycled request memory
+  ShadowRegistry shadows;    // issue 15 mirroring: shadow requests in flight
   std::uint64_t in_flight = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace pw::telemetry {
 
@@ -27,12 +29,39 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   }
   return 0;
 }
+
+// Whether any of the 8 bytes at p is one append_json_string does not copy as it is: below
+// 0x20, 0x7f and above, '"' or '\\'. Eight at a time (the bit tricks are exact for "any byte"):
+// has_zero(v) = (v - 0x01..) & ~v & 0x80..; has_less(v, n) = (v - n..) & ~v & 0x80.. for n <= 128.
+bool needs_escape8(const char* p) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & high; };
+  return ((v - ones * 0x20) & ~v & high) | (v & high) | has_zero(v ^ (ones * 0x7f)) | has_zero(v ^ (ones * '"')) |
+         has_zero(v ^ (ones * '\\'));
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
+    // The common case first: a run of printable ASCII that needs no escape goes in one append
+    // (span attributes and names are mostly that), not a character at a time.
+    std::size_t run = i;
+    while (run + 8 <= s.size() && !needs_escape8(s.data() + run)) run += 8;
+    while (run < s.size()) {
+      const unsigned char r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x7f || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run != i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       std::size_t n = utf8_sequence(s, i);

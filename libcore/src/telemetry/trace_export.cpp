@@ -1,6 +1,7 @@
 #include "pw/telemetry/trace_export.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,20 +52,43 @@ Status write_all(int fd, std::string_view data) {
 
 class FdSink final : public ExportSink {
  public:
-  FdSink(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  FdSink(int fd, bool owned, std::string path = {}) : fd_(fd), owned_(owned), path_(std::move(path)) {}
   ~FdSink() override {
     if (owned_) ::close(fd_);
   }
+  void reopen() override { reopen_.store(true, std::memory_order_relaxed); }
   Status send(std::string_view request_json, const std::atomic<bool>&) override {
-    line_.assign(request_json);
-    line_ += '\n';
-    return write_all(fd_, line_);  // one write per line where the kernel takes it: lines stay whole
+    if (reopen_.exchange(false, std::memory_order_relaxed) && owned_ && !path_.empty()) {
+      // The file at the path now (a rotation moved the old one). If it cannot be opened, the
+      // spans keep going to the moved file rather than being lost.
+      int nfd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (nfd >= 0) {
+        ::close(fd_);
+        fd_ = nfd;
+      }
+    }
+    // The request and its newline in one writev where the kernel takes it (lines stay whole),
+    // without copying the request to append the newline; a short write finishes with write().
+    static constexpr char kNewline = '\n';
+    iovec iov[2] = {{const_cast<char*>(request_json.data()), request_json.size()},
+                    {const_cast<char*>(&kNewline), 1}};
+    ssize_t n;
+    do n = ::writev(fd_, iov, 2);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return Error(Errc::io_error, std::string("write: ") + std::strerror(errno), errno);
+    const auto done = static_cast<std::size_t>(n);
+    if (done >= request_json.size() + 1) return {};
+    if (done < request_json.size()) {
+      if (auto st = write_all(fd_, request_json.substr(done)); !st.ok()) return st;
+    }
+    return write_all(fd_, std::string_view(&kNewline, 1));
   }
 
  private:
   int fd_;
   bool owned_;
-  std::string line_;
+  std::string path_;  // the file sink's path: reopened after a rotation
+  std::atomic<bool> reopen_{false};
 };
 
 class HttpSink final : public ExportSink {
@@ -245,7 +269,7 @@ std::unique_ptr<ExportSink> make_fd_sink(int fd) { return std::make_unique<FdSin
 Result<std::unique_ptr<ExportSink>> make_file_sink(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Error(Errc::io_error, path + ": " + std::strerror(errno), errno);
-  return std::unique_ptr<ExportSink>(std::make_unique<FdSink>(fd, true));
+  return std::unique_ptr<ExportSink>(std::make_unique<FdSink>(fd, true, path));
 }
 
 bool retryable_status(int status) noexcept { return status == 429 || status == 502 || status == 503 || status == 504; }

@@ -1,5 +1,7 @@
 #include "pw/telemetry/tracer.h"
 
+#include <algorithm>
+
 namespace pw::telemetry {
 
 namespace {
@@ -27,6 +29,10 @@ void Span::set_attribute(std::string_view key, AnyValue value) {
     return;
   }
   telemetry::set_attribute(data_.attributes, key, std::move(value));
+}
+
+void Span::reserve_attributes(std::size_t n) {
+  if (recording()) data_.attributes.reserve(std::min(n, tracer_->opt_.max_attributes));
 }
 
 void Span::set_status(StatusCode code, std::string_view message) {

@@ -46,6 +46,8 @@ ex_gw_fixture() {
   ex_backend api2 127.0.0.1:9002
 }
 readme_gw_proxy() { ex_gw_fixture; }
+# gw-proxy explain: only the configuration (nothing is served).
+readme_gw_proxy_2() { cp "$EX_SRC/examples/gw-proxy/basic.json" gw.json; }
 
 # A backend on 8080, the README's $url.
 readme_loadgen() { ex_backend web 127.0.0.1:8080; }

@@ -17,6 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 declare -A skip=(
   [two-commands]="make demo and make test themselves (make test runs this test)"
   [developing]="a benchmark (make bench runs it)"
+  [install-from-a-package]="installs a package as root and runs systemd (package-deb tests the package)"
 )
 
 # Cut the blocks: $tmp/blocks/NN-ID where ID is the section's heading as a slug, -2, -3 for the

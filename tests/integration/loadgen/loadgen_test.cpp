@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -572,4 +573,91 @@ TEST_CASE("errors carry their cause - in --json - --results and the text summary
     auto j = json::parse(rep.out);
     CHECK(j["error_messages"].value("connect", std::string()).find("connection refused") != std::string::npos);
   }
+}
+
+// Regression: the open loop woke on libuv's millisecond timers, so at 2000/s requests went out
+// in pairs at millisecond boundaries and a 0.05 ms service read about 0.5 ms corrected; the
+// client's own lag was not reported beside the latencies.
+TEST_CASE("the open loop sends each request at its own time and reports its send lag", "[loadgen][schedule]") {
+  Backend b;
+  pw::testcerts::TempDir dir;
+  const std::string results = dir.file("r.jsonl");
+  Ran r = run_loadgen("--json -R 2000 -c 4 -t 1 -n 4000 --results " + results + " " + b.url());
+  INFO(r.out);
+  REQUIRE((r.status == 0));
+  json s = json::parse(r.out);
+  std::vector<std::int64_t> intended, sent;
+  std::map<std::int64_t, int> per_sent_time;
+  std::ifstream in(results);
+  for (std::string l; std::getline(in, l);) {
+    auto j = json::parse(l);
+    intended.push_back(j["intended"]);
+    sent.push_back(j["sent"]);
+    ++per_sent_time[j["sent"].get<std::int64_t>()];
+    REQUIRE(j.contains("send_lag"));
+    CHECK(j["send_lag"].get<std::int64_t>() == j["sent"].get<std::int64_t>() - j["intended"].get<std::int64_t>());
+  }
+  REQUIRE(intended.size() == 4000);
+  // The intended send times are 1/rate apart (500 µs, give or take the microsecond rounding).
+  std::sort(intended.begin(), intended.end());
+  for (std::size_t i = 1; i < intended.size(); ++i) {
+    INFO("request " << i);
+    CHECK(std::abs(intended[i] - intended[i - 1] - 500) <= 1);
+  }
+  // Requests go out one by one: one sent at the same microsecond as another only when the
+  // client woke up more than 500 µs late. A millisecond clock sends (nearly) all in pairs.
+  std::size_t shared = 0;
+  for (const auto& [t, n] : per_sent_time)
+    if (n > 1) shared += static_cast<std::size_t>(n);
+  WARN("send lag p50 " << s["schedule"]["send_lag"]["p50"] << " ms, p99 " << s["schedule"]["send_lag"]["p99"]
+                       << " ms; corrected p50 " << s["latency"]["p50"] << " ms, uncorrected p50 "
+                       << s["latency_uncorrected"]["p50"] << " ms; " << shared << " of 4000 sent in a batch");
+  CHECK(shared * 2 < sent.size());
+  // The send lag beside the latencies: JSON and text, with its share of the latency.
+  for (const char* k : {"p50", "p99", "max"}) CHECK(s["schedule"]["send_lag"][k].is_number());
+  CHECK(s["schedule"]["send_lag"]["count"] == 4000);
+  REQUIRE(s["client"].contains("send_lag_share"));
+  const double share = s["schedule"]["send_lag"]["p50"].get<double>() / s["latency"]["p50"].get<double>();
+  CHECK(s["client"]["send_lag_share"].get<double>() == Approx(share).margin(0.002));
+  CHECK(s["client"]["send_lag_noticeable"] == (share > 0.10));
+  Ran text = run_loadgen("-R 200 -c 2 -t 1 -d 1s " + b.url());
+  CHECK(text.out.find("\n    send lag ") != std::string::npos);
+}
+
+TEST_CASE("a send lag that is a noticeable share of the latency is a warning on stderr and in the JSON", "[loadgen][schedule]") {
+  Backend b;
+  b.stall(0ms, 120000ms);  // the one connection stays busy: every later request waits for it
+  Ran r = run_loadgen("--json -R 1000 -c 1 -t 1 -d 300ms --timeout 100ms " + b.url() + " 2>&1 >/dev/null");
+  CHECK(r.out.find("loadgen: warning: the client's send lag") != std::string::npos);
+  Ran j = run_loadgen("--json -R 1000 -c 1 -t 1 -d 300ms --timeout 100ms " + b.url());
+  INFO(j.out);
+  auto s = json::parse(j.out);
+  CHECK(s["client"]["send_lag_noticeable"] == true);
+}
+
+TEST_CASE("a vegeta targets file and wrk's --latency flag", "[loadgen][targets]") {
+  Backend b;
+  pw::testcerts::TempDir dir;
+  { std::ofstream(dir.file("body.json")) << "{\"hello\":\"world\"}"; }
+  {
+    // As vegeta's README writes them: request lines, headers, an @body file, blank lines.
+    std::ofstream t(dir.file("targets.txt"));
+    t << "GET " << b.url("/get") << "\n"
+      << "X-Account-ID: 8675309\n\n"
+      << "POST " << b.url("/post") << "\n"
+      << "Content-Type: application/json\n"
+      << "@" << dir.file("body.json") << "\n\n"
+      << "GET " << b.url("/other") << "\n";
+  }
+  json s = run_json("--latency -n 90 -c 2 -t 1 --targets " + dir.file("targets.txt"));
+  CHECK(s["requests"] == 90);
+  CHECK(s["status"]["200"] == 60);
+  CHECK(s["status"]["201"] == 30);
+  CHECK(b.posts() == 30);
+  CHECK(b.post_bytes() == 30 * 17);
+  CHECK(s["targets"].size() == 3);
+  // --latency is wrk's: the text summary has the distribution with or without it.
+  Ran text = run_loadgen("--latency -n 10 -c 1 -t 1 " + b.url());
+  CHECK(text.status == 0);
+  CHECK(text.out.find("p99.999") != std::string::npos);
 }

@@ -46,15 +46,17 @@ std::unique_ptr<Example> make_example() {
   run.option("-d,--duration", o.duration, "How long to run").metavar("DURATION");
   run.option("--connect-to", o.connect_to, "Connect to HOST instead of the URL's host").metavar("HOST").host();
   run.option("--assert", o.asserts, "Fail with status 3 unless EXPR holds, e.g. p99<250ms").metavar("EXPR");
+  run.uses({"--config", "--dry-run"});
   ex->run = &run;
 
   Command& report = app.subcommand("report", "Merge result files and print a summary");
   report.option("inputs", o.inputs, "Result files to merge; - is standard input").metavar("FILE").file().required();
   report.option("-o,--output", o.output, "Write the summary to FILE").metavar("FILE").file();
   report.option("--format", o.format, "Summary format").metavar("FORMAT").choices({"text", "json", "hdr"});
+  report.uses({"--dry-run"});
   ex->report = &report;
 
-  Command& ca = app.subcommand("ca", "Manage a certificate authority").require_subcommand();
+  Command& ca = app.subcommand("ca", "Manage a certificate authority").require_subcommand().uses({"-n"});
   Command& init = ca.subcommand("init", "Create a new CA");
   init.option("--days", o.days, "Validity of the CA certificate in days").metavar("DAYS");
   init.option("--out-dir", o.out_dir, "Write the key and certificate into DIR").metavar("DIR").dir().required();

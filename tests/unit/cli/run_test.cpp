@@ -58,7 +58,81 @@ TEST_CASE("an unknown flag is a usage error with the tool's name on stderr") {
   CHECK(r.out.empty());
   CHECK(r.err.rfind("pw-cli-example: ", 0) == 0);
   CHECK(r.err.find("--bogus") != std::string::npos);
-  CHECK(r.err.find("Run 'pw-cli-example --help' for more information.") != std::string::npos);
+  CHECK(r.err.find("unknown option '--bogus'") != std::string::npos);
+  CHECK(r.err.find("pw-cli-example: run 'pw-cli-example ca init --help' for more information") != std::string::npos);
+}
+
+namespace {
+
+// Every line of a usage error starts with the tool's name.
+void check_lines_named(const std::string& err) {
+  std::istringstream lines(err);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    INFO(err);
+    CHECK(line.rfind("pw-cli-example: ", 0) == 0);
+    ++n;
+  }
+  CHECK(n >= 1);
+}
+
+}  // namespace
+
+TEST_CASE("an unknown command is named - with a suggestion when it looks like a typo") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"bogus"}, "pw-cli-example: unknown command 'bogus'\n"},
+           {{"reprot", "a.json"}, "pw-cli-example: unknown command 'reprot'; did you mean 'report'?\n"},
+           {{"ca", "bogus"}, "pw-cli-example: unknown command 'ca bogus'\n"},
+           {{"ca", "int"}, "pw-cli-example: unknown command 'ca int'; did you mean 'ca init'?\n"},
+           {{"ca"}, "pw-cli-example: missing command after 'pw-cli-example ca': one of init\n"},
+           {{}, "pw-cli-example: missing command after 'pw-cli-example': one of run, report, ca\n"},
+           {{"run", "http://x/", "--rat", "5"}, "pw-cli-example: unknown option '--rat'; did you mean '--rate'?\n"},
+       }) {
+    auto ex = make_example();
+    const Outcome r = run(*ex, c.args);
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK_FALSE(r.body_ran);
+    CHECK(r.err.rfind(c.says, 0) == 0);
+    check_lines_named(r.err);
+  }
+}
+
+TEST_CASE("a root option the chosen subcommand does not use is a usage error, not ignored") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"report", "-c", "x.json", "a.json"}, "-c,--config is not used by 'pw-cli-example report'"},
+           {{"-c", "x.json", "ca", "init", "--out-dir", "d"}, "-c,--config is not used by 'pw-cli-example ca init'"},
+       }) {
+    auto ex = make_example();
+    const Outcome r = run(*ex, c.args);
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK_FALSE(r.body_ran);
+    CHECK(r.err.rfind("pw-cli-example: " + c.says + "\n", 0) == 0);
+    check_lines_named(r.err);
+  }
+  // What a subcommand declares it uses (Command::uses) is accepted; a subcommand inherits what
+  // its enclosing one declares (-n for ca init); the shared --json and --log-level go anywhere.
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"run", "http://x/", "-c", "x.json", "-n"},
+           {"-n", "ca", "init", "--out-dir", "d", "--json", "--log-level", "warn"},
+           {"report", "a.json", "--dry-run", "--json"},
+       }) {
+    auto ex = make_example();
+    const Outcome r = run(*ex, args);
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.body_ran);
+  }
 }
 
 TEST_CASE("a --log-level outside the allowed values is a usage error") {

@@ -1,5 +1,10 @@
 #include "pw/io/loop.h"
 
+#include <mutex>
+#include <vector>
+
+#include "pw/io/worker.h"
+
 #include <atomic>
 #include <thread>
 
@@ -101,4 +106,36 @@ TEST_CASE("work posted from the loop thread runs even when nothing else keeps th
   t.start(1ms);
   loop.run();  // returns only when no posted work is left
   CHECK(ran == 2);
+}
+
+TEST_CASE("a WorkerPool's loops belong to their worker threads - not to the thread that made the pool") {
+  // post() from the loop's own thread touches the loop's async handle (uv_ref), which only that
+  // thread may do. The pool's loops are constructed on this thread but run on the workers':
+  // before a worker binds its loop, a post() from here must not take itself for the loop's.
+  WorkerPool pool(2);
+  for (unsigned i = 0; i < pool.size(); ++i) CHECK_FALSE(pool.loop(i).in_loop_thread());
+  std::mutex mu;
+  std::vector<bool> own_in_setup;
+  std::vector<std::unique_ptr<Timer>> guards(pool.size());  // keep each loop running until the post
+  pool.start([&](Loop& loop, unsigned i) {
+    guards[i] = std::make_unique<Timer>(loop, [&loop] {
+      FAIL_CHECK("guard timer fired: the posted work never ran");
+      loop.stop();
+    });
+    guards[i]->start(20s);
+    std::lock_guard lk(mu);
+    own_in_setup.push_back(loop.in_loop_thread());
+  });
+  std::atomic<int> ran{0}, ran_as_own{0};
+  pool.post_all([&](Loop& l, unsigned i) {
+    if (l.in_loop_thread()) ++ran_as_own;
+    ++ran;
+    guards[i].reset();
+    l.stop();
+  });
+  pool.join();
+  CHECK(ran == 2);
+  CHECK(ran_as_own == 2);
+  CHECK(own_in_setup == std::vector<bool>{true, true});
+  for (unsigned i = 0; i < pool.size(); ++i) CHECK_FALSE(pool.loop(i).in_loop_thread());
 }

@@ -123,13 +123,53 @@ TEST_CASE("targets files: URLs and JSON objects", "[loadgen][targets]") {
   CHECK(set->targets[0].json_url == "\"http://127.0.0.1:8080/a\"");
 }
 
+// vegeta's http targets format (lib/targets.go): "METHOD URL", header lines, an optional @body
+// line, a blank line between targets.
+TEST_CASE("targets files: vegeta's GET URL lines with headers and @body", "[loadgen][targets]") {
+  auto t = parse_targets(
+      "GET http://127.0.0.1:8080/a\n"
+      "\n"
+      "GET http://127.0.0.1:8080/b\n"
+      "X-Account-ID: 8675309\n"
+      "Authorization: Bearer t0k3n\n"
+      "\n"
+      "# a comment between targets\n"
+      "DELETE http://127.0.0.1:8080/c\n"
+      "POST http://127.0.0.1:8080/d\n"
+      "Content-Type: application/json\n"
+      "@/dev/null\n"
+      "http://127.0.0.1:8080/plain\n"
+      "HEAD\thttp://127.0.0.1:8080/e  \n",
+      "vegeta.txt");
+  REQUIRE(t.ok());
+  REQUIRE(t->size() == 6);
+  CHECK((*t)[0].method == "GET");
+  CHECK((*t)[0].url == "http://127.0.0.1:8080/a");
+  CHECK((*t)[0].headers.empty());
+  CHECK((*t)[1].url == "http://127.0.0.1:8080/b");
+  REQUIRE((*t)[1].headers.size() == 2);
+  CHECK((*t)[1].headers[0] == std::pair<std::string, std::string>{"X-Account-ID", "8675309"});
+  CHECK((*t)[1].headers[1].second == "Bearer t0k3n");
+  CHECK((*t)[2].method == "DELETE");  // the next request line ends a target without a blank line
+  CHECK((*t)[2].where == "vegeta.txt:8");
+  CHECK((*t)[3].method == "POST");
+  CHECK((*t)[3].has_body);
+  CHECK((*t)[3].headers.size() == 1);
+  CHECK((*t)[4].method.empty());  // loadgen's own URL line after a vegeta target
+  CHECK((*t)[4].url == "http://127.0.0.1:8080/plain");
+  CHECK((*t)[5].method == "HEAD");
+  CHECK((*t)[5].url == "http://127.0.0.1:8080/e");
+}
+
 TEST_CASE("targets errors are precise", "[loadgen][targets]") {
   auto err = [](const char* text) {
     auto r = parse_targets(text, "t.txt");
     REQUIRE_FALSE(r.ok());
     return r.error().message;
   };
-  CHECK(err("GET http://x/") == "t.txt:1: expected a URL or a JSON object, got \"GET http://x/\"");
+  CHECK(err("get http://x/") == "t.txt:1: expected a URL or a JSON object, got \"get http://x/\"");
+  CHECK(err("GET http://x/\nnocolon\n") == "t.txt:2: header \"nocolon\": expected 'Name: value' (or a blank line between targets)");
+  CHECK(err("POST http://x/\n@/nonexistent/file\n") == "t.txt:2: body file /nonexistent/file: cannot open");
   CHECK(err("{\"url\":5}") == "t.txt:1: /url: expected a string");
   CHECK(err("{\"method\":\"GET\"}") == "t.txt:1: missing \"url\"");
   CHECK(err("{\"url\":\"http://x/\",\"headers\":[\"nocolon\"]}").find("/headers/0:") != std::string::npos);
@@ -405,4 +445,174 @@ TEST_CASE("the text latency table keeps its columns apart at 10 s and more", "[l
   CHECK(corrected[0] == Approx(15500).epsilon(0.001));
   CHECK(corrected[6] == Approx(3599000));
   CHECK(row_of("uncorrected").size() == 7);
+}
+
+namespace {
+
+nlohmann::json json_of(const Summary& s) { return nlohmann::json::parse(s.to_json().dump()); }
+
+// A run of `n` requests spread evenly over [from, from + len) (epoch µs), as run_load makes it.
+Summary run_of(std::int64_t from, std::int64_t len, int n, const std::string& label) {
+  Summary s;
+  s.mode = "open";
+  s.runs = 1;
+  s.labels = {label};
+  for (int i = 0; i < n; ++i) {
+    Outcome o = outcome(from + len * i / n, 500, 200);
+    s.record(o);
+    ++s.c.sent;
+  }
+  s.started_us = from;
+  s.ended_us = from + len;
+  s.send_window_s = static_cast<double>(len) / 1e6;
+  s.target_rate = n / s.send_window_s;
+  s.set_run_spans();
+  return s;
+}
+
+// The y attribute of every legend text, and the data-name of every polyline, of one chart.
+std::string chart(const std::string& html, const std::string& id) {
+  auto a = html.find("<svg id=\"" + id + "\"");
+  REQUIRE(a != std::string::npos);
+  return html.substr(a, html.find("</svg>", a) - a);
+}
+std::vector<double> attr_values(const std::string& svg, const std::string& prefix, const std::string& attr) {
+  std::vector<double> out;
+  for (std::size_t p = svg.find(prefix); p != std::string::npos; p = svg.find(prefix, p + 1)) {
+    auto e = svg.find('>', p);
+    auto k = svg.find(" " + attr + "=\"", p);
+    if (k < e) out.push_back(std::stod(svg.substr(k + attr.size() + 3)));
+  }
+  return out;
+}
+std::size_t count_of(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+// Regression: series were named by their file ("a.json"), whatever --label said.
+TEST_CASE("report series are named by their --label", "[loadgen][report]") {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  std::vector<ReportInput> in{{"a.json", run_of(t0, 2'000'000, 200, "before")}, {"b.json", run_of(t0, 2'000'000, 200, "after")}};
+  Summary m = merge_inputs(in);
+  std::string html = format_html(in, m, "t");
+  CHECK(count_of(html, "data-name=\"before\"") >= 3);  // latency by percentile, throughput, p99
+  CHECK(count_of(html, "data-name=\"after\"") >= 3);
+  CHECK(html.find("<tr><td>before</td>") != std::string::npos);
+  CHECK(html.find("data-name=\"a.json\"") == std::string::npos);
+  // Two inputs with the same label keep their files apart.
+  in[1].summary.labels = {"before"};
+  html = format_html(in, merge_inputs(in), "t");
+  CHECK(html.find("data-name=\"before (a.json)\"") != std::string::npos);
+  CHECK(html.find("data-name=\"before (b.json)\"") != std::string::npos);
+}
+
+// Regression: the legend was drawn in the plot's top right corner, over the lines.
+TEST_CASE("report legends stay off the plot area", "[loadgen][report]") {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  std::vector<ReportInput> in{{"a.json", run_of(t0, 3'000'000, 300, "a")}, {"b.json", run_of(t0, 3'000'000, 900, "b")}};
+  std::string html = format_html(in, merge_inputs(in), "t");
+  for (const char* id : {"latency-by-percentile", "throughput-over-time", "p99-over-time"}) {
+    INFO(id);
+    std::string svg = chart(html, id);
+    auto ys = attr_values(svg, "<text class=\"legend\"", "y");
+    REQUIRE(ys.size() >= 3);
+    for (double y : ys) CHECK(y > 340 - 52 + 20);  // below the x axis and its tick labels
+    // Every point of every line is inside the plot area (between y 36 and the x axis at 288).
+    std::size_t points = 0;
+    for (std::size_t p = svg.find(" points=\""); p != std::string::npos; p = svg.find(" points=\"", p + 1)) {
+      std::istringstream pts(svg.substr(p + 9, svg.find('"', p + 9) - p - 9));
+      for (std::string xy; pts >> xy; ++points) {
+        double y = std::stod(xy.substr(xy.find(',') + 1));
+        CHECK(y >= 36 - 0.1);
+        CHECK(y <= 288 + 0.1);
+      }
+    }
+    CHECK(points > 0);
+  }
+}
+
+// Regression: one polyline ran across the minutes between two runs, as if they were one.
+TEST_CASE("report lines break at the gap between runs", "[loadgen][report]") {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  std::vector<ReportInput> in{{"a.json", run_of(t0, 3'000'000, 300, "first")},
+                              {"b.json", run_of(t0 + 60'000'000, 3'000'000, 300, "second")}};
+  std::string html = format_html(in, merge_inputs(in), "t");
+  for (const char* id : {"throughput-over-time", "p99-over-time"}) {
+    INFO(id);
+    std::string svg = chart(html, id);
+    CHECK(count_of(svg, "data-name=\"all\"") == 2);  // a line per run, none across the minute between
+    CHECK(count_of(svg, "<polyline class=\"series\" data-name=\"first\"") == 1);
+  }
+  // A second inside a run in which no request ended is 0 requests/s, not a gap.
+  Summary stalled = run_of(t0, 1'000'000, 100, "x");
+  Summary tail = run_of(t0 + 3'000'000, 1'000'000, 100, "x");
+  stalled.merge(tail);
+  stalled.spans = {{t0, t0 + 4'000'000}};  // one run, with two seconds of silence
+  std::string one = format_html({ReportInput{"s.json", stalled}}, stalled, "t");
+  CHECK(count_of(chart(one, "throughput-over-time"), "<polyline") == 1);
+}
+
+// Regression: merging two runs made one after the other gave a total rate (responses per second
+// of the time from the first start to the last end, gap included) that disagreed with the
+// merged schedule's rates (the runs' target rates added up) and with each run's own rate.
+TEST_CASE("merged rates agree with each other and with the runs' rates", "[loadgen][report]") {
+  const std::int64_t t0 = 1'700'000'000'000'000;
+  SECTION("runs one after the other") {
+    Summary a = run_of(t0, 2'000'000, 1000, "a"), b = run_of(t0 + 10'000'000, 2'000'000, 1000, "b");
+    Summary m = merge_inputs({{"a", a}, {"b", b}});
+    CHECK(a.rps() == Approx(500));
+    CHECK(m.duration_s() == Approx(4.0));
+    CHECK(m.rps() == Approx(500));
+    CHECK(m.target_rate == Approx(500));
+    CHECK(m.achieved_rate() == Approx(500));
+    auto j = m.to_json();
+    CHECK(j["spans"].size() == 2);
+    CHECK(j["rps"].get<double>() == Approx(j["schedule"]["target_rate"].get<double>()));
+    // Through JSON and back (as loadgen report reads summaries).
+    auto a2 = Summary::from_json(json_of(a), "a.json");
+    auto b2 = Summary::from_json(json_of(b), "b.json");
+    REQUIRE(a2.ok());
+    REQUIRE(b2.ok());
+    Summary m2 = merge_inputs({{"a", *a2}, {"b", *b2}});
+    CHECK(m2.rps() == Approx(500).epsilon(0.01));
+    CHECK(m2.target_rate == Approx(500).epsilon(0.01));
+  }
+  SECTION("runs side by side (two machines) add up") {
+    Summary a = run_of(t0, 2'000'000, 1000, "a"), b = run_of(t0, 2'000'000, 600, "b");
+    Summary m = merge_inputs({{"a", a}, {"b", b}});
+    CHECK(m.duration_s() == Approx(2.0));
+    CHECK(m.rps() == Approx(800));
+    CHECK(m.target_rate == Approx(800));
+    CHECK(m.achieved_rate() == Approx(800));
+  }
+  SECTION("a summary without spans (an older loadgen) ran from started_us to ended_us") {
+    auto j = json_of(run_of(t0, 2'000'000, 1000, "a"));
+    j.erase("spans");
+    j["schedule"].erase("send_spans");
+    auto s = Summary::from_json(j, "old.json");
+    REQUIRE(s.ok());
+    CHECK(s->duration_s() == Approx(2.0));
+    CHECK(s->send_spans.size() == 1);
+  }
+}
+
+TEST_CASE("spans: overlaps join, and there are never more than kMaxSpans", "[loadgen][summary]") {
+  std::vector<Span> s{{50, 60}, {10, 20}, {15, 30}, {30, 40}};
+  normalize_spans(s);
+  CHECK(s == std::vector<Span>{{10, 40}, {50, 60}});
+  add_span(s, {41, 49});
+  add_span(s, {45, 55});
+  CHECK(s == std::vector<Span>{{10, 40}, {41, 60}});
+  CHECK(covered_us(s, 0, 100) == 49);
+  CHECK(covered_us(s, 35, 45) == 9);
+  std::vector<Span> many;
+  for (std::int64_t i = 0; i < 3 * static_cast<std::int64_t>(kMaxSpans); ++i) many.emplace_back(i * 10, i * 10 + (i % 3 == 0 ? 1 : 5));
+  normalize_spans(many);
+  CHECK(many.size() <= kMaxSpans);
+  CHECK(many.front().first == 0);
+  CHECK(many.back().second == (3 * static_cast<std::int64_t>(kMaxSpans) - 1) * 10 + 5);
 }

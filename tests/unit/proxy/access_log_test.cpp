@@ -90,6 +90,7 @@ AccessEntry full_entry() {
   e.consumer = "alice";
   e.auth = "jwt:corp";
   e.ratelimit = "ok";
+  e.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   return e;
 }
 
@@ -107,7 +108,7 @@ TEST_CASE("the default fields - in their documented order", "[proxy-accesslog]")
       "start_time", "duration_ms", "upstream_duration_ms", "listener", "route", "cluster", "upstream",
       "client", "method", "target", "host", "protocol", "status", "request_bytes", "response_bytes",
       "attempts", "request_id", "traceparent", "user_agent", "referer", "tls_version", "error", "flags",
-      "consumer", "auth", "ratelimit"};
+      "consumer", "auth", "ratelimit", "trace_id"};
   CHECK(access_log_field_names() == expected);
 
   TempDir dir;
@@ -133,6 +134,7 @@ TEST_CASE("the default fields - in their documented order", "[proxy-accesslog]")
   CHECK(j["consumer"] == "alice");
   CHECK(j["auth"] == "jwt:corp");
   CHECK(j["ratelimit"] == "ok");
+  CHECK(j["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 TEST_CASE("nulls for what did not happen", "[proxy-accesslog]") {

@@ -251,11 +251,12 @@ TEST_CASE("endpoint addresses are host:port with a numeric IP or localhost", "[p
   CHECK(endpoint_error("[::1]:9002").empty());
   CHECK(endpoint_error("localhost:9002").empty());
   CHECK(endpoint_error("127.0.0.1") ==
-        "gw.json: /clusters/0/endpoints/1/address: expected host:port, got \"127.0.0.1\"");
-  CHECK(endpoint_error("::1:80") ==
-        "gw.json: /clusters/0/endpoints/1/address: IPv6 addresses need brackets: [::1]:port");
-  CHECK(endpoint_error("127.0.0.1:70000") ==
-        "gw.json: /clusters/0/endpoints/1/address: invalid port \"70000\" (0..65535)");
+        "gw.json: /clusters/0/endpoints/1/address: invalid address \"127.0.0.1\": missing :PORT, as in "
+        "127.0.0.1:8080 or :8080");
+  CHECK(endpoint_error("::1:80") == "gw.json: /clusters/0/endpoints/1/address: invalid address \"::1:80\": an IPv6 "
+                                    "address needs brackets, as in [::1]:80 (ambiguous without)");
+  CHECK(endpoint_error("127.0.0.1:70000") == "gw.json: /clusters/0/endpoints/1/address: invalid address "
+                                             "\"127.0.0.1:70000\": port \"70000\" is not a number 0..65535");
   CHECK(endpoint_error("127.0.0.1:0") == "gw.json: /clusters/0/endpoints/1/address: expected a port 1..65535");
   CHECK(endpoint_error("127.0.0.1:9001") ==
         "gw.json: /clusters/0/endpoints/1/address: duplicate endpoint \"127.0.0.1:9001\" (also at "
@@ -321,7 +322,7 @@ TEST_CASE("header fields that would split a message are refused", "[proxy-config
 
 TEST_CASE("access log fields are the documented names", "[proxy-config]") {
   std::vector<std::string> all(pw::proxy::access_log_field_names().begin(), pw::proxy::access_log_field_names().end());
-  CHECK(all.size() == 26);
+  CHECK(all.size() == 27);  // issue 15 spans: trace_id
   Config c = load_ok(patched({{"/access_log", {{"path", "-"}, {"fields", all}}}}));
   CHECK(c.access_log.fields == all);
 
@@ -475,4 +476,42 @@ TEST_CASE("effective_filters: defaults first - a route's filter of the same type
   CHECK(chain[2] == &route[0]);     // then the route's own others; headers turned off
   CHECK(pw::proxy::effective_filters({}, route).size() == 2);
   CHECK(pw::proxy::effective_filters(defaults, {}).size() == 3);
+}
+
+// ---- issue 15 spans ----
+
+TEST_CASE("tracing: off by default - settings with their defaults", "[proxy-config][proxy-tracing]") {
+  Config c = load_ok(base_doc());
+  CHECK_FALSE(c.tracing.enabled);
+  c = load_ok(patched({{"/tracing", Json::parse(R"({"enabled": true, "sampling": 0.01,
+                                                  "exporter": {"otlp_http": "http://127.0.0.1:4318"}})")},
+                       {"/routes/0/tracing", Json::parse(R"({"sampling": 1})")}}));
+  CHECK(c.tracing.enabled);
+  CHECK(c.tracing.sampling == 0.01);
+  REQUIRE(c.tracing.exporter);
+  CHECK(c.tracing.exporter->max_queue_spans == 2048);
+  CHECK(c.tracing.exporter->batch_delay == 1s);
+  REQUIRE(c.routes[0].tracing);
+  CHECK(c.routes[0].tracing->sampling == 1.0);
+  CHECK_FALSE(c.routes[1].tracing);
+}
+
+TEST_CASE("tracing: errors name the field", "[proxy-config][proxy-tracing]") {
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"enabled": true})")}})) ==
+        "gw.json: /tracing/exporter: required when tracing is enabled");
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"sampling": 1.5})")}})) ==
+        "gw.json: /tracing/sampling: expected a ratio from 0 to 1");
+  CHECK(errors_of(patched({{"/routes/0/tracing", Json::parse(R"({"sampling": -0.1})")}})) ==
+        "gw.json: /routes/0/tracing/sampling: expected a ratio from 0 to 1");
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"enabled": true, "exporter": {}})")}})) ==
+        "gw.json: /tracing/exporter: needs exactly one of \"otlp_http\", \"file\"");
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"enabled": true, "exporter": {"file": "a", "otlp_http": "http://x"}})")}})) ==
+        "gw.json: /tracing/exporter: needs exactly one of \"otlp_http\", \"file\"");
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"enabled": true, "exporter": {"otlp_http": "ftp://u:pw@x"}})")}})) ==
+        "gw.json: /tracing/exporter/otlp_http: expected an http:// or https:// URL, got \"ftp://***@x\"");
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"enabled": true, "exporter": {"file": "s", "batch_delay": "0s"}})")}})) ==
+        "gw.json: /tracing/exporter/batch_delay: must be positive");
+  CHECK(errors_of(patched({{"/tracing", Json::parse(R"({"enabled": true, "exporter": {"file": "s", "max_queue_spans": 0}})")}})) !=
+        "");
+  CHECK(errors_of(patched({{"/routes/0/tracing", Json::parse(R"({"ratio": 1})")}})) != "");  // unknown key
 }

@@ -9,7 +9,10 @@
 
 #include <sys/socket.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -28,6 +31,7 @@
 #include "pw/io/tcp.h"
 #include "pw/proxy/engine.h"
 #include "pw/telemetry/metrics.h"
+#include "pw/telemetry/trace_context.h"
 
 using namespace pw;
 using namespace std::chrono_literals;
@@ -127,6 +131,7 @@ struct Env {
 
   std::unique_ptr<http::ConnectionPool> pool;  // the test's client, to the gateway
   std::unique_ptr<http::Client> client;
+  std::string top;  // more top-level members for start(), each followed by ',' (issue 15 spans: "tracing")
 
   Env() {
     backend = std::make_unique<http::Server>(loop, http::ServerOptions{}, [this](std::shared_ptr<http::ServerExchange> ex) {
@@ -176,7 +181,7 @@ struct Env {
     if (endpoints.empty()) endpoints = backend_endpoint();
     std::string text = R"({"listeners":[{"name":"main","address":"127.0.0.1","port":8080)" +
                        (listener.empty() ? std::string() : "," + std::string(listener)) +
-                       R"(}],"admin":{"enabled":false},"routes":[)" +
+                       R"(}],"admin":{"enabled":false},)" + top + R"("routes":[)" +
                        std::string(routes) + R"(],"clusters":[{"name":"be","endpoints":[)" + endpoints +
                        R"(],"outlier_detection":{"consecutive_5xx":0,"consecutive_gateway_errors":0})";
     if (!cluster.empty()) text += "," + std::string(cluster);
@@ -741,4 +746,224 @@ TEST_CASE("a reload that changes the admin listener is refused", "[proxy-engine]
         "/admin: the admin listener changed");
   CHECK(proxy::listener_change(running, load(R"({"port":0,"allowed_hosts":["ops.example"]})")) ==
         "/admin: the admin listener changed");
+}
+
+// ---- issue 15 spans ----
+
+namespace {
+
+// The spans of a JSON-lines OTLP file (the tracing exporter's "file"), in file order.
+std::vector<nlohmann::json> exported_spans(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return out;
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    auto j = nlohmann::json::parse(text.substr(start, nl - start));
+    for (const auto& rs : j["resourceSpans"])
+      for (const auto& ss : rs["scopeSpans"])
+        for (const auto& sp : ss["spans"]) out.push_back(sp);
+  }
+  return out;
+}
+
+std::optional<nlohmann::json> attr(const nlohmann::json& span, const std::string& key) {
+  for (const auto& a : span["attributes"])
+    if (a["key"] == key) return a["value"];
+  return std::nullopt;
+}
+
+std::string temp_path(const char* name) {
+  std::string tmpl = "/tmp/pw_spans_XXXXXX";
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl + "/" + name;
+}
+
+// A GET through the gateway with these extra header fields.
+Env::Reply fetch_with(Env& env, std::string target, std::vector<http::Header> fields) {
+  Env::Reply out;
+  http::Request r = Env::get(std::move(target));
+  r.header_views = fields;
+  env.client->request(env.endpoint(), std::move(r), [&out](Result<http::Response> x) { out.r = std::move(x); });
+  env.run_until([&] { return out.done(); });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("tracing: a SERVER span and a CLIENT span per try - the upstream gets the try's span as parent",
+          "[proxy-engine][proxy-tracing]") {
+  const std::string file = temp_path("spans.jsonl");
+  Env env;
+  env.top = R"("tracing":{"enabled":true,"sampling":0,"exporter":{"file":")" + file + R"("}},)";
+  env.start(route("/", R"("retry":{"retry_on":["5xx"],"max_retries":1,"backoff_base":"0s","backoff_max":"0s"})"));
+  const std::string incoming_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string incoming_parent = "00f067aa0ba902b7";
+
+  SECTION("a sampled parent is continued; a retry is a second CLIENT span") {
+    env.script.push_back(503);
+    const std::string tp = "00-" + incoming_trace + "-" + incoming_parent + "-01";
+    auto r = fetch_with(env, "/r", {{"traceparent", tp}, {"tracestate", "vendor=x1,other=y"}});
+    CHECK(r.status() == 200);
+    REQUIRE(env.seen.size() == 2);
+    std::vector<std::string> parents;  // the span id each try's traceparent named
+    for (const Seen& s : env.seen) {
+      std::size_t n = 0;
+      for (const auto& [name, v] : s.headers) n += iequals(name, "traceparent") ? 1 : 0;
+      CHECK(n == 1);  // replaced, not added beside the client's
+      auto up = telemetry::parse_traceparent(s.header("traceparent").value_or(""));
+      REQUIRE(up.ok());
+      CHECK(up->trace_id.hex() == incoming_trace);
+      CHECK(up->sampled());
+      CHECK(up->parent_id.hex() != incoming_parent);
+      parents.push_back(up->parent_id.hex());
+      CHECK(s.header("tracestate") == "vendor=x1,other=y");
+    }
+    CHECK(parents[0] != parents[1]);
+    env.snapshot->tracing->exporter()->flush();
+    // (the query, which may carry a credential, is never in a span: see the next section)
+    auto spans = exported_spans(file);
+    REQUIRE(spans.size() == 3);
+    // Ended in order: try 1, try 2, then the server span.
+    const auto& server = spans[2];
+    CHECK(server["kind"] == 2);
+    CHECK(server["traceId"] == incoming_trace);
+    CHECK(server["parentSpanId"] == incoming_parent);
+    CHECK(server["traceState"] == "vendor=x1,other=y");
+    CHECK(attr(server, "http.request.method") == nlohmann::json{{"stringValue", "GET"}});
+    CHECK(attr(server, "url.path") == nlohmann::json{{"stringValue", "/r"}});
+    CHECK(attr(server, "http.route") == nlohmann::json{{"stringValue", "route0"}});
+    CHECK(attr(server, "http.response.status_code") == nlohmann::json{{"intValue", "200"}});
+    CHECK(attr(server, "pw.proxy.attempts") == nlohmann::json{{"intValue", "2"}});
+    for (int i = 0; i < 2; ++i) {
+      const auto& c = spans[static_cast<std::size_t>(i)];
+      INFO("try " << i + 1);
+      CHECK(c["kind"] == 3);
+      CHECK(c["traceId"] == incoming_trace);
+      CHECK(c["parentSpanId"] == server["spanId"]);
+      CHECK(c["spanId"] == parents[static_cast<std::size_t>(i)]);  // the upstream's parent is this try's span
+      CHECK(attr(c, "pw.proxy.attempt") == nlohmann::json{{"intValue", std::to_string(i + 1)}});
+      CHECK(attr(c, "pw.proxy.cluster") == nlohmann::json{{"stringValue", "be"}});
+    }
+    CHECK(attr(spans[0], "http.response.status_code") == nlohmann::json{{"intValue", "503"}});
+    CHECK(spans[0]["status"]["code"] == 2);  // error
+    CHECK(attr(spans[1], "http.request.resend_count") == nlohmann::json{{"intValue", "1"}});
+    CHECK((!spans[1].contains("status") || !spans[1]["status"].contains("code")));
+  }
+  SECTION("url.full has no query - it may carry a credential (an API key, a token)") {
+    const std::string tp = "00-" + incoming_trace + "-" + incoming_parent + "-01";
+    auto r = fetch_with(env, "/q?apikey=secret-key-1234&x=1", {{"traceparent", tp}});
+    CHECK(r.status() == 200);
+    env.snapshot->tracing->exporter()->flush();
+    auto spans = exported_spans(file);
+    REQUIRE(spans.size() == 2);
+    const auto url = attr(spans[0], "url.full");
+    REQUIRE(url.has_value());
+    const std::string u = (*url)["stringValue"];
+    CHECK(u.find("/q") != std::string::npos);
+    CHECK(u.find('?') == std::string::npos);
+    for (const auto& sp : spans) CHECK(sp.dump().find("secret-key-1234") == std::string::npos);
+  }
+  SECTION("an unsampled parent is not sampled (sampling 0 for new traces), but its trace goes on upstream") {
+    const std::string tp = "00-" + incoming_trace + "-" + incoming_parent + "-00";
+    auto r = fetch_with(env, "/u", {{"traceparent", tp}});
+    CHECK(r.status() == 200);
+    REQUIRE(env.seen.size() == 1);
+    auto up = telemetry::parse_traceparent(env.seen[0].header("traceparent").value_or(""));
+    REQUIRE(up.ok());
+    CHECK(up->trace_id.hex() == incoming_trace);
+    CHECK(!up->sampled());
+    CHECK(up->parent_id.hex() != incoming_parent);
+    auto r2 = fetch_with(env, "/none", {});  // a new trace, sampling 0
+    CHECK(r2.status() == 200);
+    env.snapshot->tracing->exporter()->flush();
+    CHECK(exported_spans(file).empty());
+  }
+  SECTION("an invalid traceparent starts a new trace and drops tracestate") {
+    auto r = fetch_with(env, "/bad", {{"traceparent", "00-" + incoming_trace + "-" + incoming_parent + "-0Z"}, {"tracestate", "a=b"}});
+    CHECK(r.status() == 200);
+    REQUIRE(env.seen.size() == 1);
+    auto up = telemetry::parse_traceparent(env.seen[0].header("traceparent").value_or(""));
+    REQUIRE(up.ok());
+    CHECK(up->trace_id.hex() != incoming_trace);
+    CHECK(!env.seen[0].header("tracestate"));
+  }
+  CHECK(env.run_until([&] { return env.settled(); }, 3s));
+  env.finish();
+  std::filesystem::remove_all(std::filesystem::path(file).parent_path());
+}
+
+TEST_CASE("tracing: a route's own sampling ratio replaces the top-level one", "[proxy-engine][proxy-tracing]") {
+  const std::string file = temp_path("spans.jsonl");
+  Env env;
+  env.top = R"("tracing":{"enabled":true,"sampling":0,"exporter":{"file":")" + file + R"("}},)";
+  env.start(R"({"name":"all","match":{"prefix":"/all"},"forward":{"cluster":"be"},"tracing":{"sampling":1}},)" + route("/"));
+  CHECK(env.fetch("/all").status() == 200);
+  CHECK(env.fetch("/other").status() == 200);
+  env.snapshot->tracing->exporter()->flush();
+  auto spans = exported_spans(file);
+  REQUIRE(spans.size() == 2);  // the CLIENT and SERVER spans of /all only
+  CHECK(attr(spans[1], "http.route") == nlohmann::json{{"stringValue", "all"}});
+  CHECK(!spans[1].contains("parentSpanId"));  // a root: no sampled parent
+  CHECK(env.run_until([&] { return env.settled(); }, 3s));
+  env.finish();
+  std::filesystem::remove_all(std::filesystem::path(file).parent_path());
+}
+
+TEST_CASE("tracing: a reload keeps the exporter when its settings did not change", "[proxy-engine][proxy-tracing]") {
+  const std::string file = temp_path("spans.jsonl");
+  telemetry::Registry reg;
+  proxy::Metrics metrics(reg, "t");
+  auto build = [&](const std::string& tracing, const proxy::Snapshot* prev) {
+    auto cfg = config::load_text<proxy::Config>(
+        R"({"listeners":[{"port":0}],"admin":{"enabled":false},"routes":[{"direct_response":{"status":200}}],"tracing":)" +
+            tracing + "}",
+        "gw.json");
+    REQUIRE(cfg.ok());
+    auto snap = proxy::build_snapshot(std::move(*cfg), "gw.json", prev, metrics, nullptr);
+    REQUIRE(snap.ok());
+    return *snap;
+  };
+  const std::string on = R"({"enabled":true,"sampling":0.5,"exporter":{"file":")" + file + R"("}})";
+  auto a = build(on, nullptr);
+  REQUIRE(a->tracing);
+  auto b = build(R"({"enabled":true,"sampling":0.1,"exporter":{"file":")" + file + R"("}})", a.get());
+  CHECK(b->tracing->exporter() == a->tracing->exporter());  // only the ratio changed
+  auto c = build(R"({"enabled":true,"service_name":"edge","exporter":{"file":")" + file + R"("}})", b.get());
+  CHECK(c->tracing->exporter() != b->tracing->exporter());
+  auto d = build(R"({"enabled":false})", c.get());
+  CHECK(!d->tracing);
+  // An exporter file that cannot be opened is the reload's error, with its JSON path.
+  auto cfg = config::load_text<proxy::Config>(
+      R"({"listeners":[{"port":0}],"routes":[{"direct_response":{"status":200}}],"tracing":{"enabled":true,"exporter":{"file":"/nonexistent/dir/s.jsonl"}}})",
+      "gw.json");
+  REQUIRE(cfg.ok());
+  auto bad = proxy::build_snapshot(std::move(*cfg), "gw.json", nullptr, metrics, nullptr);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.rfind("gw.json: /tracing/exporter/file: ", 0) == 0);
+  std::filesystem::remove_all(std::filesystem::path(file).parent_path());
+}
+
+TEST_CASE("tracing: the exporter's counts reach gw_trace_spans_*_total, from 0 again for a new exporter",
+          "[proxy-engine][proxy-tracing]") {
+  const std::string file = temp_path("spans.jsonl");
+  Env env;
+  env.top = R"("tracing":{"enabled":true,"exporter":{"file":")" + file + R"("}},)";
+  env.start(route("/"));
+  CHECK(env.fetch("/a").status() == 200);
+  CHECK(env.fetch("/b").status() == 200);
+  env.snapshot->tracing->exporter()->flush();
+  proxy::TracingStatsPump pump;
+  pump.pump(*env.snapshot->tracing->exporter(), env.metrics->tracing);
+  CHECK(env.metrics->tracing.spans_exported.value() == 4);  // two requests, a SERVER and a CLIENT span each
+  pump.pump(*env.snapshot->tracing->exporter(), env.metrics->tracing);
+  CHECK(env.metrics->tracing.spans_exported.value() == 4);  // counted once
+  CHECK(env.metrics->tracing.spans_dropped.value() == 0);
+  CHECK(env.run_until([&] { return env.settled(); }, 3s));
+  env.finish();
+  std::filesystem::remove_all(std::filesystem::path(file).parent_path());
 }

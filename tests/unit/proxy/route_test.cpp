@@ -440,3 +440,31 @@ TEST_CASE("check_upstream_path: a rewrite that brings dot segments back is refus
   cfg.mode = PathMode::off;
   CHECK(check_upstream_path(cfg, "/v1/../x").ok());
 }
+
+TEST_CASE("mismatch names the first failing matcher - empty exactly when matches", "[proxy-route]") {
+  const RouteTable t = table(R"([
+    {"name": "l", "match": {"listeners": ["internal"]}, "direct_response": {"status": 200}},
+    {"name": "m", "match": {"methods": ["POST"]}, "direct_response": {"status": 200}},
+    {"name": "p", "match": {"path": "/exact"}, "direct_response": {"status": 200}},
+    {"name": "x", "match": {"prefix": "/api/"}, "direct_response": {"status": 200}},
+    {"name": "h", "match": {"hosts": ["api.example.com"]}, "direct_response": {"status": 200}},
+    {"name": "r", "match": {"regex": "/v[0-9]+/.*"}, "direct_response": {"status": 200}},
+    {"name": "hd", "match": {"headers": [{"name": "x-tenant", "exact": "acme"}]}, "direct_response": {"status": 200}},
+    {"name": "q", "match": {"query": [{"name": "debug", "present": true}]}, "direct_response": {"status": 200}},
+    {"name": "c", "match": {"cookies": [{"name": "version", "exact": "b"}]}, "direct_response": {"status": 200}},
+    {"name": "all", "match": {"prefix": "/"}, "direct_response": {"status": 200}}])");
+  Req r = at("example.com", "/other");
+  const std::vector<std::string> want = {"listeners", "methods", "path",        "prefix",          "hosts",
+                                         "regex",     "headers/x-tenant", "query/debug", "cookies/version", ""};
+  REQUIRE(t.routes().size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(i);
+    CHECK(t.routes()[i].mismatch(r.view()) == want[i]);
+    CHECK(t.routes()[i].matches(r.view()) == want[i].empty());
+  }
+  // Several matchers fail: the first in match order is named (methods before prefix).
+  const RouteTable t2 = table(R"([{"name": "a", "match": {"prefix": "/api/", "methods": ["POST"]}, "direct_response": {"status": 200}}])");
+  CHECK(only(t2).mismatch(at("example.com", "/other").view()) == "methods");
+  r.h("X-Tenant", "acme");
+  CHECK(t.routes()[6].mismatch(r.view()).empty());
+}

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -59,6 +60,40 @@ TEST_CASE("a log line is one JSON object with ts - level - msg and fields") {
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["port"] == 8080);
   CHECK(lines[0]["delta"] == -3);
+}
+
+// append_json_string copies runs of plain bytes eight at a time: every byte value, at every
+// offset of a string longer than two such blocks, is escaped as a byte-by-byte escaper does.
+TEST_CASE("append_json_string: each byte value at each offset escapes as one byte at a time") {
+  auto one_byte = [](unsigned char c) -> std::string {
+    switch (c) {
+      case '"': return "\\\"";
+      case '\\': return "\\\\";
+      case '\n': return "\\n";
+      case '\r': return "\\r";
+      case '\t': return "\\t";
+      case '\b': return "\\b";
+      case '\f': return "\\f";
+    }
+    if (c >= 0x80) return "\\ufffd";  // alone between ASCII bytes: never valid UTF-8
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      return buf;
+    }
+    return std::string(1, static_cast<char>(c));
+  };
+  for (int b = 0; b < 256; ++b) {
+    for (std::size_t at = 0; at < 19; ++at) {
+      std::string in(19, 'x');
+      in[at] = static_cast<char>(b);
+      std::string want = "\"" + in.substr(0, at) + one_byte(static_cast<unsigned char>(b)) + in.substr(at + 1) + "\"";
+      std::string got;
+      append_json_string(got, in);
+      INFO("byte " << b << " at " << at);
+      REQUIRE(got == want);
+    }
+  }
 }
 
 TEST_CASE("untrusted values are escaped into valid JSON") {

@@ -281,6 +281,36 @@ TEST_CASE("tracer: sampled spans are exported with parent links - unsampled only
   CHECK(server.kind == SpanKind::server);
 }
 
+TEST_CASE("tracer: reserve_attributes is capped by max_attributes - the limit and what is exported unchanged") {
+  auto sink = std::make_unique<MemorySink>();
+  MemorySink* mem = sink.get();
+  auto exporter = std::make_shared<BatchExporter>(std::move(sink), BatchExporterOptions{});
+  Tracer t({.scope = {"pw.test", "", {}, 0}, .exporter = exporter, .max_attributes = 3});
+  {
+    Span s = t.start_span("reserved", SpanKind::server);
+    s.reserve_attributes(1000);  // a caller's guess past the limit reserves only the limit
+    CHECK(s.data().attributes.capacity() >= 3);
+    CHECK(s.data().attributes.capacity() < 1000);
+    for (int i = 0; i < 5; ++i) s.set_attribute("k" + std::to_string(i), AnyValue::int64(i));
+    s.set_attribute("k0", AnyValue::int64(7));  // a known key still replaces
+  }
+  {
+    auto unsampled = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+    Span s = t.start_span("not recorded", SpanKind::server, &*unsampled);
+    s.reserve_attributes(8);
+    CHECK(s.data().attributes.capacity() == 0);
+  }
+  exporter->flush();
+  std::lock_guard lk(mem->mu);
+  REQUIRE(mem->got.size() == 1);
+  const SpanData span = decode_otlp_json(mem->got[0]).data.resource_spans.at(0).scope_spans.at(0).spans.at(0);
+  REQUIRE(span.attributes.size() == 3);
+  CHECK(span.attributes[0].key == "k0");
+  CHECK(span.attributes[0].value.i == 7);
+  CHECK(span.attributes[2].key == "k2");
+  CHECK(span.dropped_attributes_count == 2);
+}
+
 TEST_CASE("redact_url: user:password@ never shown - the rest kept") {
   CHECK(redact_url("http://user:secret@collector:4318/v1/traces") == "http://***@collector:4318/v1/traces");
   CHECK(redact_url("https://token@h") == "https://***@h");

@@ -113,6 +113,13 @@ class Command {
   Command& subcommand(const std::string& name, const std::string& help);
   Command& details(std::string text);  // man-page paragraphs, separated by a blank line
   Command& require_subcommand();
+  // Options of the root command this subcommand also reads ("-c", "--assert"). Every other option
+  // of the root given with this subcommand is a usage error ("-c,--config is not used by 'certctl
+  // issue'") rather than silently ignored; the shared --json and --log-level are always accepted.
+  // A subcommand inherits what its enclosing subcommands declare.
+  Command& uses(std::vector<std::string> root_options);
+  Command& uses_config() { return uses({"--config"}); }
+  const std::vector<std::string>& used_root_options() const noexcept { return uses_; }
 
   // After parsing: whether this (sub)command was given on the command line.
   bool selected() const { return cli_->parsed(); }
@@ -137,6 +144,7 @@ class Command {
   std::map<const CLI::Option*, OptionDoc> docs_;
   std::vector<std::unique_ptr<Command>> children_;
   std::string details_;
+  std::vector<std::string> uses_;
 };
 
 // The shared flags a tool opts in to; --help and --version are always there.

@@ -22,9 +22,14 @@
 //      watcher is what keeps the main loop running (no timer armed only for that);
 //   4. calls start(); its error ends the process with exit_code_for(error, bad_input) (the one
 //      Errc -> exit status mapping, pw/base/exit_codes.h) and its message, via a Failure;
-//   5. prints the ready line on standard output and flushes it, then logs "NAME serving";
+//   5. prints the ready line on standard output and flushes it, then logs "NAME serving" and
+//      tells the service manager READY=1 (service_notify.h; only under systemd's Type=notify);
 //   6. runs the main loop:
-//        SIGHUP  reload(); the daemon logs a failure and keeps its running configuration
+//        SIGHUP  reload() between RELOADING=1 and READY=1; the daemon logs a failure and keeps
+//                its running configuration
+//        SIGUSR1 reopen_logs() (log rotation: move the files, then SIGUSR1); ignored without
+//                the hook, so that a stray SIGUSR1 never kills a daemon
+//        SIGTERM and SIGINT first tell the service manager STOPPING=1, then:
 //        SIGTERM drain(deadline, done) with deadline = drain_deadline(); the loop ends when done
 //                is called or when the deadline has passed, whichever is first (the deadline is
 //                honoured even by a drain that never finishes); a second SIGTERM changes nothing
@@ -72,6 +77,9 @@ struct DaemonHooks {
   // SIGTERM: accept nothing new, let work in flight finish until `deadline`, then call done().
   // Empty: SIGTERM ends the loop at once, as SIGINT does.
   std::function<void(Duration deadline, std::function<void()> done)> drain;
+  // SIGUSR1: reopen the log files the daemon writes by path (after logrotate moved them).
+  // Empty: SIGUSR1 is ignored (the daemon writes no file a rotation moves).
+  std::function<Status()> reopen_logs;
   // Called once after the loop ended (SIGINT, a drain done or past its deadline, or the daemon
   // stopping the loop itself), even after a failed start: stop at once, join the workers, and
   // release everything that lives on the main loop (the loop is destroyed after it).

@@ -132,6 +132,11 @@ class ServerRequest {
   std::uint64_t connection_id() const noexcept { return conn_id_; }
   std::uint64_t index_on_connection() const noexcept { return index_; }  // 0 for the first request
 
+  // A request read from `head` (a whole request head, "GET / HTTP/1.1\r\n...\r\n\r\n") by the
+  // server's own parser with default limits, as if from `peer`: for tools that reason about a
+  // request offline (gw-proxy explain). Errors are the parser's.
+  static Result<ServerRequest> from_head(std::string_view head, const io::SockAddr& peer, bool tls = false);
+
  private:
   friend class Connection;
   void assign(const Head& parsed, std::string_view raw);

@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -46,9 +47,15 @@ class Loop {
   // Thread-safe: runs fn on this loop's thread, in order of posting.
   void post(std::function<void()> fn);
   void defer_delete(std::unique_ptr<Deletable> obj);
-  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
+  // Thread-safe. A loop belongs to the thread that constructed it until run() or
+  // bind_to_current_thread() binds it to the caller, or unbind() to no thread at all.
+  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(std::memory_order_acquire); }
   // The thread that runs this loop (run() sets it too); WorkerPool calls it before setup.
-  void bind_to_current_thread() noexcept { thread_id_ = std::this_thread::get_id(); }
+  void bind_to_current_thread() noexcept { thread_id_.store(std::this_thread::get_id(), std::memory_order_release); }
+  // No thread's loop until bound: WorkerPool's loops, constructed on the thread that creates
+  // the pool, are not that thread's (a post() from it must not touch the loop's handles while
+  // the worker thread starts running it).
+  void unbind() noexcept { thread_id_.store(std::thread::id{}, std::memory_order_release); }
 
   // A scratch buffer for reads: every stream on this loop reads into it, and the data is
   // handed to the stream's handler before the next read. Saves a buffer per idle connection.
@@ -73,7 +80,8 @@ class Loop {
   std::vector<std::unique_ptr<Deletable>> deferred_;
   std::vector<std::unique_ptr<Deletable>> spare_;  // drain_deferred's second buffer
   std::unique_ptr<char[]> scratch_;
-  std::thread::id thread_id_;
+  // Written by the binding thread, read by any thread's post() (and in_loop_thread()).
+  std::atomic<std::thread::id> thread_id_;
 };
 
 // Closes a handle allocated with new, deleting it in the close callback.

@@ -39,6 +39,7 @@ struct AccessEntry {
   std::string_view consumer;        // Identity::consumer_username (else consumer_id); "" = none
   std::string_view auth;            // Identity::auth: "api_key", "jwt:<provider>", ...
   std::string_view ratelimit;       // Identity::ratelimit: "ok", "over_limit", ...
+  std::string_view trace_id;        // issue 15 spans: 32 hex digits, the request's trace; "" = none
 };
 
 // The field names a config may list, in the default order.

@@ -27,6 +27,16 @@
 #include "pw/proxy/filters/authz.h"
 #include "pw/proxy/filters/oauth2_introspection.h"
 #include "pw/proxy/filters/rate_limit.h"
+// issue 15 splits:
+#include "pw/proxy/split.h"
+// issue 15 mirroring:
+#include "pw/proxy/mirror.h"
+// issue 15 fault filter:
+#include "pw/proxy/filters/fault.h"
+#include "pw/proxy/tracing.h"  // issue 15 spans
+#include "pw/proxy/deadline.h"  // issue 15 deadlines
+// issue 15 bulkhead:
+#include "pw/proxy/bulkhead.h"
 
 namespace pw::proxy {
 
@@ -213,6 +223,7 @@ struct RouteMatch {
   std::vector<std::string> methods;  // empty: any
   std::vector<HeaderMatch> headers;  // all must match
   std::vector<HeaderMatch> query;    // query parameters (name = parameter), all must match
+  std::vector<HeaderMatch> cookies;  // issue 15 splits: cookies (name = cookie name), all must match
   std::vector<std::string> listeners;  // listener names; empty: any
 };
 template <class F>
@@ -224,6 +235,7 @@ void config_fields(F& f, RouteMatch& m) {
   f.optional("methods", m.methods);
   f.optional("headers", m.headers);
   f.optional("query", m.query);
+  f.optional("cookies", m.cookies);  // issue 15 splits
   f.optional("listeners", m.listeners);
   f.validate([&](config::Validation& v) {
     if (m.path.has_value() + m.prefix.has_value() + m.regex.has_value() > 1)
@@ -310,7 +322,10 @@ void config_fields(F& f, HeaderEdits& h) {
 inline constexpr std::uint64_t kMaxRequestBuffering = 64ull << 20;  // Forward::request_buffering
 
 struct Forward {
-  std::string cluster;
+  std::optional<std::string> cluster;  // exactly one of cluster and weighted_clusters
+  std::optional<WeightedClusters> weighted_clusters;  // issue 15 splits
+  std::optional<MirrorPolicy> mirror;                 // issue 15 mirroring
+  std::optional<DeadlineConfig> deadline;             // issue 15 deadlines: replaces the top-level one
   // The matched prefix (route match "prefix") is replaced by this.
   std::optional<std::string> prefix_rewrite;
   std::optional<RegexRewrite> regex_rewrite;
@@ -326,10 +341,17 @@ struct Forward {
   // is contacted: a request refused within it never reaches an upstream, and a body that ends
   // within it can be retried. Longer bodies stream on from there. 0: stream from the first byte.
   ByteSize request_buffering{64 * 1024};
+  // issue 15 bulkhead:
+  std::optional<BulkheadConfig> bulkhead;  // this route's cap on requests in flight (bulkhead.h)
 };
 template <class F>
 void config_fields(F& f, Forward& w) {
-  f.required("cluster", w.cluster, config::non_empty);
+  f.optional("cluster", w.cluster, config::check([](const std::optional<std::string>& s) -> std::string {
+    return !s || !s->empty() ? "" : "must not be empty";
+  }));
+  f.optional("weighted_clusters", w.weighted_clusters);  // issue 15 splits
+  f.optional("mirror", w.mirror);                        // issue 15 mirroring
+  f.optional("deadline", w.deadline);                    // issue 15 deadlines
   f.optional("prefix_rewrite", w.prefix_rewrite);
   f.optional("regex_rewrite", w.regex_rewrite);
   f.optional("host_rewrite", w.host_rewrite);
@@ -341,8 +363,12 @@ void config_fields(F& f, Forward& w) {
   f.optional("request_buffering", w.request_buffering, config::check([](const ByteSize& b) -> std::string {
     return b.bytes <= kMaxRequestBuffering ? "" : "at most 64m (bytes held in memory per request)";
   }));
+  // issue 15 bulkhead:
+  f.optional("bulkhead", w.bulkhead);
   f.validate([&](config::Validation& v) {
     if (w.prefix_rewrite && w.regex_rewrite) v.error("at most one of \"prefix_rewrite\", \"regex_rewrite\"");
+    if (w.cluster.has_value() == w.weighted_clusters.has_value())  // issue 15 splits
+      v.error("needs exactly one of \"cluster\", \"weighted_clusters\"");
   });
 }
 
@@ -403,8 +429,10 @@ struct FilterConfig {
   std::optional<AuthzConfig> authz;
   std::optional<RateLimitConfig> rate_limit;                      // "rate_limit"
   std::optional<OAuth2IntrospectionConfig> oauth2_introspection;  // "oauth2_introspection"
+  std::optional<FaultConfig> fault;                               // issue 15 fault filter: "fault"
 };
-inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz", "rate_limit", "oauth2_introspection"};
+inline const std::initializer_list<std::string_view> kFilterTypes = {"headers", "jwt", "api_key", "authz", "rate_limit", "oauth2_introspection",
+                                                                     "fault"};
 template <class F>
 void config_fields(F& f, FilterConfig& c) {
   f.required("type", c.type, config::one_of(kFilterTypes));
@@ -417,6 +445,7 @@ void config_fields(F& f, FilterConfig& c) {
   f.optional("authz", c.authz);
   f.optional("rate_limit", c.rate_limit);
   f.optional("oauth2_introspection", c.oauth2_introspection);
+  f.optional("fault", c.fault);  // issue 15 fault filter
   f.validate([&](config::Validation& v) {
     const auto other = [&](std::string_view key, bool present, std::string_view owner) {
       if (present && c.type != owner)
@@ -435,6 +464,8 @@ void config_fields(F& f, FilterConfig& c) {
     if (c.enabled && c.type == "rate_limit" && !c.rate_limit) v.error("a \"rate_limit\" filter needs \"rate_limit\"");
     if (c.enabled && c.type == "oauth2_introspection" && !c.oauth2_introspection)
       v.error("an \"oauth2_introspection\" filter needs \"oauth2_introspection\"");
+    other("fault", c.fault.has_value(), "fault");  // issue 15 fault filter
+    if (c.enabled && c.type == "fault" && !c.fault) v.error("a \"fault\" filter needs \"fault\"");
   });
 }
 
@@ -446,6 +477,7 @@ struct Route {
   std::optional<DirectResponse> direct_response;
   std::optional<Redirect> redirect;
   std::vector<FilterConfig> filters;
+  std::optional<RouteTracing> tracing;  // issue 15 spans: this route's own sampling ratio
 };
 template <class F>
 void config_fields(F& f, Route& r) {
@@ -455,6 +487,7 @@ void config_fields(F& f, Route& r) {
   f.optional("direct_response", r.direct_response);
   f.optional("redirect", r.redirect);
   f.optional("filters", r.filters);
+  f.optional("tracing", r.tracing);  // issue 15 spans
   f.validate([&](config::Validation& v) {
     const int n = r.forward.has_value() + r.direct_response.has_value() + r.redirect.has_value();
     if (n != 1) v.error("needs exactly one of \"forward\", \"direct_response\", \"redirect\"");
@@ -603,6 +636,8 @@ struct Cluster {
   std::optional<HealthCheck> health_check;
   std::optional<OutlierDetection> outlier_detection;
   ByteSize max_response_head_bytes{64 * 1024};
+  // issue 15 bulkhead:
+  std::optional<BulkheadConfig> bulkhead;  // the cluster's cap on requests in flight (bulkhead.h)
 };
 template <class F>
 void config_fields(F& f, Cluster& c) {
@@ -617,6 +652,8 @@ void config_fields(F& f, Cluster& c) {
   f.optional("health_check", c.health_check);
   f.optional("outlier_detection", c.outlier_detection);
   f.optional("max_response_head_bytes", c.max_response_head_bytes);
+  // issue 15 bulkhead:
+  f.optional("bulkhead", c.bulkhead);
   f.validate([&](config::Validation& v) {
     if (c.lb == LbPolicy::ring_hash && !c.hash) v.error_at({"hash"}, "required with lb \"ring_hash\"");
   });
@@ -704,6 +741,8 @@ struct Config {
   AccessLogConfig access_log;
   ProxyBehaviour proxy;
   std::optional<ConsumersConfig> consumers;  // the consumers file (api_key; consumers.h)
+  TracingConfig tracing;  // issue 15 spans (tracing.h)
+  std::optional<DeadlineConfig> deadline;  // issue 15 deadlines (deadline.h): every forwarding route's default
 };
 // Defined in config.cpp: cross-references, RE2 patterns, addresses, names (unique), CIDRs.
 void validate_config(config::Validation& v, Config& c);
@@ -717,6 +756,8 @@ void config_fields(F& f, Config& c) {
   f.optional("access_log", c.access_log);
   f.optional("proxy", c.proxy);
   f.optional("consumers", c.consumers);
+  f.optional("tracing", c.tracing);  // issue 15 spans
+  f.optional("deadline", c.deadline);  // issue 15 deadlines
   f.validate([&](config::Validation& v) { validate_config(v, c); });
 }
 

@@ -28,6 +28,8 @@
 #include "pw/proxy/filter.h"
 #include "pw/proxy/headers.h"
 #include "pw/proxy/route.h"
+#include "pw/proxy/split.h"
+#include "pw/proxy/mirror.h"
 #include "pw/telemetry/metrics.h"
 
 namespace pw::proxy {
@@ -59,6 +61,13 @@ struct Metrics {
   // rate_limit, oauth2_introspection filters
   RateLimitMetrics rate_limit;
   IntrospectionMetrics introspection;
+  // issue 15 splits and mirroring:
+  telemetry::Family<telemetry::Counter>& mirror_requests;   // {route, result}: kMirrorResults
+  FaultMetrics fault;                                        // fault filter: {kind}
+  // issue 15 spans:
+  TracingMetrics tracing;
+  // issue 15 bulkhead:
+  BulkheadMetrics bulkhead;
 };
 
 // Per-route data the forwarder needs, resolved at compile time.
@@ -69,6 +78,8 @@ struct RouteRuntime {
   telemetry::Histogram* duration = nullptr;
   std::vector<int> retriable_statuses;  // sorted
   std::uint32_t retry_on = 0;           // bit per RetryOn
+  SplitPlan split;                      // issue 15 splits: weighted_clusters (empty: `cluster`)
+  MirrorRuntime mirror;                 // issue 15 mirroring
 };
 
 struct ClusterRuntime {
@@ -118,14 +129,20 @@ class Snapshot {
   std::string consumers_path;  // the consumers file as resolved (empty: none), for watching
   std::shared_ptr<const ConsumerStore> consumers;
   std::shared_ptr<JwksFetcher> jwks_fetcher;  // jwt filters' remote key sets; the next snapshot inherits their keys
+  std::shared_ptr<TracingRuntime> tracing;  // issue 15 spans: null when tracing is off
+  // issue 15 bulkhead: by route / cluster index, null without one; carried over reloads by name
+  std::vector<std::shared_ptr<Bulkhead>> route_bulkheads, cluster_bulkheads;
 };
 
 // Compiles `cfg` (already read and validated by the config loader) into a snapshot: routes,
 // clusters (health carried over from `previous`), filters, metric children, and the consumers
 // file the config names (read here, relative to `source`'s directory). Errors name the file and
 // JSON path.
+// `offline` (gw-proxy explain): nothing is fetched (remote JWKS sources are registered, never
+// fetched); the snapshot is for FilterFactory::explain only, never served.
 Result<std::shared_ptr<const Snapshot>> build_snapshot(Config cfg, const std::string& source, const Snapshot* previous,
-                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log);
+                                                       Metrics& metrics, std::shared_ptr<AccessLog> access_log,
+                                                       bool offline = false);
 
 // Why a reload cannot be applied in place (listener address, port, limits or TLS on/off
 // changed, or anything of the admin listener), or empty.

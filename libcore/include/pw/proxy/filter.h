@@ -61,6 +61,9 @@ class FilterContext {
   // hide_credentials).
   virtual std::string_view query() const = 0;
   virtual void set_query(std::string query) = 0;
+  // issue 15 fault filter: ends the client's connection at once, without an answer (a filter
+  // then returns FilterStatus::stop). A context without a connection of its own answers 502.
+  virtual void reset_connection() { respond(502, FieldList(), std::string()); }
 };
 
 class Filter {
@@ -79,6 +82,14 @@ class FilterFactory {
  public:
   virtual ~FilterFactory() = default;
   virtual std::unique_ptr<Filter> create() const = 0;
+  // gw-proxy explain: what this filter decides for the request in `ctx`, offline. The filter's
+  // own request code runs on `ctx` (a context that records an answer instead of sending it),
+  // so explain cannot drift from what the proxy does; the returned object adds what the filter
+  // found (which credential, provider, key, rule, descriptors; never a secret). Nothing may
+  // call out or wait: a step that would (a remote JWKS not fetched, an introspection call, a
+  // ratelimitd call) is reported, with "pending": true when the decision depends on it.
+  // The default runs create()->on_request_head(ctx): right for a filter that never calls out.
+  virtual config::Json explain(FilterContext& ctx) const;
 };
 
 // What a filter factory may use beyond its own config, shared by every filter of a snapshot.
@@ -95,6 +106,7 @@ struct FilterEnv {
   // rate_limit, oauth2_introspection (filters/rate_limit.h, filters/oauth2_introspection.h)
   RateLimitMetrics* rate_limit_metrics = nullptr;
   IntrospectionMetrics* introspection_metrics = nullptr;
+  FaultMetrics* fault_metrics = nullptr;  // issue 15 fault filter
 };
 
 // The JSON body of an answer the proxy makes itself ({"error":CODE,"status":N,"detail":...,

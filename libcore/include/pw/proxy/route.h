@@ -43,6 +43,10 @@ class CompiledRoute {
   std::size_t index() const noexcept { return index_; }
 
   bool matches(const RequestView& r) const;
+  // Why the route does not match: the first matcher that fails, as its config member
+  // ("listeners", "methods", "path", "prefix", "hosts", "regex", "headers/<name>",
+  // "query/<name>"); empty when it matches. The same checks as matches() (gw-proxy explain).
+  std::string mismatch(const RequestView& r) const;
 
   // The request-target to send upstream: path rewritten by prefix_rewrite or regex_rewrite
   // (RE2 Replace with \1..\9), the query kept. `path` and `query` as in RequestView.
@@ -96,6 +100,10 @@ Status check_upstream_path(const PathNormalizationConfig& cfg, std::string_view 
 // Host field without its port, for matching: "Example.com:8080" -> "Example.com",
 // "[::1]:80" -> "[::1]".
 std::string_view host_without_port(std::string_view host) noexcept;
+
+// The value of cookie `name` in the request's Cookie fields (RFC 6265 §4.2.1; the first pair
+// of that name), for route matches (A/B), split stickiness and ring_hash keys.
+std::optional<std::string_view> cookie_value(const http::HeaderList& headers, std::string_view name);
 
 // Checks a RE2 pattern; the error text when it does not compile (for config validation).
 std::optional<std::string> regex_error(const std::string& pattern);

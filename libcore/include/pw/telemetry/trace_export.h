@@ -37,6 +37,9 @@ class ExportSink {
  public:
   virtual ~ExportSink() = default;
   virtual Status send(std::string_view request_json, const std::atomic<bool>& cancel) = 0;
+  // After a log rotation moved the file: a sink writing to a named file opens its path again
+  // before its next write (the file sink); others ignore it. Any thread.
+  virtual void reopen() {}
 };
 
 // One request per line, appended to fd (not owned: stdout, or a file the caller keeps open).
@@ -139,6 +142,8 @@ class BatchExporter {
 
   // Blocks until everything enqueued before the call went to the sink (not for loop threads).
   void flush();
+  // The sink's reopen() (SIGUSR1 after a rotation); never blocks.
+  void reopen_sink() { sink_->reopen(); }
 
   BatchExporterStats stats() const;
 

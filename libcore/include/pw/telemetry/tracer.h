@@ -43,6 +43,10 @@ class Span {
   TraceParent context() const { return {0, data_.trace_id, data_.span_id, flags()}; }
 
   void set_attribute(std::string_view key, AnyValue value);
+  // Room for n attributes (at most the tracer's max_attributes) in one allocation, for a caller
+  // that knows how many it sets: the attribute list then does not grow step by step. Only
+  // capacity; what is recorded is unchanged.
+  void reserve_attributes(std::size_t n);
   void set_status(StatusCode code, std::string_view message = {});
   void add_event(std::string_view name, std::vector<KeyValue> attributes = {});
   void set_name(std::string_view name);

@@ -33,7 +33,9 @@ class ApiKeyFactory;
 class ApiKeyFilter final : public Filter {
  public:
   explicit ApiKeyFilter(const ApiKeyFactory& f) : f_(f) {}
-  FilterStatus on_request_head(FilterContext& ctx) override;
+  FilterStatus on_request_head(FilterContext& ctx) override { return run(ctx, nullptr); }
+  // With `trace` (gw-proxy explain): where the key was found and whose it is (never the key).
+  FilterStatus run(FilterContext& ctx, config::Json* trace);
 
  private:
   const ApiKeyFactory& f_;
@@ -45,6 +47,11 @@ class ApiKeyFactory final : public FilterFactory {
       : cfg_(std::move(cfg)), store_(std::move(store)), anonymous_(anonymous), counters_(counters),
         www_authenticate_("Key realm=\"" + cfg_.realm + "\"") {}
   std::unique_ptr<Filter> create() const override { return std::make_unique<ApiKeyFilter>(*this); }
+  config::Json explain(FilterContext& ctx) const override {
+    config::Json out = config::Json::object();
+    ApiKeyFilter(*this).run(ctx, &out);
+    return out;
+  }
 
   ApiKeyConfig cfg_;
   std::shared_ptr<const ConsumerStore> store_;
@@ -125,7 +132,7 @@ std::vector<Param> split_query(std::string_view q) {
   return out;
 }
 
-FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
+FilterStatus ApiKeyFilter::run(FilterContext& ctx, config::Json* trace) {
   const ApiKeyConfig& cfg = f_.cfg_;
   Identity& id = ctx.identity();
   // Whatever happens next, the upstream never sees a client's claim to be a consumer.
@@ -138,6 +145,7 @@ FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
   // looked for is refused: a proxy and its upstream must not disagree on which key counted.
   std::string key;
   int found = 0;
+  config::Json where;  // trace: {"name", "in"} of the first key found
   std::vector<Param> params;
   const bool use_query = cfg.key_in_query && !ctx.query().empty();
   if (use_query) params = split_query(ctx.query());
@@ -145,14 +153,20 @@ FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
     if (cfg.key_in_header) {
       for (const http::Header& h : up) {
         if (!iequals(h.name, name)) continue;
-        if (found++ == 0) key.assign(trim_ows(h.value));
+        if (found++ == 0) {
+          key.assign(trim_ows(h.value));
+          if (trace) where = {{"name", name}, {"in", "header"}};
+        }
       }
       if (found) break;
     }
     if (use_query) {
       for (const Param& p : params) {
         if (p.name != name) continue;
-        if (found++ == 0) key = percent_decode(p.value);
+        if (found++ == 0) {
+          key = percent_decode(p.value);
+          if (trace) where = {{"name", name}, {"in", "query"}};
+        }
       }
       if (found) break;
     }
@@ -180,7 +194,13 @@ FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
   // Kong: with an anonymous consumer configured, a request that an earlier authentication
   // filter already identified (not anonymously) passes unchecked (the filters are
   // alternatives); the consumer fields upstream are still this filter's, from that Identity.
+  if (trace) {
+    (*trace)["credential"] = where;  // null: none found
+    if (found > 1) (*trace)["credentials_found"] = found;
+    if (cfg.hide_credentials) (*trace)["hide_credentials"] = true;
+  }
   if (f_.anonymous_ != nullptr && !id.consumer_id.empty() && !id.anonymous) {
+    if (trace) (*trace)["reason"] = "already_identified";
     up.set(cfg.consumer_id_header, id.consumer_id);
     if (!id.consumer_username.empty()) up.set(cfg.consumer_username_header, id.consumer_username);
     return FilterStatus::proceed;
@@ -194,6 +214,11 @@ FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
     if (key.size() <= kMaxApiKeyBytes && f_.store_) {
       bool expired = false;
       if (const auto* e = f_.store_->find_key(key, std::chrono::system_clock::now(), &expired)) {
+        if (trace) {
+          (*trace)["reason"] = kReasonNames[static_cast<int>(Reason::key)];
+          (*trace)["consumer"] = e->consumer->id;
+          (*trace)["key_id"] = e->key->id;
+        }
         set_identity(ctx, cfg, *e->consumer, false);
         count(f_.counters_.allowed, Reason::key);
         return FilterStatus::proceed;
@@ -202,7 +227,12 @@ FilterStatus ApiKeyFilter::on_request_head(FilterContext& ctx) {
     }
   }
 
+  if (trace) (*trace)["reason"] = kReasonNames[static_cast<int>(reason)];
   if (f_.anonymous_ != nullptr) {
+    if (trace) {
+      (*trace)["consumer"] = f_.anonymous_->id;
+      (*trace)["anonymous"] = true;
+    }
     set_identity(ctx, cfg, *f_.anonymous_, true);
     count(f_.counters_.allowed, Reason::anonymous);
     return FilterStatus::proceed;

@@ -270,7 +270,9 @@ class AuthzFactory;
 class AuthzFilter final : public Filter {
  public:
   explicit AuthzFilter(const AuthzFactory& f) : f_(f) {}
-  FilterStatus on_request_head(FilterContext& ctx) override;
+  FilterStatus on_request_head(FilterContext& ctx) override { return run(ctx, nullptr); }
+  // With `trace` (gw-proxy explain): the deciding rule and the action.
+  FilterStatus run(FilterContext& ctx, config::Json* trace);
 
  private:
   const AuthzFactory& f_;
@@ -279,18 +281,28 @@ class AuthzFilter final : public Filter {
 class AuthzFactory final : public FilterFactory {
  public:
   std::unique_ptr<Filter> create() const override { return std::make_unique<AuthzFilter>(*this); }
+  config::Json explain(FilterContext& ctx) const override {
+    config::Json out = config::Json::object();
+    AuthzFilter(*this).run(ctx, &out);
+    return out;
+  }
   std::shared_ptr<const AuthzPolicy> policy;
   std::vector<telemetry::Counter*> allowed, denied;  // by rule index; [size]: default
   std::vector<std::string> deny_details;             // by rule index; [size]: default
 };
 
-FilterStatus AuthzFilter::on_request_head(FilterContext& ctx) {
+FilterStatus AuthzFilter::run(FilterContext& ctx, config::Json* trace) {
   AuthzRequest r;
   r.identity = &ctx.identity();
   r.method = ctx.request().method();
   r.path = ctx.path();  // normalised: "/%61dmin", "/x/../admin", "//admin" are "/admin" here
   if (f_.policy->uses_client_ip()) r.client_ip = ctx.client_ip();  // formatted on first use
   const AuthzDecision d = f_.policy->decide(r);
+  if (trace) {
+    (*trace)["rule"] = std::string(d.name);
+    (*trace)["rule_index"] = d.rule < f_.policy->size() ? config::Json(d.rule) : config::Json();
+    (*trace)["action"] = d.allow ? "allow" : "deny";
+  }
   if (d.allow) {
     if (auto* c = f_.allowed[d.rule]) c->inc();
     return FilterStatus::proceed;

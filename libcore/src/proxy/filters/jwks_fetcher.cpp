@@ -210,6 +210,7 @@ std::shared_ptr<RemoteJwks> JwksFetcher::add(RemoteJwks::Options opt, JwtMetrics
       src->settled_ = true;
     }
     sources_.push_back(src);
+    if (offline_) return src;  // explain: reported, never fetched
     if (!started_) {
       started_ = true;
       thread_ = std::thread([this] { run(); });
@@ -236,7 +237,7 @@ void JwksFetcher::inherit(const JwksFetcher& previous) {
 }
 
 void JwksFetcher::fetch_now(const std::shared_ptr<RemoteJwks>& src) {
-  if (!src) return;
+  if (!src || offline_) return;
   post([src](State& st) { st.start_fetch(st.source_of(src)); });
 }
 

@@ -86,6 +86,8 @@ class RemoteJwks : public std::enable_shared_from_this<RemoteJwks> {
 class JwksFetcher {
  public:
   JwksFetcher() = default;
+  // offline (gw-proxy explain): sources are registered but never fetched; no thread starts.
+  explicit JwksFetcher(bool offline) : offline_(offline) {}
   ~JwksFetcher();  // stops and joins the thread; no callback follows
   JwksFetcher(const JwksFetcher&) = delete;
   JwksFetcher& operator=(const JwksFetcher&) = delete;
@@ -116,6 +118,7 @@ class JwksFetcher {
   };
   std::map<std::string, Seed> seeds_;  // provider + '\n' + URL -> keys of the previous fetcher
   std::thread thread_;
+  bool offline_ = false;
   io::Loop* loop_ = nullptr;  // set while the thread's loop runs
   State* state_ = nullptr;
   bool started_ = false;

@@ -9,7 +9,6 @@
 // refetch per 30 s per source). Success fills Identity (claims, auth "jwt:<provider>"), sets
 // claim_to_headers / forward_payload_header and strips the token unless `forward`; failure is
 // 401 with WWW-Authenticate (RFC 6750 §3), or 403 for an audience not allowed (as Envoy).
-#include <openssl/sha.h>
 
 #include <array>
 #include <chrono>
@@ -22,6 +21,7 @@
 #include "proxy/filters/jwks_fetcher.h"
 #include "proxy/filters/jwt_filter.h"
 #include "pw/base/strings.h"
+#include "pw/jose/digest.h"
 #include "pw/jose/jws.h"
 #include "pw/telemetry/json_text.h"
 #include "pw/telemetry/metrics.h"
@@ -67,7 +67,7 @@ struct Provider {
   std::shared_ptr<const jose::JwkSet> keys() const { return local ? local : remote->keys(); }
 };
 
-using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+using Digest = jose::Sha256;
 struct DigestHash {
   std::size_t operator()(const Digest& d) const noexcept {
     std::size_t h;
@@ -260,7 +260,17 @@ class JwtFactory final : public FilterFactory {
 
   // One decision for the request; Pending when a JWKS fetch must be awaited first.
   enum class Step : std::uint8_t { done, pending };
-  Step run(FilterContext& ctx, bool may_wait, std::shared_ptr<RemoteJwks>& wait_on, bool& proceed) const;
+  // With `trace` (gw-proxy explain): per provider, where the token was found, its alg/kid, the
+  // key that verifies it and the checks' outcome; the verified-token cache is not used.
+  Step run(FilterContext& ctx, bool may_wait, std::shared_ptr<RemoteJwks>& wait_on, bool& proceed,
+           config::Json* trace = nullptr) const;
+  config::Json explain(FilterContext& ctx) const override {
+    config::Json out = config::Json::object();
+    std::shared_ptr<RemoteJwks> never;
+    bool proceed = false;
+    run(ctx, /*may_wait=*/false, never, proceed, &out);  // no fetch: a remote JWKS is reported, not fetched
+    return out;
+  }
 
  private:
   struct Verdict {
@@ -268,7 +278,7 @@ class JwtFactory final : public FilterFactory {
     std::shared_ptr<const config::Json> claims;
     bool need_keys = false;  // keys missing / unknown kid on a remote JWKS: worth a wait
   };
-  Verdict verify(const Provider& p, const std::string& token) const;
+  Verdict verify(const Provider& p, const std::string& token, config::Json* trace = nullptr) const;
   void succeed(FilterContext& ctx, const Provider& p, const Found& f, const config::Json& claims) const;
   void refuse(FilterContext& ctx, int status, bool missing, std::string_view detail) const;
 
@@ -281,18 +291,18 @@ class JwtFactory final : public FilterFactory {
   std::vector<std::string> strip_;  // client-sent copies of the headers we set
 };
 
-JwtFactory::Verdict JwtFactory::verify(const Provider& p, const std::string& token) const {
+JwtFactory::Verdict JwtFactory::verify(const Provider& p, const std::string& token, config::Json* trace) const {
   Verdict v;
   const std::int64_t now = unix_now();
   std::shared_ptr<const jose::JwkSet> keys = p.keys();
   Digest d{};
-  if (cache_.enabled()) {
-    // The provider is part of the key: one token may be valid for one provider only.
-    std::string keyed;
-    keyed.reserve(p.name.size() + 1 + token.size());
-    keyed.append(p.name).push_back('\0');  // an unambiguous separator
-    keyed += token;
-    SHA256(reinterpret_cast<const unsigned char*>(keyed.data()), keyed.size(), d.data());
+  // The provider is part of the key: one token may be valid for one provider only. '\0' is an
+  // unambiguous separator. jose::sha256 hashes the parts without copying them together and
+  // without OpenSSL's per-call algorithm fetch (this is the whole cost of a cache hit). When
+  // hashing fails, or explain traces the decision, the cache is neither read nor written: the token
+  // is verified in full.
+  const bool cacheable = cache_.enabled() && !trace && jose::sha256({p.name, std::string_view("\0", 1), token}, d);
+  if (cacheable) {
     if (keys)
       if (auto hit = cache_.get(d, keys, now)) {
         p.cache_hit->inc();
@@ -306,23 +316,46 @@ JwtFactory::Verdict JwtFactory::verify(const Provider& p, const std::string& tok
     return v;
   }
   const jose::Token& tok = parsed.token;
+  if (trace) {
+    (*trace)["alg"] = std::string(jose::alg_name(tok.alg));
+    (*trace)["kid"] = tok.kid.empty() ? config::Json() : config::Json(tok.kid);
+  }
   if (!p.algs.test(static_cast<std::size_t>(tok.alg))) {
     v.reason = jose::Reason::alg_not_allowed;
     return v;
   }
   // Claims first: an expired or foreign token costs no signature check.
   v.reason = jose::check_claims(tok.payload, p.policy, now);
+  if (trace) (*trace)["claims"] = std::string(jose::reason_name(v.reason));  // exp, nbf, iss, aud
   if (v.reason != jose::Reason::ok) return v;
+  if (trace) {
+    config::Json key = {{"source", p.local ? "local" : "remote"}};
+    if (p.remote) key["url"] = p.remote->options().url.to_string();
+    if (!keys) {
+      key["status"] = "remote, not fetched";
+    } else if (!tok.kid.empty()) {
+      const jose::Jwk* k = keys->find(tok.kid, tok.alg);
+      key["status"] = k ? "found" : "no key with this kid and alg";
+      if (k) key["kid"] = k->kid;
+    } else {
+      std::size_t n = 0;
+      for (const jose::Jwk& k : keys->keys) n += k.alg == tok.alg;
+      key["status"] = "no kid: each key of this alg in turn";
+      key["candidates"] = n;
+    }
+    (*trace)["key"] = std::move(key);
+  }
   if (!keys) {
     v.reason = jose::Reason::unknown_kid;
     v.need_keys = p.remote != nullptr;
     return v;
   }
   v.reason = jose::verify_signature(tok, *keys, p.algs);
+  if (trace) (*trace)["signature"] = std::string(jose::reason_name(v.reason));
   if (v.reason == jose::Reason::unknown_kid && p.remote) v.need_keys = true;
   if (v.reason != jose::Reason::ok) return v;
   auto claims = std::make_shared<const config::Json>(std::move(parsed.token.payload));
-  if (cache_.enabled()) {
+  if (cacheable) {
     std::int64_t until = now + std::chrono::duration_cast<std::chrono::seconds>(cfg_.cache_ttl).count();
     // Never past exp (without the skew: the cache is not where leeway is granted).
     if (auto exp = jose::expiry_of(*claims)) until = std::min(until, *exp);
@@ -401,7 +434,8 @@ void JwtFactory::refuse(FilterContext& ctx, int status, bool missing, std::strin
   ctx.respond(status, std::move(f), json_body(status, code, detail, ctx.request_id()));
 }
 
-JwtFactory::Step JwtFactory::run(FilterContext& ctx, bool may_wait, std::shared_ptr<RemoteJwks>& wait_on, bool& proceed) const {
+JwtFactory::Step JwtFactory::run(FilterContext& ctx, bool may_wait, std::shared_ptr<RemoteJwks>& wait_on, bool& proceed,
+                                 config::Json* trace) const {
   proceed = false;
   FieldList& up = ctx.upstream_fields();
   for (const std::string& h : strip_) up.remove(h);  // a client never sets what we vouch for
@@ -415,8 +449,22 @@ JwtFactory::Step JwtFactory::run(FilterContext& ctx, bool may_wait, std::shared_
   out.reserve(required_.size());
   for (const Provider* p : required_) {
     Outcome o{p, find_token(*p, ctx.request()), {}};
+    config::Json* pt = nullptr;
+    if (trace) {
+      config::Json& list = (*trace)["providers"];
+      list.push_back({{"provider", p->name}, {"token", nullptr}});
+      pt = &list.back();
+      if (o.found) {
+        static constexpr const char* kWhere[] = {"authorization", "header", "query", "cookie"};
+        (*pt)["token"] = {{"in", kWhere[static_cast<int>(o.found->where)]}, {"name", o.found->name}};
+      }
+    }
     if (o.found) {
-      o.v = verify(*p, o.found->token);
+      o.v = verify(*p, o.found->token, pt);
+      if (pt) {
+        (*pt)["result"] = std::string(jose::reason_name(o.v.reason));
+        if (o.v.need_keys) (*pt)["pending"] = true;  // the proxy would fetch the remote JWKS first
+      }
       if (o.v.need_keys && may_wait) {
         wait_on = p->remote;
         return Step::pending;
@@ -452,6 +500,7 @@ JwtFactory::Step JwtFactory::run(FilterContext& ctx, bool may_wait, std::shared_
     Identity& id = ctx.identity();
     id.claims = *first_ok->v.claims;
     id.auth = "jwt:" + first_ok->p->name;
+    if (trace) (*trace)["provider"] = first_ok->p->name;
     proceed = true;
     return Step::done;
   }
@@ -462,6 +511,10 @@ JwtFactory::Step JwtFactory::run(FilterContext& ctx, bool may_wait, std::shared_
   }
   if (first_bad) {
     const jose::Reason r = first_bad->v.reason;
+    if (trace) {
+      (*trace)["provider"] = first_bad->p->name;
+      if (first_bad->v.need_keys) (*trace)["pending"] = true;
+    }
     first_bad->p->denied[static_cast<std::size_t>(r)]->inc();
     // Envoy answers 403 for an audience that is not allowed, 401 for everything else.
     refuse(ctx, r == jose::Reason::bad_audience ? 403 : 401, false, jose::reason_name(r));

@@ -175,11 +175,15 @@ class IntrospectionFilter final : public Filter {
     if (waiting_) side_->client.cancel(call_);  // no callback into a destroyed filter
   }
 
-  FilterStatus on_request_head(FilterContext& ctx) override {
+  FilterStatus on_request_head(FilterContext& ctx) override { return run(ctx, nullptr); }
+
+  // With `trace` (gw-proxy explain): the same steps up to the call, which is reported instead
+  // of made ("would_call", "pending").
+  FilterStatus run(FilterContext& ctx, config::Json* trace) {
     ctx_ = &ctx;
     auto auth = ctx.request().header("authorization");
-    if (!auth) return unauthorized(s_.challenge, "missing", s_.metrics->missing);
-    auto token = bearer_token(*auth);
+    auto token = auth ? bearer_token(*auth) : std::nullopt;
+    if (trace) (*trace)["token"] = token ? config::Json({{"in", "authorization"}}) : config::Json();
     if (!token) return unauthorized(s_.challenge, "missing", s_.metrics->missing);
     if (token->size() > s_.cfg.max_token_bytes) return unauthorized(s_.challenge_invalid, "inactive", s_.metrics->inactive);
 
@@ -189,6 +193,11 @@ class IntrospectionFilter final : public Filter {
       return e->active ? allow(e->claims) : unauthorized(s_.challenge_invalid, "inactive", s_.metrics->inactive);
     }
     s_.metrics->cache_misses.inc();
+    if (trace) {
+      (*trace)["would_call"] = s_.endpoint.url.to_string();
+      (*trace)["pending"] = true;
+      return FilterStatus::stop;
+    }
 
     side_ = filter_http_client(ctx.loop(), s_.endpoint);
     http::Request req;
@@ -333,6 +342,11 @@ class IntrospectionFactory final : public FilterFactory {
  public:
   explicit IntrospectionFactory(IntrospectionShared s) : s_(std::move(s)) {}
   std::unique_ptr<Filter> create() const override { return std::make_unique<IntrospectionFilter>(s_); }
+  config::Json explain(FilterContext& ctx) const override {
+    config::Json out = config::Json::object();
+    if (IntrospectionFilter(s_).run(ctx, &out) == FilterStatus::stop) out["stopped"] = true;
+    return out;
+  }
 
  private:
   IntrospectionShared s_;

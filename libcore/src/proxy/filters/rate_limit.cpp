@@ -260,6 +260,18 @@ struct RateLimitShared {
   RateLimitMetrics* metrics = nullptr;
 };
 
+// What the actions read, for the filter and for explain alike.
+RateLimitFacts facts_of(FilterContext& ctx) {
+  return RateLimitFacts{ctx.request().method(), ctx.path(), ctx.client_ip(), &ctx.upstream_fields(), &ctx.identity()};
+}
+
+config::Json descriptor_json(const std::optional<std::vector<limit::Entry>>& entries) {
+  if (!entries) return nullptr;  // an action found nothing: the descriptor is skipped
+  config::Json out = config::Json::array();
+  for (const limit::Entry& e : *entries) out.push_back({{"key", e.key}, {"value", e.value}});
+  return out;
+}
+
 class RateLimitFilter final : public Filter {
  public:
   explicit RateLimitFilter(const RateLimitShared& s) : s_(s) {}
@@ -267,8 +279,7 @@ class RateLimitFilter final : public Filter {
   FilterStatus on_request_head(FilterContext& ctx) override {
     ctx_ = &ctx;
     Identity& id = ctx.identity();
-    const http::ServerRequest& req = ctx.request();
-    RateLimitFacts facts{req.method(), ctx.path(), ctx.client_ip(), &ctx.upstream_fields(), &id};
+    const RateLimitFacts facts = facts_of(ctx);
     const SelectedLimits sel = select_limits(s_.cfg, id);
 
     for (const LocalLimit& l : sel.local) {
@@ -406,6 +417,40 @@ class RateLimitFactory final : public FilterFactory {
  public:
   explicit RateLimitFactory(RateLimitShared s) : s_(std::move(s)) {}
   std::unique_ptr<Filter> create() const override { return std::make_unique<RateLimitFilter>(s_); }
+
+  // The limits the request's consumer gets and the descriptors the actions build, as the
+  // filter computes them (select_limits, build_descriptor); nothing is counted and ratelimitd
+  // is not asked, so the outcome is "pending" when a global descriptor would be sent.
+  config::Json explain(FilterContext& ctx) const override {
+    const RateLimitFacts facts = facts_of(ctx);
+    const SelectedLimits sel = select_limits(s_.cfg, ctx.identity());
+    config::Json out = {{"plan", sel.plan.empty() ? config::Json() : config::Json(std::string(sel.plan))},
+                        {"counted", false},
+                        {"local", config::Json::array()},
+                        {"global", config::Json::array()}};
+    for (const LocalLimit& l : sel.local) {
+      config::Json j = config::encode_value(l);
+      j.erase("actions");
+      j["descriptor"] = descriptor_json(build_descriptor(l.actions, facts));
+      out["local"].push_back(std::move(j));
+    }
+    bool sent = false;
+    for (const GlobalLimit& g : sel.global) {
+      config::Json j = config::encode_value(g);
+      j.erase("actions");
+      auto entries = build_descriptor(g.actions, facts);
+      sent = sent || entries.has_value();
+      j["descriptor"] = descriptor_json(entries);
+      out["global"].push_back(std::move(j));
+    }
+    if (sent && s_.service) {
+      out["would_call"] = s_.service->url.to_string();
+      out["domain"] = s_.cfg.domain;
+      out["failure_mode"] = s_.cfg.failure_mode == RateLimitFailureMode::allow ? "allow" : "deny";
+      out["pending"] = true;
+    }
+    return out;
+  }
 
  private:
   RateLimitShared s_;
