@@ -23,11 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 . "$here/lib-gw.sh"
 gw_need curl jq
-py=
-for cand in /usr/bin/python3 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import jwt' 2>/dev/null; then py=$cand; break; fi
-done
-[ -n "$py" ] || { echo "python3 with PyJWT (python3-jwt) not installed: skipped"; exit 77; }
+gw_need_pyjwt  # sets $py
 gw_setup
 
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected [$3], got [$2]"; fi; }

@@ -12,6 +12,17 @@ gw_need() {
   done
 }
 
+# gw_need_pyjwt: sets $py to a python3 that imports PyJWT (python3-jwt) with its cryptography
+# backend (the independent implementation the JWT tests mint tokens with); a skip (77) without.
+gw_need_pyjwt() {
+  local cand
+  py=
+  for cand in /usr/bin/python3 python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import jwt, cryptography' 2>/dev/null; then py=$cand; break; fi
+  done
+  [ -n "$py" ] || { echo "python3 with PyJWT (python3-jwt) not installed: skipped"; exit 77; }
+}
+
 # gw_setup: a fresh $work directory, removed on exit with every process started in pids (killed)
 # and in masters (nginx, killed with its workers).
 gw_setup() {
